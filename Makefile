@@ -1,0 +1,53 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+PORT ?= 8501
+
+.PHONY: run test lint unit browser bench schema validate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+## run: create the venv, install, start the dashboard on the bundled data
+run: $(STAMP)
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+
+## chromium: install Debian's Chromium for the browser tests when missing and we are root
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium with apt-get (browser tests)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "could not install chromium: browser tests will skip (or fail under CI=true)"; \
+	else echo "no $(CHROMIUM) and not root: browser tests will skip (or fail under CI=true)"; fi
+
+## test: install, lint, and run every test (unit, AppTest, browser)
+test: $(STAMP) chromium
+	$(BIN)/ruff check .
+	$(BIN)/python -m evidence validate --provenance
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## schema: regenerate the committed JSON Schemas after changing evidence/schema.py
+schema: $(STAMP)
+	$(BIN)/python -m evidence schema --out-dir data/schema
+
+validate: $(STAMP)
+	$(BIN)/python -m evidence validate --provenance
+
+## bench: speed and memory benchmarks (prints a table, writes bench/results/)
+bench: $(STAMP) chromium
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

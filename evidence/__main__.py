@@ -1,0 +1,5 @@
+"""``python -m evidence``: the command-line interface."""
+
+from evidence.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""Argument parsing and dispatch.  Each command group lives in ``evidence.commands``.
+
+Every command returns an exit code; errors a user can fix are printed as one
+clear message (no traceback): 0 ok, 1 data or check failure, 2 bad input,
+3 a network service unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = ("data", "export", "pool", "verify", "check", "bundle")
+
+
+class UserError(Exception):
+    """An error in what the user gave us: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m evidence",
+        description="Ketamine for depression: curated evidence and marketing claims.",
+    )
+    parser.add_argument("--data", metavar="DIR", help="data directory (default: $EVIDENCE_DATA_DIR or data/)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"evidence.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"evidence.commands.{name}":
+                continue  # a command group not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

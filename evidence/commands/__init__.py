@@ -1,0 +1,1 @@
+"""Command groups for ``python -m evidence``; each module has ``register(subparsers)``."""

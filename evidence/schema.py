@@ -1,0 +1,455 @@
+"""Pydantic models for the curated records in ``data/``.
+
+The models are the single definition of what a valid study, source or claim is:
+the loader validates against them, the JSON Schema under ``data/`` is generated
+from them, and the tables are built from validated instances only.  Every
+figure carries a :class:`Provenance` so that a reader can find it in the paper.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# --------------------------------------------------------------------------- vocabularies
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=80)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+StudyKind = Literal[
+    "trial", "cohort", "case_series", "meta_analysis", "systematic_review",
+    "regulatory", "label", "review",
+]
+Design = Literal[
+    "RCT parallel", "RCT crossover", "randomized withdrawal", "open-label",
+    "open-label extension", "observational", "case series", "meta-analysis",
+    "pooled analysis", "individual participant data meta-analysis",
+    "systematic review", "narrative review", "pharmacovigilance", "regulatory document",
+]
+Blinding = Literal["double-blind", "single-blind", "triple-blind", "open-label", "not applicable"]
+Drug = Literal[
+    "racemic ketamine", "esketamine", "arketamine", "ketamine (mixed forms)",
+    "placebo (saline)", "placebo (intranasal)", "placebo (oral)", "midazolam",
+    "electroconvulsive therapy", "quetiapine", "oral antidepressant", "standard care",
+    "other",
+]
+Route = Literal[
+    "intravenous", "intranasal", "oral", "sublingual", "intramuscular", "subcutaneous",
+    "mixed", "not applicable",
+]
+Population = Literal[
+    "TRD", "MDD", "bipolar depression", "mixed unipolar and bipolar depression",
+    "suicidal ideation", "PTSD", "anxiety", "depression in surgical patients",
+    "recreational users", "general", "other",
+]
+Schedule = Literal[
+    "single infusion", "single dose", "induction series", "maintenance",
+    "induction and maintenance", "as comparator", "other",
+]
+Role = Literal["intervention", "control"]
+OutcomeKind = Literal[
+    "response", "remission", "relapse", "mean_change", "mean_score",
+    "effect_size", "proportion", "suicidal_ideation_resolution",
+]
+EffectType = Literal["OR", "RR", "RD", "SMD", "MD", "HR", "NNT", "g", "d"]
+TimeUnit = Literal["minutes", "hours", "days", "weeks", "months"]
+TimeFrom = Literal["first dose", "last dose", "randomization", "treatment start"]
+RobLevel = Literal["low", "some concerns", "high", "unclear"]
+
+Verdict = Literal[
+    "Supported", "Partly supported", "Overstated", "Misleading", "Contradicted",
+    "Unsupported", "Not checkable",
+]
+Certainty = Literal["High", "Moderate", "Low", "Very low"]
+Topic = Literal[
+    "onset", "duration", "response rate", "remission", "treatment-resistant depression",
+    "suicidal thoughts", "safety and side effects", "abuse and addiction", "mechanism",
+    "other conditions", "regimen", "setting", "comparison with other treatments",
+    "quality of life", "general efficacy",
+]
+ReasonTag = Literal[
+    "wrong time point", "peak not typical", "narrower population",
+    "different outcome definition", "open-label evidence", "no placebo-adjusted effect",
+    "small or single study", "up to framing", "cherry-picked subgroup", "harms omitted",
+    "no head-to-head evidence", "comparator on a different axis",
+    "funding or conflict of interest", "vague wording",
+]
+Stance = Literal["supports", "contradicts", "context"]
+Framing = Literal["up to", "as little as", "more than", "at least", "about", "typical", "range", "none"]
+
+HOURS_PER_UNIT = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0, "weeks": 168.0, "months": 730.0}
+
+_WORD = re.compile(r"\S+")
+
+
+class Model(BaseModel):
+    """Base: unknown fields are errors, strings are never coerced from numbers/booleans."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
+
+
+# --------------------------------------------------------------------------- provenance
+
+class Provenance(Model):
+    """Where a figure comes from: a location in the paper and a short verbatim quote."""
+
+    location: Text = Field(description='Where in the paper, e.g. "Abstract", "Table 2".')
+    quote: Text = Field(description="Verbatim text under 40 words that contains the figure.")
+    secondary: bool = Field(False, description="True when taken from a secondary page (give url).")
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _short_quote(self) -> Provenance:
+        words = len(_WORD.findall(self.quote))
+        if words >= 40:
+            raise ValueError(f"quote has {words} words; keep it under 40")
+        if self.secondary and not self.url:
+            raise ValueError("a secondary source needs its url")
+        return self
+
+
+class Citation(Model):
+    authors: list[Text] = Field(min_length=1, description='"Surname Initials", first author first.')
+    year: int = Field(ge=1950, le=2100)
+    title: Text
+    journal: Text
+
+
+class RiskOfBias(Model):
+    overall: RobLevel
+    tool: Text = "RoB 2"
+    domains: dict[str, RobLevel] = Field(default_factory=dict)
+    judged_by: Text = Field(description="Who judged it, e.g. 'Cochrane CD011612' or 'curators'.")
+    source: Provenance | None = None
+
+
+class Sample(Model):
+    """Study-level size: participants randomized (or pooled, for a synthesis)."""
+
+    n_randomized: int | None = Field(None, ge=1)
+    k_studies: int | None = Field(None, ge=1, description="Syntheses: number of studies pooled.")
+    source: Provenance
+
+
+class FollowUp(Model):
+    value: float = Field(gt=0)
+    unit: TimeUnit
+    source: Provenance | None = None
+
+
+# --------------------------------------------------------------------------- arms and results
+
+class Arm(Model):
+    id: Slug
+    label: Text
+    role: Role
+    drug: Drug
+    dose: str | None = None
+    route: Route | None = None
+    schedule: Schedule | None = None
+    n_randomized: int | None = Field(None, ge=1)
+    source: Provenance | None = Field(None, description="Required when n_randomized is given.")
+
+    @model_validator(mode="after")
+    def _n_has_source(self) -> Arm:
+        if self.n_randomized is not None and self.source is None:
+            raise ValueError("n_randomized needs a source (location and quote)")
+        return self
+
+
+class Timepoint(Model):
+    value: float = Field(gt=0, description="Positive: time after the reference dose.")
+    unit: TimeUnit
+    since: TimeFrom = Field(description="Counted from the first or the last dose (or randomization).")
+    label: str | None = Field(None, description='As the paper says it, e.g. "day 28".')
+
+    @property
+    def hours(self) -> float:
+        return self.value * HOURS_PER_UNIT[self.unit]
+
+
+class ArmResult(Model):
+    """One arm's result: events/total for binary outcomes, mean/sd/n for continuous ones."""
+
+    arm: Slug
+    events: int | None = Field(None, ge=0)
+    total: int | None = Field(None, ge=1)
+    percent: float | None = Field(None, ge=0, le=100)
+    mean: float | None = None
+    sd: float | None = Field(None, ge=0)
+    n: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ArmResult:
+        if self.events is not None and self.total is not None and self.events > self.total:
+            raise ValueError(f"events ({self.events}) exceed total ({self.total})")
+        if (self.events is None) != (self.total is None) and self.percent is None:
+            raise ValueError("give events with total, or a percent")
+        if all(v is None for v in (self.events, self.total, self.percent, self.mean)):
+            raise ValueError("an arm result needs events/total, percent or mean")
+        return self
+
+
+class Effect(Model):
+    """A between-arm (or pooled) effect as the paper reports it."""
+
+    type: EffectType
+    estimate: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float = 0.95
+    p: float | None = Field(None, ge=0, le=1)
+    comparison: str | None = Field(None, description='e.g. "ketamine vs midazolam".')
+
+    @model_validator(mode="after")
+    def _ci_contains(self) -> Effect:
+        lo, hi = self.ci_low, self.ci_high
+        if (lo is None) != (hi is None):
+            raise ValueError("give both ci_low and ci_high, or neither")
+        if lo is not None and hi is not None:
+            if lo > hi:
+                raise ValueError(f"ci_low ({lo}) is above ci_high ({hi})")
+            if not lo <= self.estimate <= hi:
+                raise ValueError(f"estimate {self.estimate} lies outside its CI [{lo}, {hi}]")
+        return self
+
+
+class Outcome(Model):
+    id: Slug
+    measure: Text = Field(description="Scale, e.g. MADRS, HAM-D, BDI, C-SSRS.")
+    kind: OutcomeKind
+    definition: str | None = Field(None, description='e.g. "≥50% reduction in MADRS".')
+    timepoint: Timepoint
+    results: list[ArmResult] = Field(default_factory=list)
+    effect: Effect | None = None
+    source: Provenance
+
+    @model_validator(mode="after")
+    def _has_data(self) -> Outcome:
+        if not self.results and self.effect is None:
+            raise ValueError("an outcome needs per-arm results or an effect")
+        arms = [r.arm for r in self.results]
+        if len(arms) != len(set(arms)):
+            raise ValueError("an arm appears twice in results")
+        return self
+
+
+class Durability(Model):
+    """How long the effect lasts, as the paper measured it."""
+
+    measure: Literal[
+        "time_to_relapse", "last_difference_from_control", "still_responding",
+        "duration_of_response", "relapse_rate",
+    ]
+    statistic: Literal["median", "mean", "value", "proportion", "range"]
+    value: float = Field(ge=0)
+    unit: Literal["minutes", "hours", "days", "weeks", "months", "percent"]
+    population: Text = Field(description="Who, e.g. 'responders after six infusions'.")
+    arm: Slug | None = None
+    source: Provenance
+
+    @property
+    def days(self) -> float | None:
+        return None if self.unit == "percent" else self.value * HOURS_PER_UNIT[self.unit] / 24
+
+
+class AdverseEvent(Model):
+    event: Text
+    timing: str | None = Field(None, description='e.g. "40 min after start of infusion".')
+    results: list[ArmResult] = Field(min_length=1)
+    source: Provenance
+
+
+class Finding(Model):
+    """A key fact that is not an arm-level outcome (regulatory dates, review conclusions)."""
+
+    text: Text
+    source: Provenance
+
+
+# --------------------------------------------------------------------------- study
+
+class Study(Model):
+    id: Slug
+    kind: StudyKind
+    citation: Citation
+    pmid: Annotated[str, StringConstraints(pattern=r"^\d{1,9}$")] | None = None
+    doi: Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$")] | None = None
+    nct: Annotated[str, StringConstraints(pattern=r"^NCT\d{8}$")] | None = None
+    url: str | None = Field(None, description="For regulatory documents without PMID/DOI.")
+    design: Design
+    blinding: Blinding
+    drug: Drug
+    route: Route
+    population: Population
+    comparators: list[Drug] = Field(default_factory=list)
+    sample: Sample | None = None
+    funding: str | None = None
+    follow_up: FollowUp | None = None
+    risk_of_bias: RiskOfBias | None = None
+    arms: list[Arm] = Field(default_factory=list)
+    outcomes: list[Outcome] = Field(default_factory=list)
+    durability: list[Durability] = Field(default_factory=list)
+    adverse_events: list[AdverseEvent] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Study:
+        if not (self.pmid or self.doi or (self.kind in ("regulatory", "label") and self.url)):
+            raise ValueError("a study needs a pmid or a doi (regulatory documents: a url)")
+        arm_ids = [a.id for a in self.arms]
+        _unique(arm_ids, "arm id")
+        _unique([o.id for o in self.outcomes], "outcome id")
+        known = set(arm_ids)
+        for o in self.outcomes:
+            for r in o.results:
+                if r.arm not in known:
+                    raise ValueError(f"outcome {o.id}: unknown arm {r.arm!r} (arms: {sorted(known)})")
+                arm = next(a for a in self.arms if a.id == r.arm)
+                size = r.total if r.total is not None else r.n
+                if arm.n_randomized and size and size > arm.n_randomized and self.design != "RCT crossover":
+                    raise ValueError(
+                        f"outcome {o.id}: arm {r.arm} total {size} exceeds its n_randomized {arm.n_randomized}"
+                    )
+        for ae in self.adverse_events:
+            for r in ae.results:
+                if r.arm not in known:
+                    raise ValueError(f"adverse event {ae.event!r}: unknown arm {r.arm!r}")
+        for d in self.durability:
+            if d.arm is not None and d.arm not in known:
+                raise ValueError(f"durability: unknown arm {d.arm!r}")
+        arm_ns = [a.n_randomized for a in self.arms]
+        total = self.sample.n_randomized if self.sample else None
+        parallel = self.design in ("RCT parallel", "randomized withdrawal")
+        if total and arm_ns and all(arm_ns) and parallel and sum(arm_ns) != total:
+            raise ValueError(f"arms' n_randomized add up to {sum(arm_ns)}, not the study's {total}")
+        if total and self.design == "RCT crossover":
+            for a in self.arms:
+                if a.n_randomized and a.n_randomized > total:
+                    raise ValueError(f"crossover arm {a.id} has more participants than the study")
+        return self
+
+
+def _unique(values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"duplicate {what} {v!r}")
+        seen.add(v)
+
+
+# --------------------------------------------------------------------------- sources and claims
+
+class Source(Model):
+    """A marketing page a claim was quoted from.  No copy of the page goes into data/."""
+
+    id: Slug
+    title: Text = Field(description="The page's own heading.")
+    publisher: str | None = Field(None, description="As the page names itself, else null.")
+    kind: Literal["clinic marketing", "health blog", "directory"]
+    file: str | None = Field(None, description="File name under shared/sources/.")
+    url: str | None = None
+    retrieved: date | None = None
+    note: Text
+
+
+class Appearance(Model):
+    source: Slug
+    quote: Text = Field(description="Verbatim, one sentence or less.")
+
+
+class Assertion(Model):
+    """The checkable content of a claim with a number or a comparison."""
+
+    quantity: Literal[
+        "response_rate", "onset", "duration", "relative_effect", "relative_risk",
+        "infusion_length", "schedule", "side_effect_rate",
+    ]
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    unit: Literal["percent", "minutes", "hours", "days", "weeks", "months", "infusions", "none"] = "none"
+    framing: Framing = "none"
+    population: str | None = None
+    comparator: str | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> Assertion:
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low ({self.low}) is above high ({self.high})")
+        return self
+
+
+class EvidenceLink(Model):
+    study: Slug
+    outcomes: list[Slug] = Field(default_factory=list)
+    stance: Stance
+    note: str | None = None
+
+
+class SummarySpec(Model):
+    """Which computed summary the claim page shows (numbers come from data/, not prose)."""
+
+    kind: Literal["response_rate", "risk_ratio", "response_over_time", "durations", "adverse_events"]
+    outcome_kind: OutcomeKind = "response"
+    hours_min: float | None = Field(None, ge=0)
+    hours_max: float | None = Field(None, gt=0)
+    blinded_only: bool = False
+    control: Literal["any", "saline", "midazolam", "active"] | None = None
+    drugs: list[Drug] = Field(default_factory=list)
+    populations: list[Population] = Field(default_factory=list)
+    label: str | None = None
+
+
+class ChangelogEntry(Model):
+    date: date
+    verdict: Verdict
+    note: Text
+
+
+class Claim(Model):
+    id: Slug
+    short: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=74)]
+    topic: Topic
+    appearances: list[Appearance] = Field(min_length=1)
+    assertion: Assertion | None = None
+    verdict: Verdict
+    certainty: Certainty | None = None
+    reason_tags: list[ReasonTag] = Field(default_factory=list)
+    rationale: Text
+    evidence: list[EvidenceLink] = Field(default_factory=list)
+    summaries: list[SummarySpec] = Field(default_factory=list)
+    supported_wording: Text
+    checkable_if: str | None = Field(None, description="Not checkable: what would make it checkable.")
+    changelog: list[ChangelogEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _verdict_rules(self) -> Claim:
+        graded = self.verdict not in ("Unsupported", "Not checkable")
+        if graded and not self.evidence:
+            raise ValueError(f"verdict {self.verdict!r} needs at least one evidence link")
+        if graded and self.certainty is None:
+            raise ValueError(f"verdict {self.verdict!r} needs a certainty")
+        if self.verdict == "Not checkable" and not self.checkable_if:
+            raise ValueError("a Not checkable claim says what would make it checkable (checkable_if)")
+        if self.changelog[-1].verdict != self.verdict:
+            raise ValueError("the last changelog entry must carry the current verdict")
+        return self
+
+
+# --------------------------------------------------------------------------- files
+
+class StudiesFile(Model):
+    studies: list[Study]
+
+
+class SourcesFile(Model):
+    sources: list[Source]
+
+
+class ClaimsFile(Model):
+    claims: list[Claim]

@@ -1,0 +1,191 @@
+"""Tidy pandas tables built from a validated :class:`~evidence.load.Dataset`.
+
+The column lists below are a contract: exports, statistics, charts and other
+tools rely on them, and ``tests/test_tables.py`` pins them.  Tables are built
+once per data version (content hash) and shared read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from evidence.load import Dataset
+from evidence.schema import HOURS_PER_UNIT, Study
+
+STUDY_COLUMNS = [
+    "id", "kind", "pmid", "doi", "nct", "first_author", "year", "title", "journal", "design",
+    "blinded", "drug", "route", "population", "comparator", "n_randomized",
+    "blinding", "k_studies", "rob_overall", "funding", "url",
+]
+ARM_COLUMNS = [
+    "study_id", "arm", "label", "role", "drug", "dose", "route", "schedule", "n_randomized",
+    "source_location", "source_quote",
+]
+OUTCOME_COLUMNS = [
+    "study_id", "outcome_id", "arm", "arm_role", "n", "measure", "kind", "definition",
+    "timepoint_value", "timepoint_unit", "timepoint_hours", "time_from", "events", "total", "rate",
+    "mean", "sd", "effect_type", "estimate", "ci_low", "ci_high", "p", "source_location", "source_quote",
+    "arm_drug", "arm_schedule", "timepoint_label", "comparison",
+]
+DURABILITY_COLUMNS = [
+    "study_id", "measure", "statistic", "value", "unit", "days", "population",
+    "source_location", "source_quote", "arm",
+]
+ADVERSE_EVENT_COLUMNS = [
+    "study_id", "event", "timing", "arm", "arm_role", "arm_drug", "events", "total", "rate",
+    "source_location", "source_quote",
+]
+FINDING_COLUMNS = ["study_id", "text", "source_location", "source_quote"]
+CLAIM_COLUMNS = [
+    "claim_id", "topic", "verdict", "certainty", "short", "source_id", "quote", "n_evidence",
+    "n_sources", "reason_tags", "supported_wording",
+]
+CLAIM_EVIDENCE_COLUMNS = ["claim_id", "study_id", "outcomes", "stance", "note"]
+
+BLINDED = {"double-blind", "single-blind", "triple-blind"}
+
+
+@dataclass(frozen=True)
+class Tables:
+    studies: pd.DataFrame
+    arms: pd.DataFrame
+    outcomes: pd.DataFrame
+    durability: pd.DataFrame
+    adverse_events: pd.DataFrame
+    findings: pd.DataFrame
+    claims: pd.DataFrame
+    claim_evidence: pd.DataFrame
+
+    def get(self, name: str) -> pd.DataFrame:
+        if name not in TABLE_NAMES:
+            raise KeyError(f"unknown table {name!r}; choose from {', '.join(TABLE_NAMES)}")
+        return getattr(self, name)
+
+
+TABLE_NAMES = (
+    "studies", "arms", "outcomes", "durability", "adverse_events", "findings", "claims", "claim_evidence",
+)
+
+_CACHE: dict[str, Tables] = {}
+
+
+def build_tables(dataset: Dataset) -> Tables:
+    """Tables for this data version (cached by content hash)."""
+    if dataset.version not in _CACHE:
+        if len(_CACHE) > 8:
+            _CACHE.clear()
+        _CACHE[dataset.version] = _build(dataset)
+    return _CACHE[dataset.version]
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def study_n(study: Study) -> int | None:
+    if study.sample and study.sample.n_randomized:
+        return study.sample.n_randomized
+    ns = [a.n_randomized for a in study.arms if a.n_randomized]
+    if not ns:
+        return None
+    return max(ns) if study.design == "RCT crossover" else sum(ns)
+
+
+def _build(dataset: Dataset) -> Tables:
+    studies, arms, outcomes, durability, aes, findings = [], [], [], [], [], []
+    for s in dataset.studies:
+        studies.append({
+            "id": s.id, "kind": s.kind, "pmid": s.pmid, "doi": s.doi, "nct": s.nct,
+            "first_author": s.citation.authors[0].split()[0], "year": s.citation.year,
+            "title": s.citation.title, "journal": s.citation.journal, "design": s.design,
+            "blinded": s.blinding in BLINDED, "drug": s.drug, "route": s.route, "population": s.population,
+            "comparator": "; ".join(s.comparators), "n_randomized": study_n(s), "blinding": s.blinding,
+            "k_studies": s.sample.k_studies if s.sample else None,
+            "rob_overall": s.risk_of_bias.overall if s.risk_of_bias else None,
+            "funding": s.funding, "url": s.url,
+        })
+        arm_by_id = {a.id: a for a in s.arms}
+        for a in s.arms:
+            arms.append({
+                "study_id": s.id, "arm": a.id, "label": a.label, "role": a.role, "drug": a.drug,
+                "dose": a.dose, "route": a.route or s.route, "schedule": a.schedule,
+                "n_randomized": a.n_randomized,
+                "source_location": a.source.location if a.source else None,
+                "source_quote": a.source.quote if a.source else None,
+            })
+        for o in s.outcomes:
+            base = {
+                "study_id": s.id, "outcome_id": o.id, "measure": o.measure, "kind": o.kind,
+                "definition": o.definition, "timepoint_value": o.timepoint.value,
+                "timepoint_unit": o.timepoint.unit, "timepoint_hours": o.timepoint.hours,
+                "time_from": o.timepoint.since, "timepoint_label": o.timepoint.label,
+                "source_location": o.source.location, "source_quote": o.source.quote,
+                "effect_type": None, "estimate": None, "ci_low": None, "ci_high": None, "p": None,
+                "comparison": None,
+            }
+            if o.effect:
+                e = o.effect
+                base.update(effect_type=e.type, estimate=e.estimate, ci_low=e.ci_low, ci_high=e.ci_high,
+                            p=e.p, comparison=e.comparison)
+            if not o.results:
+                outcomes.append(base)
+            for r in o.results:
+                arm = arm_by_id[r.arm]
+                total = r.total if r.total is not None else r.n
+                rate = r.events / r.total if r.events is not None and r.total else (
+                    r.percent / 100 if r.percent is not None else None)
+                outcomes.append({
+                    **base, "arm": r.arm, "arm_role": arm.role, "arm_drug": arm.drug,
+                    "arm_schedule": arm.schedule, "n": total if total is not None else arm.n_randomized,
+                    "events": r.events, "total": r.total, "rate": rate, "mean": r.mean, "sd": r.sd,
+                })
+        for d in s.durability:
+            durability.append({
+                "study_id": s.id, "measure": d.measure, "statistic": d.statistic, "value": d.value,
+                "unit": d.unit, "days": d.days, "population": d.population, "arm": d.arm,
+                "source_location": d.source.location, "source_quote": d.source.quote,
+            })
+        for ae in s.adverse_events:
+            for r in ae.results:
+                arm = arm_by_id[r.arm]
+                rate = r.events / r.total if r.events is not None and r.total else (
+                    r.percent / 100 if r.percent is not None else None)
+                aes.append({
+                    "study_id": s.id, "event": ae.event, "timing": ae.timing, "arm": r.arm,
+                    "arm_role": arm.role, "arm_drug": arm.drug, "events": r.events, "total": r.total,
+                    "rate": rate, "source_location": ae.source.location, "source_quote": ae.source.quote,
+                })
+        for f in s.findings:
+            findings.append({"study_id": s.id, "text": f.text, "source_location": f.source.location,
+                             "source_quote": f.source.quote})
+    claims, links = [], []
+    for c in dataset.claims:
+        sources = {a.source for a in c.appearances}
+        for a in c.appearances:
+            claims.append({
+                "claim_id": c.id, "topic": c.topic, "verdict": c.verdict, "certainty": c.certainty,
+                "short": c.short, "source_id": a.source, "quote": a.quote, "n_evidence": len(c.evidence),
+                "n_sources": len(sources), "reason_tags": "; ".join(c.reason_tags),
+                "supported_wording": c.supported_wording,
+            })
+        for e in c.evidence:
+            links.append({"claim_id": c.id, "study_id": e.study, "outcomes": "; ".join(e.outcomes),
+                          "stance": e.stance, "note": e.note})
+    out = _frame(outcomes, OUTCOME_COLUMNS)
+    for col in ("events", "total", "n"):
+        out[col] = out[col].astype("Int64")
+    st = _frame(studies, STUDY_COLUMNS)
+    for col in ("n_randomized", "k_studies", "year"):
+        st[col] = st[col].astype("Int64")
+    return Tables(
+        studies=st, arms=_frame(arms, ARM_COLUMNS), outcomes=out,
+        durability=_frame(durability, DURABILITY_COLUMNS), adverse_events=_frame(aes, ADVERSE_EVENT_COLUMNS),
+        findings=_frame(findings, FINDING_COLUMNS), claims=_frame(claims, CLAIM_COLUMNS),
+        claim_evidence=_frame(links, CLAIM_EVIDENCE_COLUMNS),
+    )
+
+
+def hours(value: float, unit: str) -> float:
+    return value * HOURS_PER_UNIT[unit]

@@ -1,0 +1,26 @@
+"""Shared fixtures: a copy of the synthetic minimal dataset that a test may break."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def minimal(tmp_path: Path) -> Path:
+    """A writable copy of tests/fixtures/minimal (synthetic, valid)."""
+    target = tmp_path / "data"
+    shutil.copytree(FIXTURES / "minimal", target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace exactly one occurrence of ``old`` (the test fails loudly if the fixture changed)."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path.name}"
+    path.write_text(text.replace(old, new), encoding="utf-8")

@@ -1,0 +1,158 @@
+"""Bad input gives one clear error per problem, naming file, line, record and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evidence.cli import main
+from evidence.load import DataInvalid, load_dataset, parse_yaml, validate
+from tests.conftest import edit
+
+
+def errors_of(directory: Path) -> list[str]:
+    dataset, errors = validate(directory)
+    assert dataset is None
+    return [str(e) for e in errors]
+
+
+def test_fixture_is_valid(minimal: Path):
+    dataset = load_dataset(minimal)
+    assert [s.id for s in dataset.studies] == ["alpha2001_test"]
+    assert dataset.claim("fast_relief").verdict == "Partly supported"
+    assert len(dataset.version) == 12
+
+
+def test_malformed_yaml_names_file_and_line(minimal: Path):
+    edit(minimal / "studies.yaml", "  kind: trial\n", "  kind: [trial\n")
+    (err,) = errors_of(minimal)
+    assert err.startswith("data/studies.yaml:")
+    assert "invalid YAML" in err
+
+
+def test_duplicate_key_is_refused_with_its_line(minimal: Path):
+    edit(minimal / "studies.yaml", "  kind: trial\n", "  kind: trial\n  kind: cohort\n")
+    (err,) = errors_of(minimal)
+    assert err.startswith("data/studies.yaml:5:")
+    assert "duplicate key 'kind'" in err
+
+
+def test_yes_no_read_as_booleans_are_explained(minimal: Path):
+    edit(minimal / "studies.yaml", 'journal: "Test J"', "journal: NO")
+    (err,) = errors_of(minimal)
+    assert "alpha2001_test citation.journal" in err
+    assert "boolean false" in err and "quote it" in err
+
+
+def test_wrong_type(minimal: Path):
+    edit(minimal / "studies.yaml", "year: 2001", "year: two thousand")
+    (err,) = errors_of(minimal)
+    assert "data/studies.yaml:5: alpha2001_test citation.year" in err
+
+
+def test_unknown_field(minimal: Path):
+    edit(minimal / "studies.yaml", "  route: intravenous\n", "  route: intravenous\n  roote: oral\n")
+    (err,) = errors_of(minimal)
+    assert "data/studies.yaml:11: alpha2001_test roote: unknown field" in err
+
+
+def test_dangling_references(minimal: Path):
+    edit(minimal / "claims.yaml", "study: alpha2001_test, outcomes: [response_24h]",
+         "study: alpha2001_test, outcomes: [response_48h]")
+    edit(minimal / "claims.yaml", "source: page_a", "source: page_b")
+    errs = errors_of(minimal)
+    assert any("claims.yaml:12: fast_relief evidence[0].outcomes: study 'alpha2001_test' has no outcome "
+               "'response_48h'" in e for e in errs)
+    assert any("claims.yaml:6: fast_relief appearances[0].source: unknown source 'page_b'" in e for e in errs)
+
+
+def test_responders_exceed_n(minimal: Path):
+    edit(minimal / "studies.yaml", "{arm: midazolam, events: 3, total: 10}", "{arm: midazolam, events: 13, total: 10}")
+    (err,) = errors_of(minimal)
+    assert "alpha2001_test outcomes[0].results[1]: events (13) exceed total (10)" in err
+
+
+def test_negative_time(minimal: Path):
+    edit(minimal / "studies.yaml", "value: 24, unit: hours", "value: -24, unit: hours")
+    (err,) = errors_of(minimal)
+    assert "alpha2001_test outcomes[0].timepoint.value: Input should be greater than 0" in err
+
+
+def test_arm_totals_must_add_up(minimal: Path):
+    edit(minimal / "studies.yaml", "n_randomized: 30,", "n_randomized: 31,")
+    (err,) = errors_of(minimal)
+    assert "arms' n_randomized add up to 30, not the study's 31" in err
+
+
+def test_ci_must_contain_estimate(minimal: Path):
+    edit(minimal / "studies.yaml", "estimate: 3.5", "estimate: 13.5")
+    (err,) = errors_of(minimal)
+    assert "estimate 13.5 lies outside its CI [1.2, 9.8]" in err
+
+
+def test_duplicate_ids(minimal: Path):
+    text = (minimal / "sources.yaml").read_text()
+    (minimal / "sources.yaml").write_text(text + text.split("sources:\n", 1)[1])
+    (err,) = errors_of(minimal)
+    assert "data/sources.yaml:7: page_a id: duplicate id" in err
+
+
+def test_object_constructing_tag_is_refused(minimal: Path):
+    edit(minimal / "sources.yaml", 'title: "A page"', "title: !!python/object/apply:os.system ['echo pwned']")
+    (err,) = errors_of(minimal)
+    assert "data/sources.yaml:4" in err and "not allowed" in err
+
+
+def test_every_error_is_listed_in_one_run(minimal: Path, capsys):
+    edit(minimal / "studies.yaml", "year: 2001", "year: soon")
+    edit(minimal / "studies.yaml", "{arm: midazolam, events: 3, total: 10}", "{arm: midazolam, events: 13, total: 10}")
+    edit(minimal / "sources.yaml", "kind: clinic marketing", "kind: advert")
+    edit(minimal / "claims.yaml", "verdict: Partly supported\n", "verdict: Mostly true\n")
+    assert main(["--data", str(minimal), "validate"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 4, out
+    assert {line.split(":")[0] for line in out} == {"data/studies.yaml", "data/sources.yaml", "data/claims.yaml"}
+
+
+def test_load_dataset_raises_with_all_errors(minimal: Path):
+    edit(minimal / "studies.yaml", "year: 2001", "year: soon")
+    with pytest.raises(DataInvalid) as info:
+        load_dataset(minimal)
+    assert len(info.value.errors) == 1
+
+
+def test_missing_file(minimal: Path):
+    (minimal / "claims.yaml").unlink()
+    assert any("claims.yaml: file not found" in e for e in errors_of(minimal))
+
+
+def test_cache_follows_content(minimal: Path):
+    first = load_dataset(minimal)
+    assert load_dataset(minimal) is first
+    edit(minimal / "sources.yaml", 'title: "A page"', 'title: "Another page"')
+    second = load_dataset(minimal)
+    assert second.version != first.version
+    assert second.source("page_a").title == "Another page"
+
+
+def test_parse_yaml_line_map():
+    data, lines = parse_yaml("a:\n  b: 1\n  c:\n  - x\n  - y\n")
+    assert data == {"a": {"b": 1, "c": ["x", "y"]}}
+    assert lines[("a", "c", 1)] == 5
+
+
+def test_cli_summary_line(minimal: Path, capsys):
+    assert main(["--data", str(minimal), "validate", "--provenance"]) == 0
+    assert capsys.readouterr().out.startswith("valid: 1 studies, 1 claims, 1 sources, 13 figures")
+
+
+def test_env_var_chooses_data_dir(minimal: Path, monkeypatch, capsys):
+    monkeypatch.setenv("EVIDENCE_DATA_DIR", str(minimal))
+    assert main(["validate"]) == 0
+    assert "1 studies" in capsys.readouterr().out
+
+
+def test_missing_data_dir_is_a_user_error(tmp_path: Path, capsys):
+    assert main(["--data", str(tmp_path / "nope"), "validate"]) == 2
+    assert "data directory not found" in capsys.readouterr().err
