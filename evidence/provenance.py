@@ -20,9 +20,11 @@ _NUMBER = re.compile(r"(?<![\w.·])[-−–]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:[.·]
 _WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
-    "thirty": 30, "forty": 40, "fifty": 50, "half": 0.5, "once": 1, "twice": 2, "thrice": 3,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "half": 0.5, "once": 1, "twice": 2, "thrice": 3, "hundred": 100,
 }
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
 
 
 def numbers_in(text: str) -> set[float]:
@@ -32,9 +34,14 @@ def numbers_in(text: str) -> set[float]:
         token = match.group().lstrip("-−–").replace(",", "").replace("·", ".")
         if token and any(c.isdigit() for c in token):
             found.add(abs(float(token)))
+    for tens, unit in re.findall(r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ]"
+                                 r"(one|two|three|four|five|six|seven|eight|nine)\b", text.lower()):
+        found.add(float(_TENS[tens] + _WORDS[unit]))
     for word in re.findall(r"[a-z]+", text.lower()):
         if word in _WORDS:
             found.add(float(_WORDS[word]))
+        elif word in _TENS:
+            found.add(float(_TENS[word]))
     return found
 
 

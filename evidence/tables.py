@@ -58,6 +58,16 @@ class Tables:
     claims: pd.DataFrame
     claim_evidence: pd.DataFrame
 
+    def subset(self, study_ids) -> Tables:
+        """The same tables restricted to these studies (claims are kept whole)."""
+        keep = set(study_ids)
+        return Tables(
+            studies=self.studies[self.studies["id"].isin(keep)],
+            **{name: getattr(self, name)[getattr(self, name)["study_id"].isin(keep)]
+               for name in ("arms", "outcomes", "durability", "adverse_events", "findings")},
+            claims=self.claims, claim_evidence=self.claim_evidence[self.claim_evidence["study_id"].isin(keep)],
+        )
+
     def get(self, name: str) -> pd.DataFrame:
         if name not in TABLE_NAMES:
             raise KeyError(f"unknown table {name!r}; choose from {', '.join(TABLE_NAMES)}")

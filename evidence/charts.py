@@ -1,0 +1,243 @@
+"""Plotly figure builders: a DataFrame in, a figure out; no Streamlit, no I/O.
+
+Every builder that sets a claim against the evidence takes the claim's own number
+(``claimed``) and draws it on the same axis as the study estimates, so the gap
+between the marketing figure and the data is visible at a glance.  Colours are
+Okabe–Ito (colour-blind safe); marker shapes repeat the colour information.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+ARM_COLOURS = {
+    "ketamine": "#0072B2", "esketamine": "#009E73", "saline/inert placebo": "#999999",
+    "midazolam": "#E69F00", "other active control": "#CC79A7", "other": "#000000",
+}
+ARM_SYMBOLS = {
+    "ketamine": "circle", "esketamine": "diamond", "saline/inert placebo": "square",
+    "midazolam": "triangle-up", "other active control": "x", "other": "cross",
+}
+KETAMINES = {"racemic ketamine", "arketamine", "ketamine (mixed forms)"}
+PLACEBOS = {"placebo (saline)", "placebo (intranasal)", "placebo (oral)"}
+CLAIM_COLOUR = "#D55E00"
+FONT = {"family": "Source Sans Pro, Arial, sans-serif", "size": 13}
+
+
+def arm_group(drug: str | None) -> str:
+    """Collapse an arm's drug into the groups the charts colour by."""
+    if drug in KETAMINES:
+        return "ketamine"
+    if drug == "esketamine":
+        return "esketamine"
+    if drug in PLACEBOS:
+        return "saline/inert placebo"
+    if drug == "midazolam":
+        return "midazolam"
+    if drug in {"electroconvulsive therapy", "quetiapine", "oral antidepressant", "standard care"}:
+        return "other active control"
+    return "other"
+
+
+def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "font": {"size": 16}}, font=FONT, height=height,
+        margin={"l": 10, "r": 10, "t": 50, "b": 40}, template="plotly_white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": -0.35, "x": 0},
+    )
+    return fig
+
+
+def empty(title: str, message: str = "No data match the current filters.") -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title, height=220)
+
+
+def forest(effects: pd.DataFrame, pooled: dict | None, *, measure: str, title: str, log: bool = True,
+           null: float | None = None) -> go.Figure:
+    """Forest plot. ``effects``: label, estimate, ci_low, ci_high (ratio scale if log); ``pooled``:
+    estimate, ci_low, ci_high, label (and optional pi_low, pi_high)."""
+    if effects.empty:
+        return empty(title)
+    rows = effects.iloc[::-1].reset_index(drop=True)
+    labels = list(rows["label"])
+    fig = go.Figure(go.Scatter(
+        x=rows["estimate"], y=labels, mode="markers", name="study estimate",
+        marker={"symbol": "square", "size": 10, "color": "#0072B2"},
+        error_x={"type": "data", "symmetric": False, "array": rows["ci_high"] - rows["estimate"],
+                 "arrayminus": rows["estimate"] - rows["ci_low"], "color": "#0072B2"},
+        hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+    ))
+    if pooled and not math.isnan(pooled.get("estimate", math.nan)):
+        label = pooled.get("label", "Pooled")
+        fig.add_trace(go.Scatter(
+            x=[pooled["estimate"]], y=[label], mode="markers", name=label,
+            marker={"symbol": "diamond-wide", "size": 18, "color": "#000000"},
+            error_x={"type": "data", "symmetric": False, "array": [pooled["ci_high"] - pooled["estimate"]],
+                     "arrayminus": [pooled["estimate"] - pooled["ci_low"]], "color": "#000000"},
+        ))
+        if pooled.get("pi_low") is not None and not math.isnan(pooled["pi_low"]):
+            fig.add_trace(go.Scatter(
+                x=[pooled["pi_low"], pooled["pi_high"]], y=[label, label], mode="lines",
+                name="95% prediction interval", line={"color": "#000000", "dash": "dot"},
+            ))
+    if null is None:
+        null = 1.0 if log else 0.0
+    fig.add_vline(x=null, line={"color": "#666666", "dash": "dash"})
+    fig.update_xaxes(type="log" if log else "linear", title=measure)
+    fig.update_yaxes(categoryorder="array", categoryarray=[pooled.get("label", "Pooled")] + labels
+                     if pooled else labels)
+    return _layout(fig, title, height=max(260, 40 + 28 * (len(rows) + 2)))
+
+
+def rates_against_claim(rates: pd.DataFrame, *, claimed: float | None, claim_label: str, title: str,
+                        pooled: dict | None = None) -> go.Figure:
+    """Arm response rates (0..1) with Wilson CIs, the claimed share drawn as a line over them.
+    ``rates``: label, rate, ci_low, ci_high, group."""
+    if rates.empty:
+        return empty(title)
+    fig = go.Figure()
+    for group, part in rates.groupby("group", sort=False):
+        fig.add_trace(go.Scatter(
+            x=part["label"], y=part["rate"] * 100, mode="markers", name=group,
+            marker={"size": 10, "color": ARM_COLOURS.get(group, "#000000"),
+                    "symbol": ARM_SYMBOLS.get(group, "circle")},
+            error_y={"type": "data", "symmetric": False, "array": (part["ci_high"] - part["rate"]) * 100,
+                     "arrayminus": (part["rate"] - part["ci_low"]) * 100},
+            hovertemplate="%{x}: %{y:.0f}%<extra>" + str(group) + "</extra>",
+        ))
+    if pooled and not math.isnan(pooled.get("estimate", math.nan)):
+        fig.add_hrect(y0=pooled["ci_low"] * 100, y1=pooled["ci_high"] * 100, fillcolor="#0072B2", opacity=0.12,
+                      line_width=0, annotation_text=pooled.get("label", "pooled 95% CI"),
+                      annotation_position="bottom left")
+    if claimed is not None:
+        fig.add_hline(y=claimed, line={"color": CLAIM_COLOUR, "width": 3, "dash": "dash"},
+                      annotation_text=claim_label, annotation_position="top left",
+                      annotation_font_color=CLAIM_COLOUR)
+    fig.update_yaxes(title="responders (%)", range=[0, 105])
+    fig.update_xaxes(title=None, tickangle=-35)
+    return _layout(fig, title, height=460)
+
+
+def response_over_time(points: pd.DataFrame, *, claimed_hours: float | None = None, claim_label: str = "",
+                       title: str) -> go.Figure:
+    """Response rate against hours since the dose, one line per study arm.
+    ``points``: study_id, arm, group, schedule, timepoint_hours, rate (0..1)."""
+    if points.empty:
+        return empty(title)
+    fig = go.Figure()
+    shown: set[str] = set()
+    for (study, arm), part in points.sort_values("timepoint_hours").groupby(["study_id", "arm"], sort=False):
+        group = part["group"].iloc[0]
+        fig.add_trace(go.Scatter(
+            x=part["timepoint_hours"], y=part["rate"] * 100, mode="lines+markers", name=group,
+            legendgroup=group, showlegend=group not in shown,
+            line={"color": ARM_COLOURS.get(group, "#000000"), "width": 1.5},
+            marker={"symbol": ARM_SYMBOLS.get(group, "circle"), "size": 8},
+            hovertemplate=f"{study} ({arm})<br>%{{x:.0f}} h: %{{y:.0f}}%<extra></extra>",
+        ))
+        shown.add(group)
+    if claimed_hours:
+        fig.add_vline(x=claimed_hours, line={"color": CLAIM_COLOUR, "width": 3, "dash": "dash"},
+                      annotation_text=claim_label, annotation_font_color=CLAIM_COLOUR)
+    ticks = [1, 4, 24, 72, 168, 336, 672, 1344, 4380]
+    fig.update_xaxes(type="log", title="time since the dose", tickvals=ticks,
+                     ticktext=["1 h", "4 h", "24 h", "3 d", "1 wk", "2 wk", "4 wk", "8 wk", "6 mo"])
+    fig.update_yaxes(title="responders (%)", range=[0, 105])
+    return _layout(fig, title, height=460)
+
+
+def durations(items: pd.DataFrame, *, claimed_days: float | None = None, claim_label: str = "",
+              title: str) -> go.Figure:
+    """How long the effect lasted, per study and measure, with the claimed duration as a line.
+    ``items``: label, days, measure, population."""
+    if items.empty:
+        return empty(title)
+    colours = {"time_to_relapse": "#0072B2", "last_difference_from_control": "#E69F00",
+               "duration_of_response": "#009E73", "still_responding": "#CC79A7", "relapse_rate": "#999999"}
+    fig = go.Figure()
+    for measure, part in items.groupby("measure", sort=False):
+        fig.add_trace(go.Scatter(
+            x=part["days"], y=part["label"], mode="markers", name=measure.replace("_", " "),
+            marker={"size": 11, "color": colours.get(measure, "#000000")},
+            customdata=part[["population"]], hovertemplate="%{y}: %{x:.0f} days<br>%{customdata[0]}<extra></extra>",
+        ))
+    if claimed_days:
+        fig.add_vline(x=claimed_days, line={"color": CLAIM_COLOUR, "width": 3, "dash": "dash"},
+                      annotation_text=claim_label, annotation_font_color=CLAIM_COLOUR)
+    fig.update_xaxes(title="days", rangemode="tozero")
+    return _layout(fig, title, height=max(300, 60 + 30 * items["label"].nunique()))
+
+
+def design_comparison(rates: pd.DataFrame, *, claimed: float | None = None, title: str) -> go.Figure:
+    """Response in open-label ketamine arms vs blinded ketamine arms vs blinded control arms.
+    ``rates``: setting, rate (0..1), label."""
+    if rates.empty:
+        return empty(title)
+    fig = go.Figure()
+    for setting, part in rates.groupby("setting", sort=False):
+        fig.add_trace(go.Box(
+            y=part["rate"] * 100, name=setting, boxpoints="all", jitter=0.4, pointpos=0,
+            text=part["label"], hovertemplate="%{text}: %{y:.0f}%<extra></extra>",
+            marker={"color": "#0072B2" if "ketamine" in setting else "#999999"},
+        ))
+    if claimed is not None:
+        fig.add_hline(y=claimed, line={"color": CLAIM_COLOUR, "width": 3, "dash": "dash"},
+                      annotation_text=f"claimed {claimed:g}%", annotation_font_color=CLAIM_COLOUR)
+    fig.update_yaxes(title="responders (%)", range=[0, 105])
+    fig.update_layout(showlegend=False)
+    return _layout(fig, title)
+
+
+def harms(rates: pd.DataFrame, *, title: str) -> go.Figure:
+    """Adverse-event rates by event and arm group. ``rates``: event, group, rate (0..1), label."""
+    if rates.empty:
+        return empty(title)
+    fig = go.Figure()
+    for group, part in rates.groupby("group", sort=False):
+        fig.add_trace(go.Scatter(
+            x=part["rate"] * 100, y=part["event"], mode="markers", name=group,
+            marker={"size": 10, "color": ARM_COLOURS.get(group, "#000000"),
+                    "symbol": ARM_SYMBOLS.get(group, "circle")},
+            text=part["label"], hovertemplate="%{text}: %{x:.0f}%<extra></extra>",
+        ))
+    fig.update_xaxes(title="participants with the event (%)", range=[0, 100])
+    return _layout(fig, title, height=max(300, 60 + 26 * rates["event"].nunique()))
+
+
+def evidence_map(studies: pd.DataFrame, *, title: str) -> go.Figure:
+    """Population × design, bubbles sized by participants. ``studies``: the studies table."""
+    if studies.empty:
+        return empty(title)
+    grid = (studies.assign(n=studies["n_randomized"].fillna(0).astype(float))
+            .groupby(["population", "design"], as_index=False)
+            .agg(studies=("id", "count"), participants=("n", "sum")))
+    size = grid["participants"].clip(lower=1) ** 0.5
+    fig = go.Figure(go.Scatter(
+        x=grid["design"], y=grid["population"], mode="markers+text", text=grid["studies"],
+        marker={"size": 10 + 40 * size / max(size.max(), 1), "color": "#56B4E9", "line": {"color": "#0072B2"}},
+        customdata=grid[["participants"]],
+        hovertemplate="%{y} · %{x}<br>%{text} studies, %{customdata[0]:.0f} participants<extra></extra>",
+    ))
+    fig.update_xaxes(tickangle=-30)
+    return _layout(fig, title, height=460)
+
+
+def studies_over_time(studies: pd.DataFrame, *, title: str) -> go.Figure:
+    """Studies per publication year, stacked by kind. ``studies``: the studies table."""
+    if studies.empty:
+        return empty(title)
+    counts = studies.groupby(["year", "kind"], as_index=False).size()
+    fig = go.Figure()
+    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
+    for i, (kind, part) in enumerate(counts.groupby("kind")):
+        fig.add_trace(go.Bar(x=part["year"], y=part["size"], name=kind, marker_color=palette[i % len(palette)]))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title="studies")
+    return _layout(fig, title, height=340)

@@ -1,0 +1,89 @@
+"""Chart-ready frames for the evidence explorer, computed from (filtered) tables.
+
+Each function takes a :class:`~evidence.tables.Tables` (already restricted to the
+studies a user selected) and returns the exact frame a chart draws, which is also
+what the page offers as CSV.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from evidence.charts import arm_group
+from evidence.stats import binary_effects
+from evidence.summaries import Filter, PooledSummary, pooled_risk_ratio, response_over_time
+from evidence.tables import Tables
+
+Z95 = 1.959963984540054
+# Time windows (hours since the dose) for the forest plot, as the Cochrane review's fixed time points.
+FOREST_WINDOWS: dict[str, tuple[float, float]] = {
+    "24 hours (12–36 h)": (12, 36),
+    "2–4 hours": (2, 6),
+    "3 days (2–4 d)": (48, 96),
+    "1 week (5–9 d)": (120, 216),
+    "2 weeks (10–18 d)": (240, 432),
+    "4 weeks or end of course (3–6 wk)": (504, 1008),
+}
+
+
+def _labels(tables: Tables, ids: pd.Series) -> list[str]:
+    info = tables.studies.set_index("id")
+    return [f"{info.at[i, 'first_author']} {info.at[i, 'year']}" if i in info.index else i for i in ids]
+
+
+def forest_data(tables: Tables, window: str, control: str = "any",
+                method: str = "REML") -> tuple[pd.DataFrame, PooledSummary]:
+    """Per-study risk ratios (with 95% CIs) and the pooled summary for one time window."""
+    lo, hi = FOREST_WINDOWS[window]
+    summary = pooled_risk_ratio(tables, Filter(hours_min=lo, hours_max=hi, control=control), method=method)
+    per = summary.per_study
+    if not summary.k:
+        return pd.DataFrame(columns=["study_id", "label", "estimate", "ci_low", "ci_high"]), summary
+    eff = binary_effects("RR", per["events_t"], per["total_t"], per["events_c"], per["total_c"])
+    yi, se = np.asarray(eff.yi, dtype=float), np.sqrt(np.asarray(eff.vi, dtype=float))
+    frame = per.assign(label=_labels(tables, per["study_id"]), estimate=np.exp(yi), ci_low=np.exp(yi - Z95 * se),
+                       ci_high=np.exp(yi + Z95 * se))
+    return frame, summary
+
+
+def time_points(tables: Tables) -> pd.DataFrame:
+    """Response rate per study arm and time point (ketamine and control arms)."""
+    table = response_over_time(tables, Filter(exclude_kinds=("meta_analysis", "systematic_review", "review"))).table
+    if table.empty:
+        return table.assign(group=pd.Series(dtype=str))
+    return table.assign(group=[arm_group(d) for d in table["arm_drug"]])
+
+
+def duration_items(tables: Tables) -> pd.DataFrame:
+    d = tables.durability
+    d = d[pd.to_numeric(d["days"], errors="coerce").notna()]
+    return d.assign(label=_labels(tables, d["study_id"])).sort_values("days").reset_index(drop=True)
+
+
+def design_rates(tables: Tables) -> pd.DataFrame:
+    """Response rates per arm, grouped as open-label ketamine / blinded ketamine / blinded control."""
+    out = tables.outcomes
+    out = out[out["kind"].eq("response") & out["rate"].notna() & out["arm"].notna()]
+    blinded = out["study_id"].map(tables.studies.set_index("id")["blinded"]).fillna(False).astype(bool)
+    role = out["arm_role"].eq("intervention")
+    setting = np.select([role & ~blinded, role & blinded, ~role & blinded],
+                        ["open-label ketamine", "blinded ketamine", "blinded control"], "open-label control")
+    return pd.DataFrame({
+        "setting": setting, "rate": out["rate"].astype(float), "study_id": out["study_id"],
+        "label": [f"{lab} · {arm} · {h:g} h" for lab, arm, h in zip(_labels(tables, out["study_id"]), out["arm"],
+                                                                   out["timepoint_hours"], strict=True)],
+        "arm_drug": out["arm_drug"], "timepoint_hours": out["timepoint_hours"],
+    }).reset_index(drop=True)
+
+
+def harm_items(tables: Tables) -> pd.DataFrame:
+    """Adverse-event proportion per study arm (peak where an event has several timings)."""
+    ae = tables.adverse_events[tables.adverse_events["rate"].notna()]
+    ae = ae.sort_values("rate", ascending=False).drop_duplicates(["study_id", "event", "arm"])
+    return pd.DataFrame({
+        "event": ae["event"].str.lower(), "group": [arm_group(d) for d in ae["arm_drug"]],
+        "rate": ae["rate"].astype(float), "study_id": ae["study_id"], "arm": ae["arm"],
+        "label": [f"{lab} · {arm}" for lab, arm in zip(_labels(tables, ae["study_id"]), ae["arm"], strict=True)],
+        "events": ae["events"], "total": ae["total"],
+    }).reset_index(drop=True)

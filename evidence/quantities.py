@@ -1,0 +1,515 @@
+"""Numbers and framings asserted in one sentence of marketing text, normalised.
+
+``extract_quantities(sentence)`` returns :class:`Quantity` records such as::
+
+    "in as little as 24 hours"        -> onset 24-24 hours, framing "as little as"
+    "up to six months"                -> duration 182.5-182.5 days, framing "up to"
+    "4 out of 5 patients"             -> share 80-80 percent
+    "~2 weeks – 3 months"             -> 14-91.25 days, framing "range"
+    "about 40 minutes" (an infusion)  -> infusion_length 40-40 minutes, framing "about"
+
+Conventions (the tests pin every one of them):
+
+* ``low``/``high`` are the figure as stated; a single figure has ``low == high`` and the
+  qualifier lives in ``framing`` (``up to``, ``as little as``, ``more than``, ``at least``,
+  ``about``, ``range``, ``none``; "within"/"less than" read as ``up to``, "over"/"greater than"
+  as ``more than``, a trailing "or more"/"or longer" as ``at least``).
+* Units: shares in ``percent``; times stated in minutes, hours or days in ``hours``; times stated
+  in weeks, months or years in ``days`` (a range uses its larger unit); infusion lengths in
+  ``minutes``; counts in ``infusions`` (infusions, sessions, treatments, doses) or ``none``.
+  A month is 730/24 days (as ``schema.HOURS_PER_UNIT``), a year 365 days.
+* Vague amounts have explicit ranges (``VAGUE``): "a few" 2-4, "several" 3-7, "a couple of" 2,
+  "a number of" 2-7; a bare plural unit ("within minutes", "for weeks") is 2 up to one less than
+  the next unit (``BARE_PLURAL``).
+* The kind of a time comes from cue words near it (``last``/``lasting``/``for`` -> duration;
+  ``within``/``as little as``/``... to work`` -> onset; a minutes figure in a sentence about an
+  infusion or session that "takes"/"lasts" -> infusion_length), else from its size (up to days
+  -> onset, weeks and longer -> duration).
+* Not quantities: years ("the 1960s", "2019"), phone numbers, frequencies ("every 15 minutes",
+  "once a month"), past spans ("the past few years") and bare numbers without a unit.
+
+Linear time: one tokenising regex without nested quantifiers, then a single left-to-right pass
+over at most ``MAX_TOKENS`` tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from evidence.schema import HOURS_PER_UNIT
+
+MAX_CHARS = 4000  # per sentence: longer sentences are read up to here only
+MAX_TOKENS = 800
+
+Kind = str  # "share" | "onset" | "duration" | "count" | "infusion_length"
+
+
+@dataclass(frozen=True)
+class Quantity:
+    kind: Kind
+    low: float
+    high: float
+    unit: str
+    framing: str
+    start: int = 0  # offsets of the matched words within the sentence
+    end: int = 0
+    text: str = ""
+
+    def record(self) -> dict:
+        out = asdict(self)
+        out.pop("start")
+        out.pop("end")
+        return out
+
+
+# --------------------------------------------------------------------------- vocabularies
+
+ONES = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+        "ninety": 90}
+VAGUE = {"few": (2, 4), "several": (3, 7), "couple": (2, 2), "number": (2, 7)}
+TIME_UNITS = {
+    "minute": "minutes", "minutes": "minutes", "min": "minutes", "mins": "minutes",
+    "hour": "hours", "hours": "hours", "hr": "hours", "hrs": "hours", "h": "hours",
+    "day": "days", "days": "days",
+    "week": "weeks", "weeks": "weeks", "wk": "weeks", "wks": "weeks",
+    "month": "months", "months": "months", "year": "years", "years": "years", "yr": "years", "yrs": "years",
+}
+BARE_PLURAL = {"minutes": (2, 59), "hours": (2, 23), "days": (2, 6), "weeks": (2, 4), "months": (2, 11),
+               "years": (2, 10)}
+UNIT_HOURS = {**HOURS_PER_UNIT, "years": 8760.0}
+UNIT_ORDER = ["minutes", "hours", "days", "weeks", "months", "years"]
+SHORT_UNITS = {"minutes", "hours", "days"}  # reported in hours; longer ones in days
+COUNT_NOUNS = {"infusion", "infusions", "session", "sessions", "treatment", "treatments", "dose", "doses",
+               "injection", "injections", "spray", "sprays", "visit", "visits", "appointment", "appointments"}
+PEOPLE = {"patients", "people", "participants", "subjects", "individuals", "clients", "users", "adults", "them",
+          "sufferers", "responders", "cases"}
+FRACTIONS = {"half": 50.0, "third": 100 / 3, "thirds": 100 / 3, "quarter": 25.0, "quarters": 25.0}
+ADVERBS = {"times"}  # "three times": a count
+ONCE = {"once": 1, "twice": 2, "thrice": 3}
+
+# words before a figure (read backwards, longest first) -> framing
+PRE_FRAMING = [
+    (("in", "as", "little", "as"), "as little as"), (("as", "little", "as"), "as little as"),
+    (("as", "few", "as"), "as little as"), (("as", "soon", "as"), "as little as"),
+    (("as", "quickly", "as"), "as little as"), (("as", "early", "as"), "as little as"),
+    (("in", "just"), "as little as"), (("in", "only"), "as little as"),
+    (("up", "to"), "up to"), (("less", "than"), "up to"), (("fewer", "than"), "up to"),
+    (("no", "more", "than"), "up to"), (("at", "most"), "up to"), (("within",), "up to"),
+    (("under",), "up to"), (("as", "much", "as"), "up to"), (("as", "many", "as"), "up to"),
+    (("as", "long", "as"), "up to"),
+    (("more", "than"), "more than"), (("greater", "than"), "more than"), (("over",), "more than"),
+    (("upwards", "of"), "more than"), (("in", "excess", "of"), "more than"), (("exceeding",), "more than"),
+    (("longer", "than"), "more than"), (("beyond",), "more than"),
+    (("at", "least"), "at least"), (("no", "less", "than"), "at least"), (("a", "minimum", "of"), "at least"),
+    (("about",), "about"), (("around",), "about"), (("approximately",), "about"), (("approx",), "about"),
+    (("roughly",), "about"), (("nearly",), "about"), (("almost",), "about"), (("~",), "about"),
+    (("circa",), "about"), (("close", "to"), "about"), (("some",), "about"), (("≈",), "about"),
+    (("an", "estimated"), "about"),
+]
+POST_FRAMING = [
+    (("or", "more"), "at least"), (("or", "longer"), "at least"), (("or", "greater"), "at least"),
+    (("or", "above"), "at least"), (("and", "up"), "at least"), (("+",), "at least"), (("plus",), "at least"),
+    (("or", "less"), "up to"), (("or", "fewer"), "up to"), (("or", "so"), "about"),
+]
+SKIP_BEFORE = {"every", "per", "each", "past", "last", "recent", "previous", "next", "coming", "these", "those",
+               "once", "twice", "thrice", "a", "an"}
+# cue words for the kind of a time quantity: (words, kind, strength); read before and after the figure
+PRE_CUES = {
+    "last": ("duration", 3), "lasts": ("duration", 3), "lasting": ("duration", 3), "lasted": ("duration", 3),
+    "persist": ("duration", 3), "persists": ("duration", 3), "sustained": ("duration", 3),
+    "stay": ("duration", 3), "stays": ("duration", 3), "stayed": ("duration", 3), "remain": ("duration", 3),
+    "remained": ("duration", 3), "remains": ("duration", 3), "fade": ("duration", 3), "fades": ("duration", 3),
+    "durable": ("duration", 2), "long-lasting": ("duration", 3), "for": ("duration", 1),
+    "within": ("onset", 3), "onset": ("onset", 3), "begin": ("onset", 3), "begins": ("onset", 3),
+    "start": ("onset", 2), "starts": ("onset", 2), "soon": ("onset", 3), "little": ("onset", 3),
+    "quickly": ("onset", 2), "rapidly": ("onset", 2), "after": ("onset", 1), "in": ("onset", 1),
+    "just": ("onset", 1),
+}
+POST_CUES = {  # first word after the figure (optionally after "to")
+    "to": None, "after": ("onset", 1), "of": None,
+}
+ONSET_TO_VERBS = {"work", "take", "kick", "feel", "start", "begin", "see", "notice", "show", "exhibit",
+                  "become", "reach", "act"}
+INFUSION_WORDS = {"infusion", "infusions", "session", "sessions", "procedure", "treatment", "treatments",
+                  "appointment", "visit", "spray", "drip"}
+TAKE_WORDS = {"take", "takes", "took", "taking", "last", "lasts", "lasting", "long", "length", "duration",
+              "complete", "completed", "recovery", "monitoring", "observation"}
+ONSET_AFTER_OF = {"treatment", "infusion", "dose", "session", "therapy", "first", "the", "your", "their",
+                  "a", "beginning", "starting"}
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?|[^\w\s]|_")
+_SEP_RANGE = {"-", "–", "—", "‐", "‑", "‒", "to", "or", "and"}
+_DASHES = {"-", "–", "—", "‐", "‑", "‒"}
+
+
+@dataclass
+class _Tok:
+    text: str
+    low: str
+    start: int
+    end: int
+    is_num: bool
+
+
+@dataclass
+class _Atom:
+    """A figure before its unit is known: tokens i..j (exclusive), value range."""
+
+    i: int
+    j: int
+    lo: float
+    hi: float
+    vague: bool = False
+    unit: str | None = None  # a time unit, "percent", "count:<noun>"
+    bare: bool = False
+
+
+def _tokens(text: str) -> list[_Tok]:
+    out: list[_Tok] = []
+    for m in _TOKEN.finditer(text):
+        t = m.group()
+        out.append(_Tok(t, t.lower(), m.start(), m.end(), t[0].isdigit()))
+        if len(out) >= MAX_TOKENS:
+            break
+    return out
+
+
+def _parse_number(tok: str) -> float | None:
+    digits = tok.replace(",", "").replace(".", "")
+    if len(digits) > 7:  # phone numbers and identifiers
+        return None
+    if "," in tok:
+        parts = tok.split(",")
+        if all(len(p) == 3 for p in parts[1:]) and "." not in tok:
+            tok = tok.replace(",", "")
+        elif len(parts) == 2 and "." not in tok:
+            tok = tok.replace(",", ".")
+        else:
+            return None
+    if tok.count(".") > 1:
+        return None
+    try:
+        return float(tok)
+    except ValueError:  # pragma: no cover - the token regex only yields digits and separators
+        return None
+
+
+def _adjacent(a: _Tok, b: _Tok) -> bool:
+    return a.end == b.start
+
+
+def _word_at(toks: list[_Tok], i: int) -> str:
+    return toks[i].low if 0 <= i < len(toks) else ""
+
+
+def _atoms(toks: list[_Tok]) -> list[_Atom]:
+    """Figures: numerals, number words, vague amounts, "a/an" before a unit, bare plural units."""
+    atoms: list[_Atom] = []
+    n = len(toks)
+    i = 0
+    while i < n:
+        t = toks[i]
+        w = t.low
+        atom: _Atom | None = None
+        if t.is_num:
+            value = _parse_number(t.text)
+            phone = (i + 2 < n and toks[i + 1].text in _DASHES and toks[i + 2].is_num and _adjacent(t, toks[i + 1])
+                     and _adjacent(toks[i + 1], toks[i + 2])
+                     and ((i + 4 < n and toks[i + 3].text in _DASHES and toks[i + 4].is_num)
+                          or (i >= 2 and toks[i - 1].text in _DASHES and toks[i - 2].is_num)
+                          or (i >= 1 and toks[i - 1].text in {"(", ")", "+"})))
+            glued = (i + 1 < n and _adjacent(t, toks[i + 1]) and toks[i + 1].low in {"s", "st", "nd", "rd", "th"})
+            slash = (i + 1 < n and toks[i + 1].text == "/" and _adjacent(t, toks[i + 1])) or (
+                i >= 1 and toks[i - 1].text == "/" and _adjacent(toks[i - 1], t))
+            after_phone = i >= 2 and toks[i - 1].text in _DASHES and toks[i - 2].is_num and _word_at(toks, i - 3) in {
+                ")", "-", "–"}
+            if value is not None and not phone and not glued and not slash and not after_phone:
+                atom = _Atom(i, i + 1, value, value)
+        elif w in TENS:
+            value, j = float(TENS[w]), i + 1
+            if j + 1 < n and toks[j].text in _DASHES and toks[j + 1].low in ONES and 0 < ONES[toks[j + 1].low] < 10:
+                value, j = value + ONES[toks[j + 1].low], j + 2
+            elif j < n and toks[j].low in ONES and 0 < ONES[toks[j].low] < 10:
+                value, j = value + ONES[toks[j].low], j + 1
+            atom = _Atom(i, j, value, value)
+        elif w in ONES:
+            atom = _Atom(i, i + 1, float(ONES[w]), float(ONES[w]))
+        elif w == "single" and _word_at(toks, i + 1) in COUNT_NOUNS:
+            atom = _Atom(i, i + 1, 1.0, 1.0)
+        elif w in ("a", "an") and (_word_at(toks, i + 1) in TIME_UNITS or _word_at(toks, i + 1) in COUNT_NOUNS):
+            atom = _Atom(i, i + 1, 1.0, 1.0)
+        elif w == "half" and _word_at(toks, i + 1) in ("an", "a") and _word_at(toks, i + 2) in TIME_UNITS:
+            atom = _Atom(i, i + 2, 0.5, 0.5)
+        elif w in VAGUE:
+            j = i + 1
+            if w in ("couple", "number"):
+                if _word_at(toks, i - 1) != "a" or _word_at(toks, j) != "of":
+                    i += 1
+                    continue
+                j += 1
+            lo, hi = VAGUE[w]
+            atom = _Atom(i, j, float(lo), float(hi), vague=True)
+        elif w in BARE_PLURAL and (t.text[0].isupper() and i == 0 or _word_at(toks, i - 1) in {
+                "within", "in", "for", "after", "from", "to", "or", "lasting", "last", "lasts", "take", "takes",
+                "even", "just", "mere", "over", "than", "and"}):
+            lo, hi = BARE_PLURAL[w]
+            atom = _Atom(i, i + 1, float(lo), float(hi), vague=True, unit=w, bare=True)
+        if atom is None:
+            i += 1
+            continue
+        atoms.append(atom)
+        i = atom.j
+    return atoms
+
+
+def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
+    if atom.unit is not None:
+        return
+    j = atom.j
+    if j < len(toks) and toks[j].text in _DASHES and j + 1 < len(toks) and toks[j + 1].low in TIME_UNITS:
+        j += 1  # "24-hour", "40-minute"
+    w = _word_at(toks, j)
+    if w in TIME_UNITS and not (w == "h" and not _adjacent(toks[j - 1], toks[j]) and atom.vague):
+        if w in ("h", "min", "hr") and not toks[atom.j - 1].is_num:
+            return
+        atom.unit, atom.j = TIME_UNITS[w], j + 1
+    elif w in ("%", "percent", "pc"):
+        atom.unit, atom.j = "percent", j + 1
+    elif w == "per" and _word_at(toks, j + 1) == "cent":
+        atom.unit, atom.j = "percent", j + 2
+    elif w in COUNT_NOUNS and not atom.vague:
+        atom.unit, atom.j = "count:" + w, j + 1
+    elif (_word_at(toks, j + 1) in COUNT_NOUNS and w.isalpha() and w not in ("of", "or", "to", "and", "in")
+          and not atom.vague and toks[j].text[0].isupper() is False):
+        atom.unit, atom.j = "count:" + _word_at(toks, j + 1), j + 2  # "six ketamine infusions"
+    elif w in ADVERBS and not atom.vague:
+        atom.unit, atom.j = "count:times", j + 1
+
+
+def _share_patterns(toks: list[_Tok], atoms: list[_Atom]) -> list[tuple[_Atom, float]]:
+    """"4 out of 5", "four in five", "7 of every 10", "8 of 10 patients" -> (first atom, percent)."""
+    found = []
+    by_start = {a.i: a for a in atoms}
+    for a in atoms:
+        if a.vague or a.unit is not None:
+            continue
+        j = a.j
+        words = [_word_at(toks, j), _word_at(toks, j + 1), _word_at(toks, j + 2)]
+        if words[:2] == ["out", "of"]:
+            k = j + 2
+        elif words[:2] in (["of", "every"], ["in", "every"]):
+            k = j + 2
+        elif words[0] == "in":
+            k = j + 1
+        elif words[0] == "of":
+            k = j + 1
+        else:
+            continue
+        b = by_start.get(k)
+        if b is None or b.vague or b.unit is not None or not 2 <= b.lo <= 1000 or not 0 <= a.lo <= b.lo:
+            continue
+        if words[0] == "of" and words[1] != "every" and _word_at(toks, b.j) not in PEOPLE:
+            continue
+        found.append((_Atom(a.i, b.j, a.lo, a.lo), 100.0 * a.lo / b.lo))
+    return found
+
+
+def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
+    out = []
+    for i, t in enumerate(toks):
+        if t.low not in FRACTIONS or _word_at(toks, i + 1) != "of":
+            continue
+        prev = _word_at(toks, i - 1)
+        mult = 1.0
+        if t.low in ("thirds", "quarters"):
+            if prev in ONES:
+                mult = float(ONES[prev])
+            elif prev != "-" or _word_at(toks, i - 2) not in ONES:
+                continue
+            else:
+                mult = float(ONES[_word_at(toks, i - 2)])
+            start = i - 1 if prev in ONES else i - 2
+        elif prev in ("a", "one"):
+            start = i - 1
+        elif t.low == "half":
+            start = i
+        else:
+            continue
+        value = round(FRACTIONS[t.low] * mult, 1)
+        out.append((_Atom(start, i + 1, value, value), value))
+    return out
+
+
+def _match_words(toks: list[_Tok], end: int, phrase: tuple[str, ...]) -> bool:
+    """Do the tokens ending just before index ``end`` spell ``phrase``?"""
+    k = len(phrase)
+    if end - k < 0:
+        return False
+    return all(toks[end - k + m].low == phrase[m] for m in range(k))
+
+
+def _pre_framing(toks: list[_Tok], i: int) -> tuple[str | None, int]:
+    # skip "just"/"only"/"even" between the framing words and the figure ("up to just 2 days")
+    end = i
+    for phrase, framing in PRE_FRAMING:
+        if _match_words(toks, end, phrase):
+            return framing, end - len(phrase)
+    if _word_at(toks, end - 1) in ("just", "only", "even", "a", "an", "the") and end - 1 > 0:
+        for phrase, framing in PRE_FRAMING:
+            if _match_words(toks, end - 1, phrase):
+                return framing, end - 1 - len(phrase)
+    return None, i
+
+
+def _post_framing(toks: list[_Tok], j: int) -> tuple[str | None, int]:
+    for phrase, framing in POST_FRAMING:
+        if all(_word_at(toks, j + m) == phrase[m] for m in range(len(phrase))):
+            return framing, j + len(phrase)
+    return None, j
+
+
+def _time_kind(toks: list[_Tok], i: int, j: int, unit: str, sentence_words: set[str]) -> Kind:
+    if unit in ("minutes", "hours") and sentence_words & INFUSION_WORDS and sentence_words & TAKE_WORDS:
+        onset_near = any(_word_at(toks, k) in ("within", "little", "begin", "begins", "after")
+                         for k in range(max(0, i - 3), i))
+        if not onset_near:
+            return "infusion_length"
+    best: tuple[int, int, Kind] | None = None  # (strength, -distance, kind)
+    for k in range(i - 1, max(-1, i - 7), -1):
+        w = _word_at(toks, k)
+        if w in (".", ";", ",") and k < i - 1:
+            break
+        cue = PRE_CUES.get(w)
+        if cue:
+            cand = (cue[1], -(i - k), cue[0])
+            if best is None or cand > best:
+                best = cand
+    # after: "to work", "to take effect", "of the first infusion", "after an infusion"
+    w0, w1, w2 = _word_at(toks, j), _word_at(toks, j + 1), _word_at(toks, j + 2)
+    if w0 == "to" and (w1 in ONSET_TO_VERBS or (w1 in ("start", "begin") and w2)):
+        cand = (3, 0, "onset")
+        best = cand if best is None or cand > best else best
+    elif w0 == "after" or (w0 == "of" and w1 in ONSET_AFTER_OF):
+        cand = (2 if w0 == "of" else 1, -1, "onset")
+        best = cand if best is None or cand[0] > best[0] else best
+    if best is not None:
+        return best[2]
+    return "onset" if unit in SHORT_UNITS else "duration"
+
+
+def _convert(value: float, unit: str, target: str) -> float:
+    return round(value * UNIT_HOURS[unit] / UNIT_HOURS[target], 4)
+
+
+def extract_quantities(sentence: str) -> list[Quantity]:
+    """Every quantity asserted in ``sentence`` (in text order).  Never raises."""
+    try:
+        return _extract(sentence[:MAX_CHARS])
+    except Exception:  # noqa: BLE001 - a checker must not fail on odd text; the tests fuzz this
+        return []
+
+
+def _extract(text: str) -> list[Quantity]:
+    toks = _tokens(text)
+    if not toks:
+        return []
+    words = {t.low for t in toks}
+    atoms = _atoms(toks)
+    for a in atoms:
+        _attach_unit(toks, a)
+    found: list[Quantity] = []
+    used: set[int] = set()
+
+    def emit(kind: str, lo: float, hi: float, unit: str, framing: str, i: int, j: int) -> None:
+        start, end = toks[i].start, toks[j - 1].end
+        found.append(Quantity(kind, lo, hi, unit, framing, start, end, text[start:end]))
+        used.update(range(i, j))
+
+    for atom, pct in _share_patterns(toks, atoms) + _fractions(toks):
+        if atom.i in used:
+            continue
+        framing, fi = _pre_framing(toks, atom.i)
+        emit("share", round(pct, 4), round(pct, 4), "percent", framing or "none", fi, atom.j)
+
+    k = 0
+    while k < len(atoms):
+        a = atoms[k]
+        if a.i in used:
+            k += 1
+            continue
+        # ranges: a SEP b, the unit shared or each side its own
+        b = atoms[k + 1] if k + 1 < len(atoms) else None
+        is_range = False
+        if b is not None and b.i in range(a.j + 1, a.j + 3) and b.i not in used:
+            sep = [toks[m].low for m in range(a.j, b.i)]
+            if sep[0] in _SEP_RANGE and (len(sep) == 1 or sep[1] in ("even", "possibly", "sometimes", "maybe",
+                                                                         "perhaps", "up")):
+                between = sep[0] == "and" and _word_at(toks, a.i - 1) == "between"
+                ua, ub = a.unit, b.unit
+                compatible = (
+                    (ua is None and ub is not None and not ub.startswith("count"))
+                    or (ub is None and ua is not None and not ua.startswith("count") and sep[0] == "or")
+                    or (ua == ub == "percent")
+                    or (ua in UNIT_HOURS and ub in UNIT_HOURS)
+                )
+                if compatible and (sep[0] != "and" or between):
+                    is_range = True
+        if is_range and b is not None:
+            unit = b.unit if b.unit is not None else a.unit
+            ua = a.unit or unit
+            ub = b.unit or unit
+            i0 = a.i - 1 if _word_at(toks, a.i - 1) in ("from", "between") else a.i
+            _, i0 = _pre_framing(toks, i0)
+            if _word_at(toks, i0 - 1) in ("anywhere", "from"):
+                i0 -= 1
+            if unit == "percent":
+                emit("share", a.lo, b.hi, "percent", "range", i0, b.j)
+            else:
+                big = max(ua, ub, key=UNIT_ORDER.index)
+                target = "hours" if big in SHORT_UNITS else "days"
+                kind = _time_kind(toks, i0, b.j, big, words)
+                lo, hi = _convert(a.lo, ua, target), _convert(b.hi, ub, target)
+                if kind == "infusion_length":
+                    lo, hi, target = _convert(a.lo, ua, "minutes"), _convert(b.hi, ub, "minutes"), "minutes"
+                emit(kind, min(lo, hi), max(lo, hi), target, "range", i0, b.j)
+            k += 2
+            continue
+        k += 1
+        if a.unit is None:
+            continue
+        if _word_at(toks, a.i - 1) in SKIP_BEFORE and not (
+                _word_at(toks, a.i - 1) in ("a", "an") and a.vague) and not (
+                a.unit.startswith("count") and _word_at(toks, a.i - 1) in ("a", "an")):
+            if not (_word_at(toks, a.i - 1) in ("last", "past") and a.unit and _word_at(toks, a.i - 2) in (
+                    "to", "can", "will", "may", "might", "could", "should", "would", "does", "do")):
+                continue
+        if a.vague and _word_at(toks, a.i - 1) == "a" and _word_at(toks, a.i - 2) in SKIP_BEFORE:
+            continue
+        framing, fi = _pre_framing(toks, a.i - 1 if _word_at(toks, a.i - 1) == "a" and a.vague else a.i)
+        post, pj = _post_framing(toks, a.j)
+        framing = framing or post or "none"
+        end = pj if post else a.j
+        if a.unit == "percent":
+            emit("share", a.lo, a.hi, "percent", framing, fi, end)
+        elif a.unit.startswith("count:"):
+            noun = a.unit.split(":", 1)[1]
+            emit("count", a.lo, a.hi, "infusions" if noun in COUNT_NOUNS else "none", framing, fi, end)
+        else:
+            kind = _time_kind(toks, fi, end, a.unit, words)
+            if kind == "infusion_length":
+                target = "minutes"
+            else:
+                target = "hours" if a.unit in SHORT_UNITS else "days"
+            emit(kind, _convert(a.lo, a.unit, target), _convert(a.hi, a.unit, target), target, framing, fi, end)
+    for i, t in enumerate(toks):
+        if t.low in ONCE and i not in used and _word_at(toks, i + 1) in ("a", "per", "every", "each", "daily",
+                                                                          "weekly", "during", "in"):
+            emit("count", float(ONCE[t.low]), float(ONCE[t.low]), "none", "none", i, i + 1)
+    found.sort(key=lambda q: q.start)
+    return found

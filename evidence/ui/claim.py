@@ -1,0 +1,68 @@
+"""Claim detail: the quotes, the verdict, the numbers computed from data/, the chart, the studies."""
+
+import streamlit as st
+
+from evidence.claim_evidence import panels
+from evidence.ui import common
+from evidence.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, certainty_badge, verdict_badge
+
+dataset, tables = common.data()
+ids = [c.id for c in dataset.claims]
+shorts = {c.id: c.short for c in dataset.claims}
+claim_id = common.bound_select("Claim", "claim", ids, format_func=shorts.get)
+claim = dataset.claim(claim_id)
+sources = {s.id: s for s in dataset.sources}
+
+st.title(claim.short)
+st.markdown(f"{verdict_badge(claim.verdict)} &nbsp; {certainty_badge(claim.certainty)} &nbsp; *topic: {claim.topic}*",
+            unsafe_allow_html=True)
+common.permalink_note()
+
+st.subheader("What the pages say")
+for app in claim.appearances:
+    src = sources[app.source]
+    who = f" ({src.publisher})" if src.publisher else ""
+    st.markdown(f"> “{app.quote}”\n>\n> — *{src.title}*{who}, {src.kind}")
+
+st.subheader("Verdict")
+rule = VERDICTS[claim.verdict]
+st.markdown(f"**{claim.verdict}** — {rule.rule}")
+if claim.certainty:
+    st.markdown(f"**Certainty of the evidence: {claim.certainty}** — {CERTAINTY_MEANING[claim.certainty]} "
+                f"(GRADE wording: “ketamine *{CERTAINTY[claim.certainty]}* …”)")
+if claim.reason_tags:
+    st.markdown("**Why:** " + " · ".join(f"`{t}`" for t in claim.reason_tags))
+    with st.expander("What the reason tags mean"):
+        for tag in claim.reason_tags:
+            st.markdown(f"- **{tag}**: {REASON_TAGS_HELP[tag]}")
+st.markdown(claim.rationale)
+if claim.checkable_if:
+    st.info(f"**What would make it checkable:** {claim.checkable_if}")
+st.success(f"**What the evidence supports:** {claim.supported_wording}")
+
+st.subheader("What the evidence says (computed from the data)")
+if not claim.summaries:
+    st.caption("This claim has no numeric summary; the studies below are the evidence cited.")
+for i, panel in enumerate(panels(claim, tables)):
+    st.markdown(f"**{panel.headline}**  \n{panel.basis}")
+    common.chart_block(panel.figure, panel.data, caption=f"{panel.title}. {panel.basis}",
+                       name=f"{claim.id}_{i}_{panel.spec.kind}", dataset=dataset)
+    if panel.sensitivity is not None:
+        with st.expander("Does it hold in blinded RCTs only, or without high risk of bias?"):
+            st.dataframe(panel.sensitivity, hide_index=True)
+
+st.subheader("Studies behind the verdict")
+links = tables.claim_evidence[tables.claim_evidence["claim_id"] == claim.id]
+studies = links.merge(tables.studies, left_on="study_id", right_on="id")
+st.dataframe(
+    common.link_columns(studies)[["study_id", "stance", "outcomes", "first_author", "year", "design", "drug",
+                                  "population", "n_randomized", "note", "pubmed", "doi_link", "registry"]],
+    hide_index=True, column_config=common.LINK_CONFIG,
+)
+for sid in links["study_id"]:
+    st.page_link(common.PAGES["study"], label=f"Study record: {sid}", query_params={"study": sid})
+
+st.subheader("Changelog")
+st.dataframe([{"date": str(e.date), "verdict": e.verdict, "note": e.note} for e in claim.changelog],
+             hide_index=True)
+common.footer(dataset)

@@ -1,0 +1,178 @@
+"""Streamlit glue shared by the pages: data loading, permalinks, chart blocks, the footer.
+
+Data are loaded once per content hash (``st.cache_resource`` keyed on the hash,
+so no DataFrame is copied on a rerun); an invalid data directory shows the
+validator's error list instead of a traceback.  Widgets that define a view are
+bound to the URL's query parameters so that a pasted link restores the view.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from evidence.load import Dataset, content_hash, data_dir, validate
+from evidence.tables import Tables, build_tables
+
+LICENCE = "Data: CC BY 4.0 · Code: MIT"
+PAGES = {
+    "claims": "evidence/ui/claims.py", "claim": "evidence/ui/claim.py", "explorer": "evidence/ui/explorer.py",
+    "study": "evidence/ui/study.py", "check": "evidence/ui/check.py", "methods": "evidence/ui/methods.py",
+}
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _load(directory: str, version: str) -> tuple[Dataset | None, list[str], Tables | None]:
+    dataset, errors = validate(directory)
+    tables = build_tables(dataset) if dataset is not None else None
+    return dataset, [str(e) for e in errors], tables
+
+
+def data() -> tuple[Dataset, Tables]:
+    """The validated dataset and its tables; stops the page with the error list if invalid."""
+    directory = data_dir()
+    if not directory.is_dir():
+        st.error(f"Data directory not found: `{directory}`")
+        st.stop()
+    dataset, errors, tables = _load(str(directory.resolve()), content_hash(directory))
+    if dataset is None or tables is None:
+        st.error(f"The data in `{directory}` did not validate ({len(errors)} error(s)); fix them and reload.")
+        st.code("\n".join(errors), language=None)
+        st.stop()
+    return dataset, tables
+
+
+# --------------------------------------------------------------------------- permalinks
+
+def param(key: str, default: str | None = None) -> str | None:
+    return st.query_params.get(key, default)
+
+
+def param_list(key: str, options: list[str]) -> list[str]:
+    return [v for v in st.query_params.get_all(key) if v in options]
+
+
+def bound_multiselect(label: str, key: str, options: list[str], **kwargs) -> list[str]:
+    """A multiselect whose value lives in the URL (``?key=a&key=b``)."""
+    if key not in st.session_state:
+        st.session_state[key] = param_list(key, options)
+    value = st.multiselect(label, options, key=key, **kwargs)
+    _set_param(key, value)
+    return value
+
+
+def bound_text(label: str, key: str, **kwargs) -> str:
+    if key not in st.session_state:
+        st.session_state[key] = param(key, "") or ""
+    value = st.text_input(label, key=key, **kwargs)
+    _set_param(key, value)
+    return value
+
+
+def bound_toggle(label: str, key: str, **kwargs) -> bool:
+    if key not in st.session_state:
+        st.session_state[key] = param(key) == "1"
+    value = st.toggle(label, key=key, **kwargs)
+    _set_param(key, "1" if value else "")
+    return value
+
+
+def bound_select(label: str, key: str, options: list[str], **kwargs) -> str:
+    if key not in st.session_state:
+        current = param(key)
+        st.session_state[key] = current if current in options else options[0]
+    value = st.selectbox(label, options, key=key, **kwargs)
+    _set_param(key, value)
+    return value
+
+
+def bound_range(label: str, key: str, low: int, high: int) -> tuple[int, int]:
+    if key not in st.session_state:
+        raw = (param(key) or "").split("-")
+        try:
+            st.session_state[key] = (max(low, int(raw[0])), min(high, int(raw[1])))
+        except (ValueError, IndexError):
+            st.session_state[key] = (low, high)
+    value = st.slider(label, low, high, key=key)
+    _set_param(key, "" if value == (low, high) else f"{value[0]}-{value[1]}")
+    return value
+
+
+def _set_param(key: str, value: str | list[str]) -> None:
+    if isinstance(value, list):
+        if st.query_params.get_all(key) != value:
+            if value:
+                st.query_params[key] = value
+            else:
+                st.query_params.pop(key, None)
+    elif (st.query_params.get(key) or "") != value:
+        if value:
+            st.query_params[key] = value
+        else:
+            st.query_params.pop(key, None)
+
+
+def permalink_note() -> None:
+    st.caption("🔗 The address bar holds this exact view (page, selection and filters): copy it to cite or share.")
+
+
+# --------------------------------------------------------------------------- blocks
+
+def stamped_name(name: str, dataset: Dataset, ext: str = "csv") -> str:
+    return f"{name}_v{dataset.version}_{date.today().isoformat()}.{ext}"
+
+
+def chart_block(fig: go.Figure, frame: pd.DataFrame, *, caption: str, name: str, dataset: Dataset) -> None:
+    """A chart with its caption, a toggle to see its data, and a CSV of exactly that data."""
+    st.plotly_chart(fig, key=f"chart_{name}", config={"displaylogo": False})
+    st.caption(caption)
+    left, right = st.columns([1, 1])
+    show = left.toggle("Show the data as a table", key=f"show_{name}")
+    right.download_button(
+        "Download this chart's data (CSV)", frame.to_csv(index=False).encode(), stamped_name(name, dataset),
+        "text/csv", key=f"dl_{name}", on_click="ignore",
+    )
+    if show:
+        st.dataframe(frame, hide_index=True)
+
+
+def study_links(row: pd.Series) -> str:
+    links = []
+    if row.get("pmid"):
+        links.append(f"[PubMed](https://pubmed.ncbi.nlm.nih.gov/{row['pmid']}/)")
+    if row.get("doi"):
+        links.append(f"[DOI](https://doi.org/{row['doi']})")
+    if row.get("nct"):
+        links.append(f"[ClinicalTrials.gov](https://clinicaltrials.gov/study/{row['nct']})")
+    if row.get("url") and not links:
+        links.append(f"[document]({row['url']})")
+    return " · ".join(links)
+
+
+def link_columns(studies: pd.DataFrame) -> pd.DataFrame:
+    """Studies with URL columns the dataframe renders as links."""
+    return studies.assign(
+        pubmed=studies["pmid"].map(lambda p: f"https://pubmed.ncbi.nlm.nih.gov/{p}/" if p else None),
+        doi_link=studies["doi"].map(lambda d: f"https://doi.org/{d}" if d else None),
+        registry=studies["nct"].map(lambda n: f"https://clinicaltrials.gov/study/{n}" if n else None),
+    )
+
+
+LINK_CONFIG = {
+    "pubmed": st.column_config.LinkColumn("PubMed", display_text="PubMed"),
+    "doi_link": st.column_config.LinkColumn("DOI", display_text="DOI"),
+    "registry": st.column_config.LinkColumn("Registry", display_text="NCT"),
+}
+
+
+def footer(dataset: Dataset) -> None:
+    st.divider()
+    st.caption(
+        f"Data version `{dataset.version}` (files last changed {dataset.modified}) · "
+        f"{len(dataset.studies)} studies, {len(dataset.claims)} claims, {len(dataset.sources)} pages · "
+        "Source: curated from PubMed, PMC and journal abstracts; every figure carries its verbatim quote · "
+        f"{LICENCE} · See *Methods and data* for how to cite."
+    )

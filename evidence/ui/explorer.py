@@ -1,0 +1,103 @@
+"""Evidence explorer: filter the studies; every table and chart follows the filters."""
+
+import streamlit as st
+
+from evidence import charts
+from evidence.explore import FOREST_WINDOWS, design_rates, duration_items, forest_data, harm_items, time_points
+from evidence.ui import common
+
+dataset, tables = common.data()
+st.title("Evidence explorer")
+st.markdown("Every curated study, filterable. The table, the charts and the downloads all follow the filters.")
+common.permalink_note()
+s = tables.studies
+years = (int(s["year"].min()), int(s["year"].max()))
+with st.sidebar:
+    st.header("Filters")
+    kinds = common.bound_multiselect("Kind of study", "kind", sorted(s["kind"].unique()))
+    designs = common.bound_multiselect("Design", "design", sorted(s["design"].unique()))
+    blinded = common.bound_toggle("Blinded studies only", "blinded")
+    drugs = common.bound_multiselect("Drug", "drug", sorted(s["drug"].unique()))
+    routes = common.bound_multiselect("Route", "route", sorted(s["route"].unique()))
+    comparators = common.bound_multiselect(
+        "Comparator", "comparator", sorted({c for v in s["comparator"] for c in v.split("; ") if c}))
+    populations = common.bound_multiselect("Population", "population", sorted(s["population"].unique()))
+    year = common.bound_range("Publication year", "year", *years) if years[0] < years[1] else years
+    rob = common.bound_multiselect("Risk of bias (overall)", "rob", ["low", "some concerns", "high", "unclear",
+                                                                     "not assessed"])
+
+mask = s["year"].between(*year)
+for column, chosen in (("kind", kinds), ("design", designs), ("drug", drugs), ("route", routes),
+                       ("population", populations)):
+    if chosen:
+        mask &= s[column].isin(chosen)
+if blinded:
+    mask &= s["blinded"]
+if comparators:
+    mask &= s["comparator"].map(lambda v: any(c in v.split("; ") for c in comparators))
+if rob:
+    mask &= s["rob_overall"].fillna("not assessed").isin(rob)
+view = tables.subset(s.loc[mask, "id"])
+st.markdown(f"**{len(view.studies)} of {len(s)} studies**, "
+            f"{int(view.studies['n_randomized'].fillna(0).sum()):,} participants in total (syntheses count their "
+            "pooled participants).")
+st.dataframe(
+    common.link_columns(view.studies)[["id", "first_author", "year", "kind", "design", "blinding", "drug", "route",
+                                       "population", "comparator", "n_randomized", "rob_overall", "pubmed",
+                                       "doi_link", "registry"]],
+    hide_index=True, column_config=common.LINK_CONFIG,
+)
+st.download_button("Download these studies (CSV)", view.studies.to_csv(index=False).encode(),
+                   common.stamped_name("studies", dataset), "text/csv", on_click="ignore")
+pick = st.selectbox("Open a study record", [""] + list(view.studies["id"]), key="open_study")
+if pick:
+    st.page_link(common.PAGES["study"], label=f"Study record: {pick} →", query_params={"study": pick})
+
+tabs = st.tabs(["Forest plot", "Response over time", "How long it lasts", "Open-label vs blinded",
+                "Harms", "Evidence map"])
+with tabs[0]:
+    c1, c2, c3 = st.columns(3)
+    window = c1.selectbox("Time point", list(FOREST_WINDOWS), key="window")
+    control = c2.selectbox("Control", ["any", "saline", "midazolam", "active"], key="control")
+    method = c3.selectbox("Pooling method", ["REML", "DL", "FE"], key="method")
+    effects, summary = forest_data(view, window, control, method)
+    pooled = {"estimate": summary.estimate, "ci_low": summary.ci_low, "ci_high": summary.ci_high,
+              "pi_low": summary.pi_low, "pi_high": summary.pi_high, "label": f"Pooled ({method})"}
+    fig = charts.forest(effects, pooled if summary.k else None, measure="risk ratio of response (log scale)",
+                        title=f"Response, ketamine vs {control} control, {window}")
+    stats = (f"Pooled RR {summary.estimate:.2f} (95% CI {summary.ci_low:.2f}–{summary.ci_high:.2f}); "
+             f"τ² = {summary.tau2:.3f}, I² = {summary.i2:.0f}%, Q = {summary.q:.2f}. " if summary.k else "")
+    common.chart_block(fig, effects, name="forest", dataset=dataset,
+                       caption=f"{stats}k = {summary.k} studies, n = {summary.n}. Method: {summary.method}. "
+                               "Studies with response counts in both arms only; one time point per study.")
+with tabs[1]:
+    points = time_points(view)
+    common.chart_block(charts.response_over_time(points, title="Response rate by time since the dose"), points,
+                       name="response_over_time", dataset=dataset,
+                       caption=f"Observed response per arm (not pooled), {points['study_id'].nunique()} studies. "
+                               "Control arms in grey (saline) and orange (midazolam).")
+with tabs[2]:
+    items = duration_items(view)
+    common.chart_block(charts.durations(items, title="Durations of effect and times to relapse"), items,
+                       name="durations", dataset=dataset,
+                       caption=f"As reported by {items['study_id'].nunique() if not items.empty else 0} studies, "
+                               "in days (median time to relapse, last time point with a difference, etc.).")
+with tabs[3]:
+    rates = design_rates(view)
+    common.chart_block(charts.design_comparison(rates, title="Response: open-label vs blinded, ketamine vs control"),
+                       rates, name="design_comparison", dataset=dataset,
+                       caption="One point per study arm (all time points). Expectation inflates open-label rates; "
+                               "a dissociative drug is hard to blind.")
+with tabs[4]:
+    harms = harm_items(view)
+    common.chart_block(charts.harms(harms, title="Adverse events by arm"), harms, name="harms", dataset=dataset,
+                       caption=f"Crude proportions per study arm, {harms['study_id'].nunique() if not harms.empty else 0}"
+                               " studies; peak incidence where several timings are reported.")
+with tabs[5]:
+    common.chart_block(charts.evidence_map(view.studies, title="Evidence map: population × design"),
+                       view.studies, name="evidence_map", dataset=dataset,
+                       caption="Bubble size: participants; label: number of studies.")
+    common.chart_block(charts.studies_over_time(view.studies, title="Studies by year"),
+                       view.studies[["id", "year", "kind"]], name="studies_by_year", dataset=dataset,
+                       caption="Curated studies by publication year and kind.")
+common.footer(dataset)
