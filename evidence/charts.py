@@ -91,7 +91,7 @@ def forest(effects: pd.DataFrame, pooled: dict | None, *, measure: str, title: s
         null = 1.0 if log else 0.0
     fig.add_vline(x=null, line={"color": "#666666", "dash": "dash"})
     fig.update_xaxes(type="log" if log else "linear", title=measure)
-    fig.update_yaxes(categoryorder="array", categoryarray=[pooled.get("label", "Pooled")] + labels
+    fig.update_yaxes(categoryorder="array", categoryarray=[pooled.get("label", "Pooled"), *labels]
                      if pooled else labels)
     return _layout(fig, title, height=max(260, 40 + 28 * (len(rows) + 2)))
 

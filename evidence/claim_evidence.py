@@ -128,17 +128,16 @@ def _response_rate(spec, claim, tables, f) -> Panel:
     title = spec.label or f"Response in ketamine arms ({_scope(spec)})"
     claimed = claimed_value(claim, "percent")
     arms = response_over_time(tables, f).table
-    arms = arms[arms["total"].notna()] if not arms.empty else arms
-    arms = arms[arms["study_id"].isin(s.studies)] if s.k else arms.iloc[0:0]
-    if not arms.empty:
-        best = (arms.assign(_d=(arms["timepoint_hours"] - f.target_hours).abs())
-                .sort_values("_d").drop_duplicates(["study_id", "arm"]))
+    if not arms.empty:  # every reported arm rate in the window, one time point per arm; rates without counts have no CI
+        best = (arms[arms["rate"].notna()].assign(_d=(arms["timepoint_hours"] - f.target_hours).abs())
+                .sort_values("_d").drop_duplicates(["study_id", "arm"]).sort_values(["arm_role", "rate"]))
         rates = pd.DataFrame({
             "label": [f"{lab} · {arm}" for lab, arm in zip(_label(tables, best["study_id"]), best["arm"], strict=True)],
-            "rate": best["rate"], "ci_low": best["ci_low"], "ci_high": best["ci_high"],
+            "rate": best["rate"], "ci_low": best["ci_low"].fillna(best["rate"]),
+            "ci_high": best["ci_high"].fillna(best["rate"]),
             "group": [charts.arm_group(d) for d in best["arm_drug"]], "study_id": best["study_id"],
             "arm": best["arm"], "timepoint_hours": best["timepoint_hours"], "events": best["events"],
-            "total": best["total"]})
+            "total": best["total"], "has_counts": best["total"].notna()})
     else:
         rates = pd.DataFrame(columns=["label", "rate", "ci_low", "ci_high", "group"])
     pooled = {"estimate": s.estimate, "ci_low": s.ci_low, "ci_high": s.ci_high,
@@ -167,7 +166,8 @@ def _risk_ratio(spec, claim, tables, f) -> Panel:
               "pi_high": s.pi_high, "label": f"Pooled RR ({s.pooled.method})"}
     fig = charts.forest(data, pooled if s.k else None, measure="risk ratio of response (log scale)", title=title)
     headline = (f"Pooled risk ratio of response: {s.estimate:.2f} (95% CI {s.ci_low:.2f} to {s.ci_high:.2f}); "
-                f"τ² {s.tau2:.3f}, I² {s.i2:.0f}%" if s.k else "No study in the data has counts for both arms here.")
+                f"τ² {s.pooled.tau2:.3f}, I² {s.pooled.i2:.0f}%" if s.k
+                else "No study in the data has counts for both arms here.")
     sens = sensitivity(tables, f, pooled_risk_ratio).table()
     return Panel(spec, title, headline, _basis(s), fig, data, s.studies, s.k, s.n, s.estimate, s.ci_low,
                  s.ci_high, sens)
@@ -212,12 +212,13 @@ def _durations(spec, claim, tables, f) -> Panel:
     claimed = claimed_value(claim, "days")
     fig = charts.durations(data, claimed_days=claimed, claim_label=f"claimed: {claimed:g} days" if claimed else "",
                            title=title)
-    relapse = data[data["measure"].eq("time_to_relapse")] if not data.empty else data
-    if not relapse.empty:
-        headline = (f"Reported times to relapse range from {relapse['days'].min():.0f} to "
-                    f"{relapse['days'].max():.0f} days (median of study values {relapse['days'].median():.0f} days).")
-    elif not data.empty:
-        headline = f"Reported durations range from {data['days'].min():.0f} to {data['days'].max():.0f} days."
+    if not data.empty:  # control-arm durations (e.g. relapse on placebo) are drawn but not quoted as ketamine's
+        control_arms = set(tables.arms.loc[tables.arms["role"].eq("control"), "study_id"] + "/"
+                           + tables.arms.loc[tables.arms["role"].eq("control"), "arm"])
+        own = data[~(data["study_id"] + "/" + data["arm"].fillna("")).isin(control_arms)]
+        headline = "Reported durations after ketamine: " + "; ".join(
+            f"{r.label}: {r.days:g} days ({r.measure.replace('_', ' ')}, {r.statistic})"
+            for r in own.sort_values("days").itertuples()) + "."
     else:
         headline = "No durations in the data for this scope."
     return Panel(spec, title, headline, _basis(s), fig, data, s.studies, s.k, s.n)

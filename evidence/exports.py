@@ -160,22 +160,35 @@ def table_export(df: pd.DataFrame, fmt: str, *, dataset: Dataset, table_name: st
 
 _INITIALS = re.compile(r"^[A-Z\u00C0-\u00DE](?:-?[A-Z\u00C0-\u00DE]){0,5}$")
 _ET_AL = re.compile(r"^et\.?\s+al\.?$", re.IGNORECASE)
+_SUFFIXES = {"Jr": "Jr", "Jr.": "Jr", "Sr": "Sr", "Sr.": "Sr", "II": "II", "III": "III", "IV": "IV"}
+_NOTE = re.compile(r"\s*\([^)]*\)\s*$")
 
 
 def split_author(name: str) -> dict[str, str]:
-    """``"Zarate CA"`` -> ``{"family": "Zarate", "given": "C. A."}``; anything else -> ``{"literal": name}``.
+    """``"Zarate CA Jr"`` -> ``{"family": "Zarate", "given": "C. A.", "suffix": "Jr"}``.
 
-    The curated form is "Surname Initials" (PubMed style).  A name whose last word is not
-    initials, or whose other words are all capitals (an acronym: "US FDA"), is kept whole
-    as an organisation.
+    The curated form is "Surname Initials [Suffix]" (PubMed style); a trailing curator's
+    note in parentheses is dropped.  A surname without initials ("Singh (initials not
+    verified)") gives ``{"family": ...}``.  Anything else (an organisation, or a name whose
+    other words are all capitals: "US FDA") is kept whole as ``{"literal": name}``.
     """
     name = " ".join(name.split())
-    parts = name.split(" ")
+    noted = bool(_NOTE.search(name))
+    bare = _NOTE.sub("", name) or name
+    parts = bare.split(" ")
+    suffix = _SUFFIXES.get(parts[-1]) if len(parts) >= 3 else None
+    if suffix:
+        parts = parts[:-1]
     if len(parts) >= 2 and _INITIALS.match(parts[-1]) and not any(
             len(p) > 1 and p.isupper() for p in parts[:-1]):
         initials = parts[-1]
         given = "-".join(" ".join(f"{c}." for c in chunk) for chunk in initials.split("-"))
-        return {"family": " ".join(parts[:-1]), "given": given}
+        out = {"family": " ".join(parts[:-1]), "given": given}
+        if suffix:
+            out["suffix"] = suffix
+        return out
+    if noted and len(parts) == 1 and parts[0][:1].isupper():
+        return {"family": parts[0]}
     return {"literal": name}
 
 
@@ -230,9 +243,18 @@ def _bib_verbatim(text: str) -> str:
 
 
 def _bib_name(author: dict[str, str]) -> str:
+    """BibTeX "von Last, Jr, First" form; organisations braced so they are not split into names."""
     if "literal" in author:
         return "{" + bib_escape(author["literal"]) + "}"
-    return f"{bib_escape(author['family'])}, {bib_escape(author['given'])}"
+    parts = [author["family"], author.get("suffix"), author.get("given")]
+    return ", ".join(bib_escape(p) for p in parts if p)
+
+
+def _ris_name(author: dict[str, str]) -> str:
+    """RIS "Last, First, Suffix" form."""
+    if "literal" in author:
+        return author["literal"]
+    return ", ".join(p for p in (author["family"], author.get("given"), author.get("suffix")) if p)
 
 
 def bibtex(studies: Iterable[Study]) -> str:
@@ -276,7 +298,7 @@ def ris(studies: Iterable[Study]) -> str:
         lines = [_ris_line("TY", "GOVDOC" if regulatory else "JOUR")]
         authors, more = _authors(s)
         for a in authors:
-            lines.append(_ris_line("AU", a["literal"] if "literal" in a else f"{a['family']}, {a['given']}"))
+            lines.append(_ris_line("AU", _ris_name(a)))
         lines.append(_ris_line("TI", s.citation.title))
         if regulatory:
             lines.append(_ris_line("PB", s.citation.journal))
@@ -349,8 +371,8 @@ def split_sentences(text: str) -> list[str]:
         nxt = text[m.end():m.end() + 1]
         if not nxt or not (nxt.isupper() or nxt.isdigit() or nxt in "\"“‘(["):
             continue
-        word = text[start:m.start() + 1].rsplit(" ", 1)[-1].lower()
-        if word in _ABBREVIATIONS or re.fullmatch(r"[a-z]\.", word):
+        word = text[start:m.start() + 1].rsplit(" ", 1)[-1]
+        if word.lower() in _ABBREVIATIONS or re.fullmatch(r"[A-Z]\.", word):  # "vs.", "et al.", initials
             continue
         out.append(text[start:m.end()].strip())
         start = m.end()
@@ -434,6 +456,9 @@ def claim_reviews(dataset: Dataset, base_url: str | None = None) -> list[dict[st
 
 # --------------------------------------------------------------------------- key numbers and charts
 
+_UNSET: Any = object()  # "compute the panel here" (callers that have it pass it, to compute it once)
+
+
 def _panel(claim: Claim, tables: Tables):
     """The shared computed panel for the claim's first summary, or None (no summary, or no module)."""
     if not claim.summaries:
@@ -459,19 +484,22 @@ def _study_label(tables: Tables, study_id: str) -> str:
     return f"{r['first_author']} {r['year']}"
 
 
-def key_number(claim: Claim, tables: Tables) -> tuple[str | None, Any]:
+def key_number(claim: Claim, tables: Tables, *, panel: Any = _UNSET) -> tuple[str | None, Any]:
     """The headline number computed from the data for the claim's first summary, or None.
 
     Returns (sentence, panel).  None when the claim has no summary, the summary module is
     absent, or no study in the data answers it (k = 0): a number is never made up.
     """
-    p = _panel(claim, tables)
+    p = _panel(claim, tables) if panel is _UNSET else panel
     if p is None or not p.k:
         return None, p
     if p.spec.kind in ("response_rate", "risk_ratio") and math.isnan(p.estimate):
         return None, p
     studies = "study" if p.k == 1 else "studies"
-    basis = f"{p.k} {studies}, {p.n} participants" if p.n else f"{p.k} {studies}"
+    if p.spec.kind in ("response_rate", "risk_ratio"):  # pooled: the estimate rests on exactly these
+        basis = f"{p.k} {studies}, {p.n} participants" if p.n else f"{p.k} {studies}"
+    else:  # descriptive: the headline picks from the data shown
+        basis = f"from {p.k} {studies} in the data"
     return f"{p.headline.rstrip('.')} ({basis}).", p
 
 
@@ -513,14 +541,14 @@ def _evidence_rows(claim: Claim, frame: pd.DataFrame, *, linked_outcomes: bool =
         listed = {e.study for e in claim.evidence if e.outcomes}
         keep = [(s not in listed) or ((s, o) in wanted) for s, o in zip(rows["study_id"], rows["outcome_id"],
                                                                          strict=True)]
-        rows = rows[keep]
+        rows = rows[np.asarray(keep, dtype=bool)]
     return rows
 
 
-def claim_chart(claim: Claim, dataset: Dataset, tables: Tables) -> go.Figure:
+def claim_chart(claim: Claim, dataset: Dataset, tables: Tables, *, panel: Any = _UNSET) -> go.Figure:
     """The claim's chart: the shared panel figure when the claim names a summary, else a chart of its
     evidence studies chosen by the assertion's quantity (an empty figure when nothing applies)."""
-    p = _panel(claim, tables)
+    p = _panel(claim, tables) if panel is _UNSET else panel
     if p is not None:
         return p.figure
     quantity = _quantity(claim)
@@ -599,7 +627,7 @@ def certainty_sentence(certainty: str | None) -> str:
 
 
 def quote_paragraph(claim: Claim, dataset: Dataset, tables: Tables, *, base: str | None = None,
-                    today: date | None = None) -> str:
+                    today: date | None = None, panel: Any = _UNSET) -> str:
     """A quote-ready paragraph: the claim and its page, the verdict, the key number computed from the
     data (with its 95% CI) or the studies it rests on, the certainty, the caveat and the data version."""
     sources = {s.id: s for s in dataset.sources}
@@ -612,7 +640,7 @@ def quote_paragraph(claim: Claim, dataset: Dataset, tables: Tables, *, base: str
     also = f", and {_plural(others, 'other page')}" if others > 0 else ""
     parts = [f"The claim “{app.quote}” appears on the page “{where}”{also}.",
              f"The {PROJECT} rates it “{claim.verdict}”: {VERDICTS[claim.verdict].rule}"]
-    number, _ = key_number(claim, tables)
+    number, _ = key_number(claim, tables, panel=panel)
     if number:
         parts.append(f"Key number computed from the curated data: {number}")
     else:
@@ -758,11 +786,11 @@ def bundle(claim_id: str, dataset: Dataset, tables: Tables, *, base_url: str | N
     base = resolve_base_url(base_url)
     claim = _find_claim(dataset, claim_id)
     studies = claim_studies(claim, dataset)
-    contents: dict[str, bytes] = {
-        "paragraph.txt": (quote_paragraph(claim, dataset, tables, base=base, today=today) + "\n").encode("utf-8"),
-    }
+    p = _panel(claim, tables)
+    paragraph = quote_paragraph(claim, dataset, tables, base=base, today=today, panel=p)
+    contents: dict[str, bytes] = {"paragraph.txt": (paragraph + "\n").encode("utf-8")}
     if images:
-        rendered, reason = render_images(claim_chart(claim, dataset, tables), browser=browser)
+        rendered, reason = render_images(claim_chart(claim, dataset, tables, panel=p), browser=browser)
     else:
         rendered, reason = {}, "turned off for this export"
     if rendered:
@@ -864,7 +892,8 @@ def report_html(dataset: Dataset, tables: Tables, *, base_url: str | None = None
             if src is not None and src.publisher:
                 who += f" ({_e(src.publisher)})"
             out.append(f"<blockquote>“{_e(app.quote)}”<br><small>— {who}</small></blockquote>")
-        number, _ = key_number(c, tables)
+        p = _panel(c, tables)
+        number, _ = key_number(c, tables, panel=p)
         if number:
             out.append(f'<p class="key"><strong>Key number:</strong> {_e(number)}</p>')
         elif c.evidence:
@@ -881,7 +910,7 @@ def report_html(dataset: Dataset, tables: Tables, *, base_url: str | None = None
                              f"({_e(link.stance)}){note}</li>")
             out.append("<p><strong>Studies:</strong></p><ul>" + "".join(items) + "</ul>")
         if include_charts:
-            fig = claim_chart(c, dataset, tables)
+            fig = claim_chart(c, dataset, tables, panel=p)
             if has_data(fig):
                 out.append(fig.to_html(full_html=False, include_plotlyjs=not plotly_included,
                                        include_mathjax=False, config={"displaylogo": False}))

@@ -117,8 +117,9 @@ POST_FRAMING = [
     (("or", "above"), "at least"), (("and", "up"), "at least"), (("+",), "at least"), (("plus",), "at least"),
     (("or", "less"), "up to"), (("or", "fewer"), "up to"), (("or", "so"), "about"),
 ]
-SKIP_BEFORE = {"every", "per", "each", "past", "last", "recent", "previous", "next", "coming", "these", "those",
-               "once", "twice", "thrice", "a", "an"}
+SKIP_BEFORE = {"every", "per", "each", "recent", "previous", "coming", "these", "those", "once", "twice", "thrice"}
+SKIP_AFTER_DETERMINER = {"past", "last", "next", "first", "initial", "following"}  # "the past few years"
+DETERMINERS = {"the", "these", "those", "this", "its", "their", "our", "your"}
 # cue words for the kind of a time quantity: (words, kind, strength); read before and after the figure
 PRE_CUES = {
     "last": ("duration", 3), "lasts": ("duration", 3), "lasting": ("duration", 3), "lasted": ("duration", 3),
@@ -242,7 +243,7 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
             atom = _Atom(i, i + 1, float(ONES[w]), float(ONES[w]))
         elif w == "single" and _word_at(toks, i + 1) in COUNT_NOUNS:
             atom = _Atom(i, i + 1, 1.0, 1.0)
-        elif w in ("a", "an") and (_word_at(toks, i + 1) in TIME_UNITS or _word_at(toks, i + 1) in COUNT_NOUNS):
+        elif w in ("a", "an") and _word_at(toks, i + 1) in TIME_UNITS:
             atom = _Atom(i, i + 1, 1.0, 1.0)
         elif w == "half" and _word_at(toks, i + 1) in ("an", "a") and _word_at(toks, i + 2) in TIME_UNITS:
             atom = _Atom(i, i + 2, 0.5, 0.5)
@@ -286,7 +287,7 @@ def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
     elif w in COUNT_NOUNS and not atom.vague:
         atom.unit, atom.j = "count:" + w, j + 1
     elif (_word_at(toks, j + 1) in COUNT_NOUNS and w.isalpha() and w not in ("of", "or", "to", "and", "in")
-          and not atom.vague and toks[j].text[0].isupper() is False):
+          and not atom.vague and toks[atom.i].low not in ("a", "an")):
         atom.unit, atom.j = "count:" + _word_at(toks, j + 1), j + 2  # "six ketamine infusions"
     elif w in ADVERBS and not atom.vague:
         atom.unit, atom.j = "count:times", j + 1
@@ -483,16 +484,19 @@ def _extract(text: str) -> list[Quantity]:
         k += 1
         if a.unit is None:
             continue
-        if _word_at(toks, a.i - 1) in SKIP_BEFORE and not (
-                _word_at(toks, a.i - 1) in ("a", "an") and a.vague) and not (
-                a.unit.startswith("count") and _word_at(toks, a.i - 1) in ("a", "an")):
-            if not (_word_at(toks, a.i - 1) in ("last", "past") and a.unit and _word_at(toks, a.i - 2) in (
-                    "to", "can", "will", "may", "might", "could", "should", "would", "does", "do")):
-                continue
-        if a.vague and _word_at(toks, a.i - 1) == "a" and _word_at(toks, a.i - 2) in SKIP_BEFORE:
+        before = _word_at(toks, a.i - 1)
+        if before == "a" and a.vague:  # "a few days": look before the article
+            before = _word_at(toks, a.i - 2)
+            skip_at = a.i - 2
+        else:
+            skip_at = a.i - 1
+        if before in SKIP_BEFORE or (before in SKIP_AFTER_DETERMINER and _word_at(toks, skip_at - 1) in DETERMINERS):
             continue
         framing, fi = _pre_framing(toks, a.i - 1 if _word_at(toks, a.i - 1) == "a" and a.vague else a.i)
         post, pj = _post_framing(toks, a.j)
+        if framing == "more than" and toks[fi].low == "over" and a.unit != "percent" and not (
+                _word_at(toks, fi - 1) in ("last", "lasts", "lasting", "for") or a.unit.startswith("count")):
+            framing, fi = None, a.i  # "six infusions over three weeks": over = during
         framing = framing or post or "none"
         end = pj if post else a.j
         if a.unit == "percent":

@@ -13,7 +13,8 @@ Conventions (metafor's):
   correction they carry almost no weight.
 * Single proportions (logit scale): 0.5 is added to events and non-events when
   events are 0 or n, so the variance ``1/(n p (1-p))`` stays finite.
-* Pooling: inverse-variance weights; the method is always passed explicitly.
+* Pooling: inverse-variance weights; the method is always passed explicitly.  REML
+  finds the global maximum of the restricted likelihood (tau² >= 0).
   Prediction intervals use z (or t with k-1 df under Knapp-Hartung) times
   ``sqrt(se² + tau²)``, so they equal the CI when tau² = 0, as in ``predict.rma``.
 """
@@ -208,7 +209,8 @@ class PooledResult:
         """How it was computed, in words, e.g. "REML random effects, 95% CI, log risk ratio scale"."""
         test = ", Knapp-Hartung t" if self.knapp_hartung else ""
         scale = SCALE_NAMES.get(self.measure, self.measure)
-        return f"{METHOD_NAMES.get(self.method, self.method)}{test}, {self.level:.0%} CI, {scale} scale"
+        how = "single study (not pooled)" if self.k == 1 else METHOD_NAMES.get(self.method, self.method)
+        return f"{how}{test}, {self.level:.0%} CI, {scale} scale"
 
 
 def back_transform(value: float, measure: str) -> float:
@@ -239,11 +241,10 @@ def _reml_tau2(y: np.ndarray, v: np.ndarray) -> float:
     """Global maximum of the restricted likelihood over tau² >= 0.
 
     A log-spaced grid brackets the maximum and the root of the REML score within the
-    bracket gives it precisely.  metafor uses
-    Fisher scoring from a starting value, which reaches the same point when the
-    likelihood has one peak (as for dat.bcg); with variances spanning many orders of
-    magnitude the likelihood can have two, and plain scoring can oscillate or stop at
-    the wrong one.
+    bracket pins it down.  metafor uses Fisher scoring from a starting value, which
+    reaches the same point when the likelihood has one peak (as for dat.bcg); with
+    variances spanning orders of magnitude it can have two, and plain scoring can
+    oscillate or stop at the lower one (found by property testing).
     """
     upper = 10 * (float(np.var(y)) + float(v.max()))
     for _ in range(20):
@@ -280,7 +281,8 @@ def pool(yi: ArrayLike, vi: ArrayLike, method: Method, *, measure: str = "GEN", 
     "typical" within-study variance s² = (k-1) Σw / ((Σw)² - Σw²) for random effects,
     and max(0, (Q - df) / Q) for the fixed-effect model.  ``knapp_hartung`` rescales the
     SE by the weighted residual variance and uses t with k-1 df (metafor ``test="knha"``,
-    without truncating the factor at 1).  k = 1 returns that study unchanged.
+    without truncating the factor at 1).  k = 1 returns that study unchanged, with a z
+    interval (Knapp-Hartung needs k >= 2); k = 0 returns NaNs.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")

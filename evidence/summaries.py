@@ -154,13 +154,13 @@ def select_studies(tables: Tables, f: Filter) -> pd.DataFrame:
     st = tables.studies
     keep = ~st["kind"].isin(f.exclude_kinds)
     if f.blinded_only:
-        keep &= st["blinded"].fillna(False).astype(bool)
+        keep &= st["blinded"].eq(True)
     for column, allowed in (("drug", f.drugs), ("population", f.populations), ("design", f.designs),
                             ("route", f.routes)):
         if allowed:
             keep &= st[column].isin(allowed)
     if f.exclude_high_rob:
-        keep &= st["rob_overall"].ne("high") | st["rob_overall"].isna()  # unknown RoB is kept
+        keep &= st["rob_overall"].ne("high")  # unknown RoB is kept
     return st[keep]
 
 
@@ -234,6 +234,7 @@ def pooled_response_rate(tables: Tables, f: Filter, method: str = "REML", *,
     """Pooled proportion (logit scale, back-transformed) in ketamine arms, one estimate per study.
 
     With ``control`` other than "any", only studies with such a control arm are used.
+    ``n`` counts the participants in the ketamine arms used.
     """
     rows = _with_counts(_outcome_rows(tables, f))
     ket = rows[_ketamine_mask(rows) & rows["_events"].notna()]
@@ -258,7 +259,10 @@ def pooled_response_rate(tables: Tables, f: Filter, method: str = "REML", *,
 
 def pooled_risk_ratio(tables: Tables, f: Filter, method: str = "REML", *,
                       knapp_hartung: bool = False, measure: str = "RR") -> PooledSummary:
-    """Ketamine vs control (of the filter's type) per study, pooled as a risk ratio (or OR/RD)."""
+    """Ketamine vs control (of the filter's type) per study, pooled as a risk ratio (or OR/RD).
+
+    ``n`` counts both arms, but a crossover trial's participants once.
+    """
     rows = _with_counts(_outcome_rows(tables, f))
     rows = rows[rows["_events"].notna()]
     arm = pd.Series(np.select([_ketamine_mask(rows), _control_mask(rows, f.control)], ["t", "c"], ""),

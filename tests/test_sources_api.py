@@ -294,7 +294,7 @@ def test_rate_limiter_spaces_calls_with_injected_clock():
     now[0] += 1.0  # idle for a second: no wait
     assert limiter.wait() == 0.0
     assert slept == [pytest.approx(1 / 3)]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rate must be positive"):
         RateLimiter(0)
 
 

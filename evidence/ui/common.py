@@ -116,7 +116,8 @@ def _set_param(key: str, value: str | list[str]) -> None:
 
 
 def permalink_note() -> None:
-    st.caption("🔗 The address bar holds this exact view (page, selection and filters): copy it to cite or share.")
+    st.caption(":material/link: The address bar holds this exact view (page, selection and filters): "
+               "copy it to cite or share.")
 
 
 # --------------------------------------------------------------------------- blocks

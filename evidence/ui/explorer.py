@@ -49,7 +49,7 @@ st.dataframe(
 )
 st.download_button("Download these studies (CSV)", view.studies.to_csv(index=False).encode(),
                    common.stamped_name("studies", dataset), "text/csv", on_click="ignore")
-pick = st.selectbox("Open a study record", [""] + list(view.studies["id"]), key="open_study")
+pick = st.selectbox("Open a study record", ["", *view.studies["id"]], key="open_study")
 if pick:
     st.page_link(common.PAGES["study"], label=f"Study record: {pick} →", query_params={"study": pick})
 
@@ -65,8 +65,9 @@ with tabs[0]:
               "pi_low": summary.pi_low, "pi_high": summary.pi_high, "label": f"Pooled ({method})"}
     fig = charts.forest(effects, pooled if summary.k else None, measure="risk ratio of response (log scale)",
                         title=f"Response, ketamine vs {control} control, {window}")
+    p = summary.pooled
     stats = (f"Pooled RR {summary.estimate:.2f} (95% CI {summary.ci_low:.2f}–{summary.ci_high:.2f}); "
-             f"τ² = {summary.tau2:.3f}, I² = {summary.i2:.0f}%, Q = {summary.q:.2f}. " if summary.k else "")
+             f"τ² = {p.tau2:.3f}, I² = {p.i2:.0f}%, Q = {p.q:.2f}. " if summary.k else "")
     common.chart_block(fig, effects, name="forest", dataset=dataset,
                        caption=f"{stats}k = {summary.k} studies, n = {summary.n}. Method: {summary.method}. "
                                "Studies with response counts in both arms only; one time point per study.")
@@ -91,8 +92,8 @@ with tabs[3]:
 with tabs[4]:
     harms = harm_items(view)
     common.chart_block(charts.harms(harms, title="Adverse events by arm"), harms, name="harms", dataset=dataset,
-                       caption=f"Crude proportions per study arm, {harms['study_id'].nunique() if not harms.empty else 0}"
-                               " studies; peak incidence where several timings are reported.")
+                       caption=f"Crude proportions per study arm, {harms['study_id'].nunique()} studies; peak "
+                               "incidence where several timings are reported.")
 with tabs[5]:
     common.chart_block(charts.evidence_map(view.studies, title="Evidence map: population × design"),
                        view.studies, name="evidence_map", dataset=dataset,

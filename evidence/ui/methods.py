@@ -1,0 +1,62 @@
+"""Methods and data: verdict and certainty rules, curation, gaps, limitations, changelog, licence, citation."""
+
+import streamlit as st
+
+from evidence.provenance import count_figures
+from evidence.ui import common
+from evidence.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, verdict_badge
+
+dataset, tables = common.data()
+st.title("Methods and data")
+primary, secondary = count_figures(dataset.studies)
+st.markdown(
+    f"**Data version `{dataset.version}`** (content hash of the three data files; files last changed "
+    f"{dataset.modified}). {len(dataset.studies)} studies, {primary + secondary} recorded figures "
+    f"({secondary} resting on a secondary page), {len(dataset.claims)} claims quoted from "
+    f"{len(dataset.sources)} marketing pages."
+)
+st.header("Verdicts")
+st.markdown("Each claim gets a verdict on the claim and, separately, the certainty of the evidence. The rules:")
+for rule in VERDICTS.values():
+    value = f"ClaimReview rating {rule.value}" if rule.value else "text-only rating"
+    st.markdown(f"{verdict_badge(rule.label)} {rule.rule} *({value})*", unsafe_allow_html=True)
+st.header("Certainty of the evidence (GRADE)")
+for level, wording in CERTAINTY.items():
+    st.markdown(f"- **{level}** — {CERTAINTY_MEANING[level]} Quote as: “ketamine *{wording}* …”")
+with st.expander("Reason tags"):
+    for tag, text in REASON_TAGS_HELP.items():
+        st.markdown(f"- **{tag}**: {text}")
+st.header("How the figures were curated")
+st.markdown(
+    "- Every study is identified by PMID and/or DOI (regulatory documents by URL).\n"
+    "- Every figure (sample sizes, response rates, effect sizes, times to relapse, adverse-event rates) carries "
+    "`source.location` and a verbatim `source.quote` under 40 words; an automated test checks that each number "
+    "occurs in its quote. Figures from secondary pages are flagged with their URL.\n"
+    "- Nothing is filled from memory: a figure that could not be found in a primary source is left out and "
+    "listed in the gaps below.\n"
+    "- Claims are quoted verbatim (a test checks each quote against its saved page). Numbers shown on claim "
+    "pages are computed from the data files, never typed into prose.\n"
+    "- Pooling: REML random effects by default (DerSimonian–Laird and fixed effect on request), log scale for "
+    "ratios and logit for proportions, Wilson intervals for single proportions; validated against R's metafor."
+)
+st.header("Limitations")
+st.markdown(
+    "- The stored copies of many papers showed only the abstract, so arm-level counts are missing for several "
+    "trials and pooled estimates rest on few studies (k is always shown).\n"
+    "- Risk of bias has not yet been judged study by study; the certainty ratings are the curators' GRADE-style "
+    "judgements, citing the Cochrane review's where it gives one.\n"
+    "- Crossover trials are analysed as if parallel when pooled."
+)
+root = dataset.data_dir
+for title, name in (("Gaps: figures we looked for and could not verify", "GAPS.md"),
+                    ("Data changelog", "CHANGELOG.md")):
+    path = root / name
+    if path.exists():
+        with st.expander(title):
+            st.markdown(path.read_text(encoding="utf-8"))
+st.header("Licence and how to cite")
+st.markdown(
+    f"Data: CC BY 4.0. Code: MIT.  \nCite as: *Ketamine for depression: claims vs evidence tracker*, data "
+    f"version {dataset.version} ({dataset.modified}). Each claim page has its own permalink to cite."
+)
+common.footer(dataset)
