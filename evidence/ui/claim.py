@@ -1,7 +1,10 @@
 """Claim detail: the quotes, the verdict, the numbers computed from data/, the chart, the studies."""
 
+import json
+
 import streamlit as st
 
+from evidence import exports
 from evidence.claim_evidence import panels
 from evidence.ui import common
 from evidence.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, certainty_badge, verdict_badge
@@ -61,6 +64,27 @@ st.dataframe(
 )
 for sid in links["study_id"]:
     st.page_link(common.PAGES["study"], label=f"Study record: {sid}", query_params={"study": sid})
+
+st.subheader("Take it away")
+cited = exports.claim_studies(claim, dataset)
+st.text_area("Quote-ready paragraph", exports.quote_paragraph(claim, dataset, tables), height=160)
+c1, c2, c3, c4 = st.columns(4)
+c1.download_button("ClaimReview (JSON-LD)", json.dumps(exports.claim_review(claim, dataset), indent=2),
+                   common.stamped_name(f"{claim.id}_claimreview", dataset, "jsonld"), "application/ld+json",
+                   on_click="ignore")
+c2.download_button("Citations (BibTeX)", exports.bibtex(cited), common.stamped_name(f"{claim.id}", dataset, "bib"),
+                   "application/x-bibtex", on_click="ignore")
+c3.download_button("Citations (RIS)", exports.ris(cited), common.stamped_name(f"{claim.id}", dataset, "ris"),
+                   "application/x-research-info-systems", on_click="ignore")
+c4.download_button("Evidence rows (CSV)", exports.claim_evidence_rows(claim, tables).to_csv(index=False).encode(),
+                   common.stamped_name(f"{claim.id}_evidence", dataset), "text/csv", on_click="ignore")
+if st.button("Prepare the journalist bundle (zip: paragraph, chart PNG/SVG, CSV, citations, ClaimReview)"):
+    with st.spinner("Building the bundle (the chart images need a headless browser)…"):
+        st.session_state[f"bundle_{claim.id}"] = exports.bundle(claim.id, dataset, tables)
+if f"bundle_{claim.id}" in st.session_state:
+    st.download_button("Download the bundle (zip)", st.session_state[f"bundle_{claim.id}"],
+                       common.stamped_name(f"{claim.id}_bundle", dataset, "zip"), "application/zip",
+                       on_click="ignore")
 
 st.subheader("Changelog")
 st.dataframe([{"date": str(e.date), "verdict": e.verdict, "note": e.note} for e in claim.changelog],

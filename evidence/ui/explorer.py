@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from evidence import charts
+from evidence import charts, exports
 from evidence.explore import FOREST_WINDOWS, design_rates, duration_items, forest_data, harm_items, time_points
 from evidence.ui import common
 
@@ -47,8 +47,16 @@ st.dataframe(
                                        "doi_link", "registry"]],
     hide_index=True, column_config=common.LINK_CONFIG,
 )
-st.download_button("Download these studies (CSV)", view.studies.to_csv(index=False).encode(),
+shown = [dataset.study(i) for i in view.studies["id"]]
+d1, d2, d3, d4 = st.columns(4)
+d1.download_button("These studies (CSV)", view.studies.to_csv(index=False).encode(),
                    common.stamped_name("studies", dataset), "text/csv", on_click="ignore")
+d2.download_button("Their outcomes (CSV)", view.outcomes.to_csv(index=False).encode(),
+                   common.stamped_name("outcomes", dataset), "text/csv", on_click="ignore")
+d3.download_button("Citations (BibTeX)", exports.bibtex(shown), common.stamped_name("studies", dataset, "bib"),
+                   "application/x-bibtex", on_click="ignore")
+d4.download_button("Citations (RIS)", exports.ris(shown), common.stamped_name("studies", dataset, "ris"),
+                   "application/x-research-info-systems", on_click="ignore")
 pick = st.selectbox("Open a study record", ["", *view.studies["id"]], key="open_study")
 if pick:
     st.page_link(common.PAGES["study"], label=f"Study record: {pick} →", query_params={"study": pick})
