@@ -144,8 +144,11 @@ def response_over_time(points: pd.DataFrame, *, claimed_hours: float | None = No
         ))
         shown.add(group)
     if claimed_hours:
-        fig.add_vline(x=claimed_hours, line={"color": CLAIM_COLOUR, "width": 3, "dash": "dash"},
-                      annotation_text=claim_label, annotation_font_color=CLAIM_COLOUR)
+        # On a log axis plotly places a vline's own annotation at 10**x, so the label is added separately
+        # in log units (annotations on log axes take log10 positions).
+        fig.add_vline(x=claimed_hours, line={"color": CLAIM_COLOUR, "width": 3, "dash": "dash"})
+        fig.add_annotation(x=math.log10(claimed_hours), y=1.02, yref="paper", text=claim_label, showarrow=False,
+                           font={"color": CLAIM_COLOUR}, xanchor="left")
     ticks = [1, 4, 24, 72, 168, 336, 672, 1344, 4380]
     fig.update_xaxes(type="log", title="time since the dose", tickvals=ticks,
                      ticktext=["1 h", "4 h", "24 h", "3 d", "1 wk", "2 wk", "4 wk", "8 wk", "6 mo"])

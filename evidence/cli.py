@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("data", "export", "pool", "verify", "check", "bundle")
+COMMAND_MODULES = ("data", "export", "pool", "verify", "check")
 
 
 class UserError(Exception):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from evidence.charts import arm_group
 from evidence.stats import binary_effects
-from evidence.summaries import Filter, PooledSummary, pooled_risk_ratio, response_over_time
+from evidence.summaries import Filter, PooledSummary, is_depression_scale, pooled_risk_ratio, response_over_time
 from evidence.tables import Tables
 
 Z95 = 1.959963984540054
@@ -64,7 +64,8 @@ def duration_items(tables: Tables) -> pd.DataFrame:
 def design_rates(tables: Tables) -> pd.DataFrame:
     """Response rates per arm, grouped as open-label ketamine / blinded ketamine / blinded control."""
     out = tables.outcomes
-    out = out[out["kind"].eq("response") & out["rate"].notna() & out["arm"].notna()]
+    out = out[out["kind"].eq("response") & out["rate"].notna() & out["arm"].notna()
+              & out["measure"].map(is_depression_scale)]
     blinded = out["study_id"].map(tables.studies.set_index("id")["blinded"]).fillna(False).astype(bool)
     role = out["arm_role"].eq("intervention")
     setting = np.select([role & ~blinded, role & blinded, ~role & blinded],

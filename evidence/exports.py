@@ -647,7 +647,7 @@ def quote_paragraph(claim: Claim, dataset: Dataset, tables: Tables, *, base: str
         labels = [f"{_study_label(tables, s.id)}" for s in claim_studies(claim, dataset)]
         if labels:
             parts.append(f"The verdict rests on {_plural(len(labels), 'study')} ({'; '.join(labels)}); "
-                         "no pooled number is computed for this claim.")
+                         "the curated data give no summary number for this claim.")
         else:
             parts.append("No study in the curated data addresses the claim.")
     parts.append(certainty_sentence(claim.certainty))
@@ -674,18 +674,62 @@ def find_browser() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
 
 
+def _numbers(values: Any) -> list[float]:
+    out = []
+    for v in values if values is not None else ():
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(f):
+            out.append(f)
+    return out
+
+
+def pin_log_axis(fig: go.Figure) -> go.Figure:
+    """Give an auto-ranged log x axis an explicit range from the data, shapes and error bars.
+
+    On a log axis plotly.js reads an annotation's x as log10(x), so a label placed at a
+    data value (as ``add_vline(annotation_text=...)`` does) can stretch the autorange to
+    10^x.  A range from the data keeps the plot readable whichever way the label is placed.
+    """
+    axis = fig.layout.xaxis
+    if axis.type != "log" or axis.range is not None:
+        return fig
+    xs: list[float] = []
+    for trace in fig.data:
+        x = _numbers(getattr(trace, "x", None))
+        xs += x
+        err = getattr(trace, "error_x", None)
+        if err is not None and err.array is not None and len(x) == len(err.array):
+            plus = _numbers(err.array)
+            minus = _numbers(err.arrayminus) if err.arrayminus is not None else plus
+            if len(plus) == len(x) == len(minus):
+                xs += [a + b for a, b in zip(x, plus, strict=True)] + [a - b for a, b in zip(x, minus, strict=True)]
+    for shape in fig.layout.shapes:
+        if shape.xref == "x":
+            xs += _numbers([shape.x0, shape.x1])
+    xs = [x for x in xs if x > 0]
+    if xs:
+        lo, hi = math.log10(min(xs)), math.log10(max(xs))
+        pad = max(0.15 * (hi - lo), 0.3)
+        fig.update_xaxes(range=[lo - pad, hi + pad])
+    return fig
+
+
 def _image_size(fig: go.Figure) -> tuple[int, int]:
     height = fig.layout.height or 460
     width = fig.layout.width or 900
     return int(width), int(height)
 
 
-def render_images(fig: go.Figure, *, browser: str | None = None,
-                  timeout: float = IMAGE_TIMEOUT) -> tuple[dict[str, bytes], str | None]:
+def render_images(fig: go.Figure, *, browser: str | None = None, timeout: float = IMAGE_TIMEOUT,
+                  credit: str | None = None) -> tuple[dict[str, bytes], str | None]:
     """PNG and SVG of a figure through Kaleido (one browser start for both).
 
     Returns ({"png": ..., "svg": ...}, None), or ({}, reason) when no browser is found or the
-    export fails.  MathJax is disabled so that nothing is fetched from a CDN.
+    export fails.  MathJax is disabled so that nothing is fetched from a CDN.  The still copy
+    has its legend above the plot and, given ``credit``, a source line under the title.
     """
     path = browser or find_browser()
     if not path:
@@ -695,7 +739,14 @@ def render_images(fig: go.Figure, *, browser: str | None = None,
     except ImportError:
         return {}, "the kaleido package is not installed"
     width, height = _image_size(fig)
-    spec = fig.to_dict()
+    still = pin_log_axis(go.Figure(fig))  # a copy: for a still image the legend goes above the plot
+    if still.layout.showlegend is not False:
+        still.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+                            margin={"t": 100, "b": 40})
+        height += 60
+    if credit:  # a still image travels without its page: it carries its source line
+        still.update_layout(title_subtitle_text=credit, title_subtitle_font={"size": 11, "color": "#555555"})
+    spec = still.to_dict()
 
     async def _run() -> dict[str, bytes]:
         async with kaleido.Kaleido(n=1, timeout=timeout, mathjax=False, path=path) as k:
@@ -790,7 +841,9 @@ def bundle(claim_id: str, dataset: Dataset, tables: Tables, *, base_url: str | N
     paragraph = quote_paragraph(claim, dataset, tables, base=base, today=today, panel=p)
     contents: dict[str, bytes] = {"paragraph.txt": (paragraph + "\n").encode("utf-8")}
     if images:
-        rendered, reason = render_images(claim_chart(claim, dataset, tables, panel=p), browser=browser)
+        credit = f"Source: {PROJECT}, data version {dataset.version} ({dataset.modified}). {LICENCE}."
+        rendered, reason = render_images(claim_chart(claim, dataset, tables, panel=p), browser=browser,
+                                         credit=credit)
     else:
         rendered, reason = {}, "turned off for this export"
     if rendered:
@@ -808,9 +861,13 @@ def bundle(claim_id: str, dataset: Dataset, tables: Tables, *, base_url: str | N
     names = [n for n in BUNDLE_FILES if n in contents or n == "README.txt"]
     contents["README.txt"] = _readme(claim, dataset, names, image_note, base, today).encode("utf-8")
     buffer = io.BytesIO()
+    stamp_time = datetime.now().timetuple()[:6]
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name in names:
-            zf.writestr(name, contents[name])
+            info = zipfile.ZipInfo(name, date_time=stamp_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16  # readable files when unzipped
+            zf.writestr(info, contents[name])
     return buffer.getvalue()
 
 
@@ -897,7 +954,8 @@ def report_html(dataset: Dataset, tables: Tables, *, base_url: str | None = None
         if number:
             out.append(f'<p class="key"><strong>Key number:</strong> {_e(number)}</p>')
         elif c.evidence:
-            out.append('<p class="key">No pooled number is computed for this claim; see the studies below.</p>')
+            out.append('<p class="key">No summary number is computed from the data for this claim; '
+                       "see the studies below.</p>")
         out.append(f"<p><strong>Why:</strong> {_e(c.rationale)}</p>")
         out.append(f"<p><strong>What the evidence supports:</strong> {_e(c.supported_wording)}</p>")
         if c.checkable_if:
@@ -910,7 +968,7 @@ def report_html(dataset: Dataset, tables: Tables, *, base_url: str | None = None
                              f"({_e(link.stance)}){note}</li>")
             out.append("<p><strong>Studies:</strong></p><ul>" + "".join(items) + "</ul>")
         if include_charts:
-            fig = claim_chart(c, dataset, tables, panel=p)
+            fig = pin_log_axis(claim_chart(c, dataset, tables, panel=p))
             if has_data(fig):
                 out.append(fig.to_html(full_html=False, include_plotlyjs=not plotly_included,
                                        include_mathjax=False, config={"displaylogo": False}))

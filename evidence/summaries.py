@@ -43,6 +43,14 @@ CONTROLS: dict[str, tuple[str, ...] | None] = {
 RCT_DESIGNS = ("RCT parallel", "RCT crossover", "randomized withdrawal")
 SECONDARY_KINDS = ("meta_analysis", "systematic_review", "review", "regulatory", "label")
 DEFAULT_TARGET_HOURS = 24.0
+# Response and remission are pooled only on depression rating scales: a "response" on an anxiety, PTSD or
+# suicidal-ideation scale is a different outcome and would inflate or dilute a depression response rate.
+DEPRESSION_SCALE_MARKERS = ("madrs", "ham-d", "hamd", "hdrs", "phq-9", "qids", "bdi", "depression")
+
+
+def is_depression_scale(measure: object) -> bool:
+    text = str(measure).lower()
+    return any(marker in text for marker in DEPRESSION_SCALE_MARKERS)
 RATE_TOLERANCE = 0.01
 
 
@@ -179,6 +187,8 @@ def _outcome_rows(tables: Tables, f: Filter) -> pd.DataFrame:
     out = tables.outcomes
     ids = select_studies(tables, f)["id"]
     keep = out["study_id"].isin(ids) & out["kind"].eq(f.outcome_kind) & out["arm"].notna()
+    if f.outcome_kind in ("response", "remission"):
+        keep &= out["measure"].map(is_depression_scale)
     hours = pd.to_numeric(out["timepoint_hours"], errors="coerce")
     if f.hours_min is not None:
         keep &= hours >= f.hours_min

@@ -111,6 +111,15 @@ def test_filter_is_hashable_and_accepts_lists():
         Filter(control="ECT")
 
 
+def test_filter_from_a_claim_summary_spec():
+    from evidence.schema import SummarySpec
+
+    spec = SummarySpec(kind="risk_ratio", hours_min=12, hours_max=36, blinded_only=True, control=None,
+                       drugs=["esketamine"])
+    f = Filter.from_spec(spec)
+    assert (f.hours_min, f.hours_max, f.blinded_only, f.control, f.drugs) == (12, 36, True, "any", ("esketamine",))
+
+
 def test_target_hours():
     assert DAY.target_hours == 24
     assert Filter(hours_min=100).target_hours == 100
@@ -300,3 +309,18 @@ def test_sensitivity_with_no_rct_design_selects_nothing(tables):
 
 def replace_filter(f: Filter, **changes) -> Filter:
     return replace(f, **changes)
+
+
+def test_response_pools_only_depression_scales():
+    """A response on an anxiety, PTSD or suicidal-ideation scale is not a depression response."""
+    from evidence.load import load_dataset
+    from evidence.summaries import is_depression_scale
+    from evidence.tables import build_tables
+    from tests.conftest import REPO
+
+    assert is_depression_scale("MADRS") and is_depression_scale("HAM-D-17") and is_depression_scale("PHQ-9")
+    assert not any(map(is_depression_scale, ["SSI (Scale for Suicidal Ideation)", "LSAS", "GAD-7", "CAPS-5"]))
+    tables = build_tables(load_dataset(REPO / "data"))
+    rows = sm.response_over_time(tables, Filter()).table
+    assert not rows.empty
+    assert rows["measure"].map(is_depression_scale).all()

@@ -1,0 +1,140 @@
+"""``python -m evidence export | bundle | report`` on a copy of the synthetic minimal dataset."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evidence.cli import main
+from evidence.tables import OUTCOME_COLUMNS, STUDY_COLUMNS, TABLE_NAMES
+from tests.conftest import edit
+
+
+def run(minimal: Path, *args: str) -> int:
+    return main(["--data", str(minimal), *args])
+
+
+def test_csv_to_stdout_defaults_to_studies(minimal, capsysbinary):
+    assert run(minimal, "export", "--format", "csv") == 0
+    out = capsysbinary.readouterr().out
+    frame = pd.read_csv(io.BytesIO(out), encoding="utf-8-sig")
+    assert list(frame.columns) == STUDY_COLUMNS and list(frame["id"]) == ["alpha2001_test"]
+
+
+def test_json_to_file_with_stamp(minimal, tmp_path, capsys):
+    out = tmp_path / "outcomes.json"
+    assert run(minimal, "export", "--format", "json", "--table", "outcomes", "--out", str(out)) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["table"] == "outcomes" and len(doc["data_version"]) == 12 and doc["licence"].startswith("Data: CC BY")
+    assert list(doc["rows"][0]) == OUTCOME_COLUMNS and len(doc["rows"]) == 2
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_out_directory_gets_a_stamped_name(minimal, tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    assert run(minimal, "export", "--format", "csv", "--table", "outcomes", "--out", str(folder)) == 0
+    [written] = list(folder.iterdir())
+    assert re.fullmatch(r"outcomes_v[0-9a-f]{12}_\d{4}-\d{2}-\d{2}\.csv", written.name)
+
+
+def test_claim_filter_on_tables(minimal, tmp_path):
+    out = tmp_path / "c.json"
+    assert run(minimal, "export", "--format", "json", "--table", "claim_evidence", "--claim", "fast_relief",
+               "--out", str(out)) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["filters"] == {"claim": "fast_relief"}
+    assert [r["claim_id"] for r in doc["rows"]] == ["fast_relief"]
+
+
+def test_unknown_table_lists_the_choices(minimal, capsys):
+    assert run(minimal, "export", "--format", "csv", "--table", "nope") == 2
+    err = capsys.readouterr().err
+    assert "unknown table 'nope'" in err
+    for name in TABLE_NAMES:
+        assert name in err
+
+
+def test_unknown_claim_lists_the_choices(minimal, capsys):
+    assert run(minimal, "export", "--format", "bibtex", "--claim", "nope") == 2
+    assert "unknown claim 'nope'; choose from: fast_relief" in capsys.readouterr().err
+    assert run(minimal, "bundle", "--claim", "nope", "--no-images") == 2
+
+
+def test_table_option_only_for_tables(minimal, capsys):
+    assert run(minimal, "export", "--format", "ris", "--table", "studies") == 2
+    assert "--table applies to csv and json only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [
+    ["export", "--format", "csv", "--out"], ["bundle", "--claim", "fast_relief", "--no-images", "--out"],
+    ["report", "--no-charts", "--out"],
+])
+def test_refuses_to_write_inside_the_data_directory(minimal, capsys, command):
+    before = sorted(p.name for p in minimal.iterdir())
+    assert run(minimal, *command, str(minimal / "export.out")) == 2
+    assert "refusing to write inside the data directory" in capsys.readouterr().err
+    assert run(minimal, *command, str(minimal)) == 2  # the directory itself
+    assert sorted(p.name for p in minimal.iterdir()) == before
+
+
+def test_invalid_data_prints_the_errors_and_exits_1(minimal, tmp_path, capsys):
+    edit(minimal / "claims.yaml", "verdict: Partly supported\n  certainty: Low", "verdict: Great\n  certainty: Low")
+    out = tmp_path / "x.csv"
+    assert run(minimal, "export", "--format", "csv", "--out", str(out)) == 1
+    captured = capsys.readouterr()
+    assert "claims.yaml" in captured.out and "fast_relief" in captured.out and "verdict" in captured.out
+    assert "invalid" in captured.err
+    assert not out.exists()
+    assert run(minimal, "bundle", "--claim", "fast_relief", "--no-images", "--out", str(tmp_path / "b.zip")) == 1
+    assert run(minimal, "report", "--out", str(tmp_path / "r.html")) == 1
+
+
+def test_missing_data_directory_is_a_user_error(tmp_path, capsys):
+    assert main(["--data", str(tmp_path / "absent"), "export", "--format", "ris"]) == 2
+    assert "data directory not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("claim", [[], ["--claim", "fast_relief"]])
+def test_citation_formats(minimal, capsysbinary, claim):
+    assert run(minimal, "export", "--format", "bibtex", *claim) == 0
+    assert capsysbinary.readouterr().out.decode().startswith("@article{alpha2001_test,")
+    assert run(minimal, "export", "--format", "ris", *claim) == 0
+    ris = capsysbinary.readouterr().out.decode()
+    assert ris.startswith("TY  - JOUR") and ris.rstrip().endswith("ER  -")
+    assert run(minimal, "export", "--format", "csljson", *claim) == 0
+    assert json.loads(capsysbinary.readouterr().out)[0]["id"] == "alpha2001_test"
+
+
+def test_claimreview_one_or_all(minimal, capsysbinary, monkeypatch):
+    monkeypatch.setenv("EVIDENCE_BASE_URL", "https://env.example.org")
+    assert run(minimal, "export", "--format", "claimreview") == 0
+    reviews = json.loads(capsysbinary.readouterr().out)
+    assert isinstance(reviews, list) and reviews[0]["url"] == "https://env.example.org/claim?claim=fast_relief"
+    assert run(minimal, "export", "--format", "claimreview", "--claim", "fast_relief",
+               "--base-url", "https://flag.example.org") == 0
+    review = json.loads(capsysbinary.readouterr().out)
+    assert review["@type"] == "ClaimReview" and review["url"].startswith("https://flag.example.org/")
+
+
+def test_bundle_command(minimal, tmp_path, capsys):
+    out = tmp_path / "bundle.zip"
+    assert run(minimal, "bundle", "--claim", "fast_relief", "--out", str(out), "--no-images") == 0
+    names = zipfile.ZipFile(out).namelist()
+    assert names == ["paragraph.txt", "evidence.csv", "citations.bib", "citations.ris", "citations.csl.json",
+                     "claimreview.jsonld", "README.txt"]
+    assert "images skipped" in capsys.readouterr().out
+
+
+def test_report_command(minimal, tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert run(minimal, "report", "--out", str(out), "--no-charts") == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Ketamine works within 24 hours" in text and "<script" not in text
+    assert "1 claims, 1 studies" in capsys.readouterr().out
