@@ -44,6 +44,7 @@ at ``MAX_MATCH_CHARS``/``quantities.MAX_CHARS`` characters.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -55,11 +56,12 @@ from rapidfuzz import fuzz, utils
 
 from evidence.quantities import UNIT_HOURS, Quantity, extract_quantities
 
-MATCH_THRESHOLD = 62.0
+MATCH_THRESHOLD = 35.0
+VERBATIM_RATIO = 90.0
+MIN_TERMS = 3
 MAX_MATCH_CHARS = 600
 MAX_TOPIC_CHARS = 2000
 FIGURE_TOLERANCE = 0.05
-KETAMINE_DRUGS = ("racemic ketamine", "esketamine", "arketamine", "ketamine (mixed forms)")
 RCT_DESIGNS = ("RCT parallel", "RCT crossover")
 RESPONSE_WINDOW_HOURS = (18.0, 30.0)  # "~24 h": 24 h and "day 1" time points
 
@@ -167,7 +169,7 @@ def extract_text(html: str) -> str:
         parser.feed(html)
         parser.close()
         text = "".join(parser.parts)
-    except Exception:  # noqa: BLE001 - fall back to dropping anything that looks like a tag
+    except Exception:
         text = re.sub(r"<[^<>]*>", "\n", html)
     lines = (line.strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
@@ -252,6 +254,8 @@ def _abbreviation_before(text: str, seg: int, dot: int) -> bool:
         k -= 1
         if dot - k > 12:
             return False
+    if k > seg and text[k - 1].isalnum():
+        return False  # "1960s." ends a sentence
     word = text[k:dot].lower()
     return (len(word) == 1 and word.isalpha()) or word in _ABBREVIATIONS
 
@@ -261,7 +265,7 @@ def _emit(text: str, start: int, end: int, out: list[Sentence]) -> None:
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    if end > start and any(c.isalnum() for c in text[start:min(end, start + 200)]) or (
+    if (end > start and any(c.isalnum() for c in text[start:min(end, start + 200)])) or (
             end - start > 200 and any(c.isalnum() for c in text[start:end])):
         out.append(Sentence(text[start:end], start, end))
 
@@ -325,11 +329,20 @@ def classify_topic(sentence: str) -> str | None:
 
 # --------------------------------------------------------------------------- matching
 
-_STOP = set("""a an the and or but if of to in on at by for with from as is are was were be been being it its this
-that these those which who whom whose what when where why how than then so such can could may might will would
-shall should do does did has have had having not no nor only own same too very just also into about over under
-after before up down out off again further once here there all any both each few more most other some our your
-their his her they them we you i me my he she us also even often usually typically many much""".split())
+_STOP = {
+    "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as",
+    "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "which",
+    "who", "whom", "whose", "what", "when", "where", "why", "how", "than", "then", "so", "such", "can", "could",
+    "may", "might", "will", "would", "shall", "should", "do", "does", "did", "has", "have", "had", "having",
+    "not", "no", "nor", "only", "own", "same", "too", "very", "just", "also", "into", "about", "over", "under",
+    "after", "before", "up", "down", "out", "off", "again", "further", "once", "here", "there", "all", "any",
+    "both", "each", "few", "more", "most", "other", "some", "our", "your", "their", "his", "her", "they", "them",
+    "we", "you", "i", "me", "my", "he", "she", "us", "even", "often", "usually", "typically", "many",
+    "much"
+}
+# Words nearly every sentence on these pages contains: they say nothing about which claim it is.
+_DOMAIN_STOP = {"ketamine", "therapy", "therapies", "treatment", "treatments", "treat", "treating", "depression",
+                "depressed", "patients", "patient", "people", "individuals", "benefit", "benefits"}
 _STEM_SUFFIXES = ("ingly", "edly", "ing", "ies", "ied", "ed", "es", "ly", "s")
 
 
@@ -382,7 +395,7 @@ def _terms(processed: str) -> list[str]:
     processed = _PHRASE_RE.sub(lambda m: _PHRASES[m.group()], processed)
     out = []
     for w in processed.split():
-        if w in _STOP or len(w) < 2:
+        if w in _STOP or w in _DOMAIN_STOP or len(w) < 2:
             continue
         out.append(_SYNONYMS.get(w) or _SYNONYMS.get(_stem(w)) or _stem(w))
     return out
@@ -396,6 +409,7 @@ class _Reference:
     processed: str
     vector: dict[str, float]
     figures: tuple[Quantity, ...]
+    term_set: frozenset[str]
 
 
 class ClaimIndex:
@@ -410,7 +424,8 @@ class ClaimIndex:
             for app in claim.appearances:
                 raw.append((claim.id, "quote", app.quote, tuple(_figures(app.quote))))
             raw.append((claim.id, "short", claim.short, tuple(_figures(claim.short)) or asserted))
-        docs = [_terms(utils.default_process(text)) + _figure_terms(figs) for _, _, text, figs in raw]
+        words = [_terms(utils.default_process(text)) for _, _, text, _ in raw]
+        docs = [w + _figure_terms(figs) for w, (_, _, _, figs) in zip(words, raw, strict=True)]
         n_docs = len(docs)
         df: dict[str, int] = {}
         for terms in docs:
@@ -419,9 +434,14 @@ class ClaimIndex:
         self.idf = {t: math.log((n_docs + 1) / (c + 1)) + 1 for t, c in df.items()}
         self.default_idf = math.log(n_docs + 1) + 1
         self.refs = [
-            _Reference(cid, kind, text, utils.default_process(text), self._vector(terms), figs)
-            for (cid, kind, text, figs), terms in zip(raw, docs, strict=True)
+            _Reference(cid, kind, text, utils.default_process(text), self._vector(terms), figs, frozenset(w))
+            for (cid, kind, text, figs), terms, w in zip(raw, docs, words, strict=True)
         ]
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        for k, ref in enumerate(self.refs):
+            for t, w in ref.vector.items():
+                self.postings.setdefault(t, []).append((k, w))
+        self.quote_refs = [k for k, ref in enumerate(self.refs) if ref.kind == "quote"]
 
     def _vector(self, terms: list[str]) -> dict[str, float]:
         counts: dict[str, int] = {}
@@ -432,27 +452,62 @@ class ClaimIndex:
         return {t: v / norm for t, v in vec.items()}
 
     def scores(self, sentence: str, figures: list[Quantity]) -> list[tuple[float, str, _Reference]]:
-        """(score, claim_id, best reference) for every claim, best first."""
+        """(score, claim_id, best reference) for every claim that scores above 0, best first.
+
+        A reference scores the larger of
+        * the TF-IDF cosine (x100) with the sentence, for an assertive sentence: not a question, not a
+          title-case heading, and with at least ``MIN_TERMS`` content terms;
+        * for an appearance quote: ``fuzz.ratio`` when sentence and quote are the same text (>= 95), or
+          ``fuzz.partial_ratio`` when a quote of 20+ characters is (>= ``VERBATIM_RATIO``) contained in a
+          longer assertive sentence: a verbatim quote is a match whatever its wording.
+        """
         processed = utils.default_process(sentence[:MAX_MATCH_CHARS])
-        if not processed.strip():
+        if not processed:
             return []
-        vec = self._vector(_terms(processed) + _figure_terms(figures))
+        terms = _terms(processed)
+        assertive = (len(terms) >= MIN_TERMS and not sentence.rstrip().endswith("?")
+                     and not is_heading(sentence))
+        candidates: dict[int, float] = {}
+        if assertive:
+            vec = self._vector(terms + _figure_terms(figures))
+            for t, w in vec.items():
+                for k, rw in self.postings.get(t, ()):
+                    candidates[k] = candidates.get(k, 0.0) + w * rw
+            candidates = {k: 100.0 * v for k, v in candidates.items()}
+        term_set = set(terms)
+        for k in self.quote_refs:
+            ref = self.refs[k]
+            n_ref = len(ref.processed)
+            if 0.8 * n_ref <= len(processed) <= 1.25 * n_ref:
+                exact = fuzz.ratio(processed, ref.processed, score_cutoff=95)
+                if exact:
+                    candidates[k] = max(candidates.get(k, 0.0), exact)
+                    continue
+            if (assertive and n_ref >= 20 and len(processed) > n_ref
+                    and len(ref.term_set & term_set) >= 0.8 * len(ref.term_set)):
+                partial = fuzz.partial_ratio(ref.processed, processed, score_cutoff=VERBATIM_RATIO)
+                if partial:
+                    candidates[k] = max(candidates.get(k, 0.0), partial)
         best: dict[str, tuple[float, _Reference]] = {}
-        for ref in self.refs:
+        for k, score in candidates.items():
+            ref = self.refs[k]
+            score = round(min(100.0, score), 1)
+            if score <= 0 or (ref.claim_id in best and score <= best[ref.claim_id][0]):
+                continue
             if _figures_disagree(figures, ref.figures):
                 continue
-            score = _pair_score(processed, vec, ref)
-            if ref.claim_id not in best or score > best[ref.claim_id][0]:
-                best[ref.claim_id] = (score, ref)
-        ranked = [(s, cid, ref) for cid, (s, ref) in best.items()]
-        ranked.sort(key=lambda r: (-r[0], r[2].kind != "quote", -len(r[2].text)))
+            best[ref.claim_id] = (score, ref)
+        ranked = [(sc, cid, ref) for cid, (sc, ref) in best.items()]
+        ranked.sort(key=lambda r: (-r[0], r[2].kind != "quote", -len(r[2].text), r[1]))
         return ranked
 
 
-def _pair_score(processed: str, vec: dict[str, float], ref: _Reference) -> float:
-    fuzzy = fuzz.token_set_ratio(processed, ref.processed)
-    cosine = 100.0 * sum(w * ref.vector.get(t, 0.0) for t, w in vec.items())
-    return round((fuzzy + cosine) / 2, 1)
+def is_heading(sentence: str) -> bool:
+    """A title-case line without closing punctuation ("Rapid Relief and Enhanced Response Rates")."""
+    if len(sentence) > 150 or sentence.rstrip()[-1:] in ".!?…":
+        return False
+    words = [w for w in re.findall(r"[^\W\d_][^\W_]*", sentence) if len(w) >= 4]
+    return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.75 * len(words)
 
 
 def _figure_terms(figures: Iterable[Quantity]) -> list[str]:
@@ -517,7 +572,7 @@ def summarise_evidence(tables: Any) -> dict[str, Any]:
             "onset": _onset_summary(tables),
             "durations": _duration_summary(tables),
         }
-    except Exception as exc:  # noqa: BLE001 - a broken table must not stop the text check
+    except Exception as exc:
         summary = {"error": f"{type(exc).__name__}: {exc}"}
     if len(_EVIDENCE_CACHE) > 8:
         _EVIDENCE_CACHE.clear()
@@ -528,43 +583,39 @@ def summarise_evidence(tables: Any) -> dict[str, Any]:
 _EVIDENCE_CACHE: dict[int, tuple[Any, dict[str, Any]]] = {}
 
 
+def _pooled_rate(tables: Any, kind: str) -> dict[str, Any] | None:
+    """Pooled ketamine-arm rate at ~24 h (``summaries.pooled_response_rate``, REML): blinded RCTs, and all
+    primary studies for context."""
+    from evidence.summaries import Filter, pooled_response_rate
+
+    lo, hi = RESPONSE_WINDOW_HOURS
+    result: dict[str, Any] = {}
+    for label, f in (
+        ("blinded_rct", Filter(outcome_kind=kind, hours_min=lo, hours_max=hi, blinded_only=True,
+                               designs=RCT_DESIGNS)),
+        ("all", Filter(outcome_kind=kind, hours_min=lo, hours_max=hi)),
+    ):
+        pooled = pooled_response_rate(tables, f, "REML")
+        if pooled.k == 0 or _isnan(pooled.estimate):
+            result[label] = None
+            continue
+        result[label] = {
+            "estimate": round(100 * pooled.estimate, 1), "ci_low": round(100 * pooled.ci_low, 1),
+            "ci_high": round(100 * pooled.ci_high, 1), "unit": "percent", "k": pooled.k, "n": pooled.n,
+            "studies": list(pooled.studies), "method": pooled.method, "window_hours": [lo, hi],
+        }
+    return result if result.get("blinded_rct") or result.get("all") else None
+
+
 def _ketamine_outcomes(tables: Any):
+    from evidence.summaries import KETAMINE_DRUGS, SECONDARY_KINDS
+
     out = tables.outcomes
     studies = tables.studies.set_index("id")
     out = out[out["arm_drug"].isin(KETAMINE_DRUGS) & (out["arm_role"] == "intervention")].copy()
     out["blinded"] = out["study_id"].map(studies["blinded"]).fillna(False).astype(bool)
     out["design"] = out["study_id"].map(studies["design"])
-    return out
-
-
-def _pooled_rate(tables: Any, kind: str) -> dict[str, Any] | None:
-    """Pooled ketamine-arm rate at ~24 h: blinded RCTs (the comparison) and all designs (context)."""
-    from evidence.stats import pool_proportions
-
-    out = _ketamine_outcomes(tables)
-    lo, hi = RESPONSE_WINDOW_HOURS
-    out = out[(out["kind"] == kind) & out["events"].notna() & out["total"].notna()
-              & out["timepoint_hours"].between(lo, hi)]
-    result: dict[str, Any] = {}
-    for label, subset in (("blinded_rct", out[out["blinded"] & out["design"].isin(RCT_DESIGNS)]), ("all", out)):
-        per_study = []
-        for study_id, rows in subset.groupby("study_id", sort=True):
-            closest = (rows["timepoint_hours"] - 24).abs().idxmin()
-            outcome = rows.loc[closest, "outcome_id"]
-            chosen = rows[rows["outcome_id"] == outcome]
-            per_study.append((study_id, int(chosen["events"].sum()), int(chosen["total"].sum())))
-        if not per_study:
-            result[label] = None
-            continue
-        pooled = pool_proportions([e for _, e, _ in per_study], [t for _, _, t in per_study], method="REML")
-        nat = pooled.natural
-        result[label] = {
-            "estimate": round(100 * nat["estimate"], 1), "ci_low": round(100 * nat["ci_low"], 1),
-            "ci_high": round(100 * nat["ci_high"], 1), "k": pooled.k, "n": sum(t for _, _, t in per_study),
-            "studies": [s for s, _, _ in per_study], "method": pooled.describe(),
-            "window_hours": list(RESPONSE_WINDOW_HOURS),
-        }
-    return result if result.get("blinded_rct") or result.get("all") else None
+    return out[~out["study_id"].map(studies["kind"]).isin(SECONDARY_KINDS)]
 
 
 def _significant(row: Any) -> bool:
@@ -603,11 +654,14 @@ def _onset_summary(tables: Any) -> dict[str, Any] | None:
 
 
 def _duration_summary(tables: Any) -> dict[str, Any] | None:
-    d = tables.durability
-    d = d[d["days"].notna() & (d["statistic"] != "proportion")]
-    if d.empty:
+    """Measured durations in days (``summaries.durations``, primary studies), with their median and maximum."""
+    from evidence.summaries import Filter, durations
+
+    table = durations(tables, Filter()).table
+    table = table[table["statistic"] != "proportion"]
+    if table.empty:
         return None
-    rows = sorted((float(r["days"]), r["study_id"], r["measure"], r["statistic"]) for _, r in d.iterrows())
+    rows = sorted((float(r["days"]), r["study_id"], r["measure"], r["statistic"]) for _, r in table.iterrows())
     values = [v for v, *_ in rows]
     mid = len(values) // 2
     median = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
@@ -620,7 +674,7 @@ def _duration_summary(tables: Any) -> dict[str, Any] | None:
 def compare_quantity(q: Quantity, topic: str | None, summary: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """(rule id, evidence) for a quantity a rule applies to; None when no rule applies."""
     if q.kind == "share" and topic in ("response rate", "remission", "general efficacy",
-                                       "treatment-resistant depression", None):
+                                       "treatment-resistant depression"):
         which = "remission" if topic == "remission" else "response"
         pooled = (summary.get(which) or {}).get("blinded_rct")
         claimed = q.low
@@ -636,7 +690,7 @@ def compare_quantity(q: Quantity, topic: str | None, summary: dict[str, Any]) ->
         if claimed < pooled["ci_low"]:
             return "share_below_ci", ev
         return "share_within_ci", ev
-    if q.kind == "onset" and topic in ("onset", "suicidal thoughts", "general efficacy", "response rate", None):
+    if q.kind == "onset" and topic in ("onset", "suicidal thoughts", "general efficacy", "response rate"):
         onset = summary.get("onset")
         if not onset:
             return None
@@ -651,7 +705,7 @@ def compare_quantity(q: Quantity, topic: str | None, summary: dict[str, Any]) ->
         studies = {s["study"] for s in sig if s["hours"] <= claimed_h + 1e-9}
         ev["studies_by_claimed_time"] = sorted(studies)
         return ("onset_consistent" if len(studies) >= 2 else "onset_single_study"), ev
-    if q.kind == "duration" and topic in ("duration", "general efficacy", None):
+    if q.kind == "duration" and topic in ("duration", "general efficacy"):
         durations = summary.get("durations")
         if not durations:
             return None
@@ -723,6 +777,8 @@ def _check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, An
                 others = [{"claim_id": cid, "similarity": sc} for sc, cid, _ in ranked[1:4] if sc >= MATCH_THRESHOLD]
     suggestion = None
     for q in quantities:
+        if _about_comparator(s.text, q):
+            continue  # "SSRIs, which can take six to eight weeks to work": not a claim about ketamine
         suggestion = compare_quantity(q, topic, summary)
         if suggestion:
             break
@@ -744,6 +800,28 @@ def _check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, An
                    verdict, rule, evidence, others)
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:—–()]| while | whereas | but ")
+_COMPARATOR = re.compile(r"antidepressant|ssri|snri|medication|medicine|drugs|conventional|traditional|standard "
+                         r"treatment|other treatment|zoloft|prozac|lexapro|psychotherapy|ect\b|electroconvulsive")
+
+
+def _about_comparator(sentence: str, q: Quantity) -> bool:
+    """Is the figure in a clause about another treatment (or a "which ..." clause hanging off one)?"""
+    low = sentence[:MAX_TOPIC_CHARS].lower()
+    if q.end > len(low):
+        return False
+    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(low)]
+    start = max([b for b in breaks if b < q.start], default=0)
+    end = min([b for b in breaks if b >= q.end], default=len(low))
+    clause = low[start:end]
+    if _COMPARATOR.search(clause):
+        return True
+    if re.match(r"[,;:—–(]?\s*(?:which|that|who|as)\b", clause):
+        prev = max([b for b in breaks if b < start], default=0)
+        return bool(_COMPARATOR.search(low[prev:start]))
+    return False
+
+
 def _figures_as_quantities(quantities: list[Quantity]) -> list[Quantity]:
     return [q for q in quantities if q.kind in ("share", "onset", "duration", "infusion_length")]
 
@@ -752,6 +830,32 @@ FIELDS = ["sentence", "start", "end", "topic", "claim_id", "similarity", "quanti
           "evidence", "other_claims"]
 
 
-def findings_to_records(findings: Iterable[Finding]) -> list[dict[str, Any]]:
-    """Plain dicts (JSON-ready; for CSV, ``quantities``/``evidence`` are nested and may be json-dumped)."""
-    return [asdict(f) for f in findings]
+def findings_to_records(findings: Iterable[Finding], *, flat: bool = False) -> list[dict[str, Any]]:
+    """Plain JSON-ready dicts (NaN becomes None, numpy numbers become Python numbers).
+
+    ``flat=True`` is for CSV: the nested ``quantities``, ``evidence`` and ``other_claims`` become JSON strings.
+    """
+    out = []
+    for f in findings:
+        record = _plain(asdict(f))
+        if flat:
+            for key in ("quantities", "evidence", "other_claims"):
+                record[key] = json.dumps(record[key], ensure_ascii=False) if record[key] is not None else ""
+        out.append(record)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, int):
+        return value
+    return str(value)

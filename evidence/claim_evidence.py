@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 
 from evidence import charts
 from evidence.schema import HOURS_PER_UNIT, Claim, SummarySpec
-from evidence.stats import binary_effects
+from evidence.stats import study_ratio_intervals
 from evidence.summaries import (
     Filter,
     PooledSummary,
@@ -30,8 +30,6 @@ from evidence.summaries import (
     sensitivity,
 )
 from evidence.tables import Tables
-
-Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,10 +154,9 @@ def _risk_ratio(spec, claim, tables, f) -> Panel:
     title = spec.label or f"Response, ketamine vs control: risk ratio ({_scope(spec)})"
     per = s.per_study
     if s.k:
-        eff = binary_effects("RR", per["events_t"], per["total_t"], per["events_c"], per["total_c"])
-        yi, se = np.asarray(eff.yi, dtype=float), np.sqrt(np.asarray(eff.vi, dtype=float))
-        data = per.assign(label=_label(tables, per["study_id"]), estimate=np.exp(yi),
-                          ci_low=np.exp(yi - Z95 * se), ci_high=np.exp(yi + Z95 * se))
+        est, low, high = study_ratio_intervals("RR", per["events_t"], per["total_t"], per["events_c"],
+                                               per["total_c"])
+        data = per.assign(label=_label(tables, per["study_id"]), estimate=est, ci_low=low, ci_high=high)
     else:
         data = pd.DataFrame(columns=["label", "estimate", "ci_low", "ci_high"])
     pooled = {"estimate": s.estimate, "ci_low": s.ci_low, "ci_high": s.ci_high, "pi_low": s.pi_low,

@@ -18,6 +18,20 @@ class UserError(Exception):
     """An error in what the user gave us: printed as one line, exit code 2."""
 
 
+def command_dataset(args: argparse.Namespace):
+    """The validated dataset a command works on (``--data``, ``$EVIDENCE_DATA_DIR`` or ``data/``).
+
+    A missing directory is a :class:`UserError`; invalid data raise ``DataInvalid``, which :func:`main`
+    reports as the validator's error list and exit code 1, the same for every command.
+    """
+    from evidence.load import data_dir, load_dataset
+
+    directory = data_dir(args.data)
+    if not directory.is_dir():
+        raise UserError(f"data directory not found: {directory}")
+    return load_dataset(directory)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m evidence",
@@ -37,10 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from evidence.load import DataInvalid
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except DataInvalid as exc:
+        for err in exc.errors:
+            print(err)
+        print(f"invalid: {len(exc.errors)} error(s) in the data; fix them (see `python -m evidence validate`)",
+              file=sys.stderr)
+        return 1
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 
 from evidence.charts import arm_group
-from evidence.stats import binary_effects
+from evidence.stats import study_ratio_intervals
 from evidence.summaries import Filter, PooledSummary, is_depression_scale, pooled_risk_ratio, response_over_time
 from evidence.tables import Tables
 
-Z95 = 1.959963984540054
 # Time windows (hours since the dose) for the forest plot, as the Cochrane review's fixed time points.
 FOREST_WINDOWS: dict[str, tuple[float, float]] = {
     "24 hours (12–36 h)": (12, 36),
@@ -40,10 +39,8 @@ def forest_data(tables: Tables, window: str, control: str = "any",
     per = summary.per_study
     if not summary.k:
         return pd.DataFrame(columns=["study_id", "label", "estimate", "ci_low", "ci_high"]), summary
-    eff = binary_effects("RR", per["events_t"], per["total_t"], per["events_c"], per["total_c"])
-    yi, se = np.asarray(eff.yi, dtype=float), np.sqrt(np.asarray(eff.vi, dtype=float))
-    frame = per.assign(label=_labels(tables, per["study_id"]), estimate=np.exp(yi), ci_low=np.exp(yi - Z95 * se),
-                       ci_high=np.exp(yi + Z95 * se))
+    est, low, high = study_ratio_intervals("RR", per["events_t"], per["total_t"], per["events_c"], per["total_c"])
+    frame = per.assign(label=_labels(tables, per["study_id"]), estimate=est, ci_low=low, ci_high=high)
     return frame, summary
 
 

@@ -33,8 +33,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from evidence import charts
+from evidence.claim_evidence import claimed_value, panel
 from evidence.load import Dataset
-from evidence.schema import HOURS_PER_UNIT, Claim, Source, Study
+from evidence.schema import Claim, Source, Study
 from evidence.tables import OUTCOME_COLUMNS, Tables
 from evidence.verdicts import CERTAINTY, CERTAINTY_MEANING, VERDICTS, verdict_badge
 
@@ -464,10 +465,6 @@ def _panel(claim: Claim, tables: Tables):
     if not claim.summaries:
         return None
     try:
-        from evidence.claim_evidence import panel
-    except ImportError:
-        return None
-    try:
         return panel(claim.summaries[0], claim, tables)
     except Exception as exc:  # an export never fails, and never shows a number, on a summary error
         warnings.warn(f"claim {claim.id}: summary {claim.summaries[0].kind!r} failed ({type(exc).__name__}: "
@@ -510,21 +507,6 @@ def _quantity(claim: Claim) -> str | None:
     return claim.assertion.quantity if claim.assertion else None
 
 
-def _claimed(claim: Claim, unit: str) -> float | None:
-    a = claim.assertion
-    if a is None:
-        return None
-    value = next((v for v in (a.value, a.low, a.high) if v is not None), None)
-    if value is None:
-        return None
-    if unit == "percent":
-        return value if a.unit == "percent" else None
-    if a.unit in HOURS_PER_UNIT:
-        hours = value * HOURS_PER_UNIT[a.unit]
-        return hours if unit == "hours" else hours / 24
-    return None
-
-
 def _wilson(events: Any, total: Any, rate: float) -> tuple[float, float]:
     from evidence.stats import wilson_interval
 
@@ -561,7 +543,7 @@ def claim_chart(claim: Claim, dataset: Dataset, tables: Tables, *, panel: Any = 
         if quantity == "onset":
             points = rows.assign(group=[charts.arm_group(d) for d in rows["arm_drug"]],
                                  schedule=rows["arm_schedule"], rate=pd.to_numeric(rows["rate"]))
-            return charts.response_over_time(points, claimed_hours=_claimed(claim, "hours"),
+            return charts.response_over_time(points, claimed_hours=claimed_value(claim, "hours"),
                                              claim_label="claimed", title=title)
         bounds = [_wilson(e, t, r) for e, t, r in zip(rows["events"], rows["total"], pd.to_numeric(rows["rate"]),
                                                      strict=True)]
@@ -570,7 +552,7 @@ def claim_chart(claim: Claim, dataset: Dataset, tables: Tables, *, panel: Any = 
                       zip(rows["study_id"], rows["arm"], rows["timepoint_hours"], strict=True)],
             "rate": pd.to_numeric(rows["rate"]).to_numpy(), "ci_low": [b[0] for b in bounds],
             "ci_high": [b[1] for b in bounds], "group": [charts.arm_group(d) for d in rows["arm_drug"]]})
-        claimed = _claimed(claim, "percent")
+        claimed = claimed_value(claim, "percent")
         return charts.rates_against_claim(rates, claimed=claimed, title=title,
                                           claim_label=f"claimed: {claimed:g}%" if claimed is not None else "")
     if quantity in ("relative_effect", "relative_risk"):
@@ -592,7 +574,7 @@ def claim_chart(claim: Claim, dataset: Dataset, tables: Tables, *, panel: Any = 
         rows = rows[pd.to_numeric(rows["days"]).notna()]
         items = rows.assign(label=[_study_label(tables, s) for s in rows["study_id"]],
                             days=pd.to_numeric(rows["days"]))
-        claimed = _claimed(claim, "days")
+        claimed = claimed_value(claim, "days")
         return charts.durations(items, claimed_days=claimed, title=title,
                                 claim_label=f"claimed: {claimed:g} days" if claimed else "")
     if quantity == "side_effect_rate":

@@ -350,3 +350,12 @@ def pool_proportions(events: ArrayLike, total: ArrayLike, *, method: Method,
         return empty_result(method, "PLO", knapp_hartung)
     eff = logit_proportion(events, total)
     return pool(eff.yi, eff.vi, method, measure="PLO", knapp_hartung=knapp_hartung)
+
+
+def study_ratio_intervals(measure: str, events_t, total_t, events_c, total_c,
+                          level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-study RR or OR with Wald CIs on the log scale, back-transformed (for forest plots)."""
+    eff = binary_effects(measure, events_t, total_t, events_c, total_c)
+    yi, se = np.asarray(eff.yi, dtype=float), np.sqrt(np.asarray(eff.vi, dtype=float))
+    z = stats.norm.ppf(0.5 + level / 2)
+    return np.exp(yi), np.exp(yi - z * se), np.exp(yi + z * se)

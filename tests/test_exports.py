@@ -7,7 +7,6 @@ import html
 import io
 import json
 import re
-import sys
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -407,10 +406,14 @@ def test_quote_paragraph_with_no_matching_studies_shows_no_number(ds, tables):
     assert "95% CI" not in text and "Alpha 2001" in text
 
 
-def test_quote_paragraph_without_the_summaries_module(ds, tables, monkeypatch):
-    monkeypatch.setitem(sys.modules, "evidence.claim_evidence", None)  # import raises ImportError
+def test_quote_paragraph_when_the_summary_fails(ds, tables, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise ValueError("summary failed")
+
+    monkeypatch.setattr(ex, "panel", broken)
     claim = claim_variant(ds.claims[0], summaries=[{"kind": "response_rate"}])
-    text = ex.quote_paragraph(claim, ds, tables)
+    with pytest.warns(RuntimeWarning, match="summary failed"):
+        text = ex.quote_paragraph(claim, ds, tables)
     assert "95% CI" not in text and "no summary number" in text
 
 

@@ -15,8 +15,8 @@ import zipfile
 from pathlib import Path
 
 from evidence import exports
-from evidence.cli import UserError
-from evidence.load import REPO_ROOT, Dataset, data_dir, validate
+from evidence.cli import UserError, command_dataset
+from evidence.load import REPO_ROOT, Dataset
 from evidence.tables import TABLE_NAMES, Tables, build_tables
 
 EXPORT_FORMATS = ("csv", "json", "bibtex", "ris", "csljson", "claimreview")
@@ -53,21 +53,9 @@ def register(sub) -> None:
 
 # --------------------------------------------------------------------------- helpers
 
-class _InvalidData(Exception):  # noqa: N818 - internal signal: errors already printed, exit 1
-    pass
-
-
 def _load(args) -> tuple[Dataset, Tables, Path]:
-    directory = data_dir(args.data)
-    if not directory.is_dir():
-        raise UserError(f"data directory not found: {directory}")
-    dataset, errors = validate(directory)
-    if dataset is None:
-        for err in errors:
-            print(err)
-        print(f"invalid: {len(errors)} error(s) in {directory}; nothing exported", file=sys.stderr)
-        raise _InvalidData
-    return dataset, build_tables(dataset), directory
+    dataset = command_dataset(args)
+    return dataset, build_tables(dataset), dataset.data_dir
 
 
 def _claim(dataset: Dataset, claim_id: str):
@@ -126,10 +114,7 @@ def _claim_rows(table: str, frame, dataset: Dataset, claim_id: str):
 # --------------------------------------------------------------------------- commands
 
 def run_export(args) -> int:
-    try:
-        dataset, tables, directory = _load(args)
-    except _InvalidData:
-        return 1
+    dataset, tables, directory = _load(args)
     claim = _claim(dataset, args.claim) if args.claim else None
     fmt = args.format
     if fmt in ("csv", "json"):
@@ -168,10 +153,7 @@ def run_export(args) -> int:
 
 
 def run_bundle(args) -> int:
-    try:
-        dataset, tables, directory = _load(args)
-    except _InvalidData:
-        return 1
+    dataset, tables, directory = _load(args)
     claim = _claim(dataset, args.claim)
     default = exports.export_filename(f"{claim.id}_bundle", dataset, "zip")
     target = _target(args.out or Path.cwd(), default, directory) or Path(default)
@@ -184,10 +166,7 @@ def run_bundle(args) -> int:
 
 
 def run_report(args) -> int:
-    try:
-        dataset, tables, directory = _load(args)
-    except _InvalidData:
-        return 1
+    dataset, tables, directory = _load(args)
     default = exports.export_filename("report", dataset, "html")
     target = _target(args.out or Path.cwd(), default, directory) or Path(default)
     text = exports.report_html(dataset, tables, base_url=args.base_url, include_charts=not args.no_charts)

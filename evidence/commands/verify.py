@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
 
-from evidence.cli import UserError
-from evidence.load import REPO_ROOT, DataInvalid, data_dir, load_dataset, validate
+from evidence.cli import UserError, command_dataset
+from evidence.load import REPO_ROOT, data_dir, validate
 from evidence.schema import Study
 from evidence.sources_api import (
     ApiError,
@@ -69,17 +69,7 @@ def register(sub) -> None:
 # --------------------------------------------------------------------------- verify
 
 def run_verify(args) -> int:
-    directory = data_dir(args.data)
-    if not directory.is_dir():
-        raise UserError(f"data directory not found: {directory}")
-    try:
-        dataset = load_dataset(directory)
-    except DataInvalid as exc:
-        for err in exc.errors:
-            print(err)
-        print(f"invalid: {len(exc.errors)} error(s) in {directory}; fix them (see `validate`) before verifying",
-              file=sys.stderr)
-        return 1
+    dataset = command_dataset(args)
     studies = dataset.studies
     if args.only:
         known = {s.id for s in studies}

@@ -1,0 +1,146 @@
+"""``check``: read a marketing page and report its checkable sentences against the evidence.
+
+``python -m evidence check page.txt`` prints a report; ``--json`` prints the findings as a JSON list
+(``evidence.checker.findings_to_records``).  Exit codes: 0 when the check ran, whatever it found;
+1 when the curated data do not validate; 2 when the input cannot be read (missing file, a directory,
+no permission).  Undecodable bytes are not an error: the input is decoded as UTF-8 with replacement
+characters, so any file can be checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from evidence.cli import UserError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("check", help="check a marketing page (text or HTML) against the claims and evidence")
+    p.add_argument("file", nargs="?", default="-", help="a text or HTML file, or - for standard input (default)")
+    p.add_argument("--json", action="store_true", help="print the findings as a JSON list")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--html", action="store_true", help="parse the input as HTML (default: detect)")
+    mode.add_argument("--text", action="store_true", help="treat the input as plain text (no HTML detection)")
+    p.add_argument("--all", action="store_true", help="also list sentences with nothing to report")
+    p.set_defaults(func=run_check)
+
+
+def read_input(name: str) -> str:
+    """The input as text: UTF-8 with replacement characters; a leading BOM is dropped."""
+    if name == "-":
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    else:
+        path = Path(name)
+        if not path.exists():
+            raise UserError(f"file not found: {name}")
+        if path.is_dir():
+            raise UserError(f"{name} is a directory, not a file")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+
+
+def run_check(args) -> int:
+    from evidence.checker import check_text, findings_to_records
+    from evidence.load import DataInvalid, data_dir, load_dataset
+    from evidence.tables import build_tables
+
+    text = read_input(args.file)
+    directory = data_dir(args.data)
+    if not directory.is_dir():
+        raise UserError(f"data directory not found: {directory}")
+    try:
+        dataset = load_dataset(directory)
+    except DataInvalid as exc:
+        for err in exc.errors:
+            print(err, file=sys.stderr)
+        print(f"the data in {directory} do not validate; run `python -m evidence validate`", file=sys.stderr)
+        return 1
+    tables = build_tables(dataset)
+    html = True if args.html else (False if args.text else None)
+    findings = check_text(text, dataset, tables, html=html, include_all=args.all)
+    out = _stdout()
+    if args.json:
+        json.dump(findings_to_records(findings), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        out.write(render_report(findings, args.file))
+    out.flush()
+    return 0
+
+
+def _stdout():
+    """stdout that will not fail on characters the terminal's encoding lacks."""
+    stream = sys.stdout
+    with contextlib.suppress(AttributeError, ValueError):  # a replaced stream (tests) cannot be reconfigured
+        stream.reconfigure(errors="backslashreplace")
+    return stream
+
+
+def _fmt_number(x: float) -> str:
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _fmt_quantity(q: dict) -> str:
+    lo, hi = q["low"], q["high"]
+    value = _fmt_number(lo) if lo == hi else f"{_fmt_number(lo)}–{_fmt_number(hi)}"
+    framing = "" if q["framing"] in ("none", "range") else f"{q['framing']} "
+    return f"{q['kind']} {framing}{value} {q['unit']}"
+
+
+def render_report(findings, name: str = "-") -> str:
+    lines = []
+    for f in findings:
+        head = f"[{f.start}–{f.end}] {f.topic or 'no topic'}"
+        if f.claim_id:
+            head += f" · matches claim {f.claim_id} (similarity {f.similarity:g})"
+        lines.append(head)
+        sentence = f.sentence if len(f.sentence) <= 300 else f.sentence[:297] + "…"
+        lines.append(f"    “{sentence}”")
+        if f.quantities:
+            lines.append("    figures: " + "; ".join(_fmt_quantity(q) for q in f.quantities))
+        if f.verdict or f.rule:
+            lines.append(f"    verdict: {f.verdict or '—'} ({f.rule})")
+        ev = f.evidence or {}
+        suggested = ev.get("suggested") if ev.get("rule_id") == "curated" else (ev if ev.get("claimed") else None)
+        if suggested and suggested.get("claimed"):
+            lines.append("    evidence: " + _describe_evidence(suggested))
+            if ev.get("rule_id") == "curated":
+                lines.append(f"    rule-based suggestion: {suggested.get('verdict')} ({suggested.get('rule')})")
+        for other in f.other_claims:
+            lines.append(f"    also matches {other['claim_id']} (similarity {other['similarity']:g})")
+        lines.append("")
+    matched = [f for f in findings if f.claim_id]
+    verdicts = Counter(f.verdict for f in findings if f.verdict)
+    summary = (f"{name}: {len(findings)} finding(s), {len(matched)} matching a curated claim"
+               f" ({len({f.claim_id for f in matched})} distinct), "
+               f"{sum(1 for f in findings if f.quantities)} with figures")
+    if verdicts:
+        summary += "; verdicts: " + ", ".join(f"{v} {n}" for v, n in verdicts.most_common())
+    lines.append(summary)
+    return "\n".join(lines) + "\n"
+
+
+def _describe_evidence(ev: dict) -> str:
+    claimed = ev["claimed"]
+    said = f"claimed {_fmt_number(claimed['compared'])} {claimed['unit']} (“{claimed['text']}”)"
+    rule = ev.get("rule_id", "")
+    if rule.startswith("share"):
+        p = ev.get("pooled") or {}
+        return (f"{said} vs pooled {p.get('estimate')}% [95% CI {p.get('ci_low')}–{p.get('ci_high')}], "
+                f"k={p.get('k')}, n={p.get('n')} ({p.get('method')})")
+    if rule.startswith("onset"):
+        sig = ev.get("significant") or []
+        first = f"{sig[0]['hours']:g} h ({sig[0]['study']})" if sig else "none"
+        return (f"{said} vs earliest significant difference from control {first}; earliest time point "
+                f"measured {ev.get('earliest_measured_hours'):g} h")
+    if rule.startswith("duration"):
+        return (f"{said} vs measured durations: median {ev.get('median_days'):g} days, "
+                f"longest {ev.get('max_days'):g} days (k={ev.get('k')})")
+    return said
