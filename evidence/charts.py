@@ -244,3 +244,29 @@ def studies_over_time(studies: pd.DataFrame, *, title: str) -> go.Figure:
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title="studies")
     return _layout(fig, title, height=340)
+
+
+ROB_COLOURS = {"low": "#009E73", "some concerns": "#F0E442", "unclear": "#BBBBBB", "high": "#D55E00"}
+
+
+def risk_of_bias_grid(rob: pd.DataFrame, *, title: str) -> go.Figure:
+    """Traffic-light grid: studies × domains, coloured by judgement and labelled (colour is not the only cue).
+    ``rob``: study label, domain, judgement."""
+    if rob.empty:
+        return empty(title, "No risk-of-bias judgements for these studies yet.")
+    domains = [*dict.fromkeys(d for d in rob["domain"] if d != "overall"), "overall"]
+    studies = list(dict.fromkeys(rob["label"]))
+    fig = go.Figure()
+    for judgement, colour in ROB_COLOURS.items():
+        part = rob[rob["judgement"].eq(judgement)]
+        if part.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=part["domain"], y=part["label"], mode="markers+text", name=judgement,
+            marker={"symbol": "square", "size": 26, "color": colour, "line": {"color": "#333333", "width": 1}},
+            text=[j[0].upper() for j in part["judgement"]], textfont={"color": "#000000"},
+            hovertemplate="%{y}<br>%{x}: " + judgement + "<extra></extra>",
+        ))
+    fig.update_xaxes(categoryorder="array", categoryarray=domains, tickangle=-30)
+    fig.update_yaxes(categoryorder="array", categoryarray=studies[::-1])
+    return _layout(fig, title, height=max(260, 120 + 40 * len(studies)))

@@ -162,11 +162,33 @@ def looks_like_html(text: str) -> bool:
     return bool(_LOOKS_HTML.search(text[:65536]))
 
 
+def _escape_stray_brackets(html: str) -> str:
+    """Escape every "<" that has no ">" before the next "<" (it cannot open a tag).
+
+    The stdlib parser rescans to the end of the input for each unterminated "<p <p <p ...": quadratic.
+    After this linear pass every remaining "<" reaches its ">" before the next "<".
+    """
+    if "<" not in html:
+        return html
+    out = []
+    next_gt = next_lt = len(html)
+    for i in range(len(html) - 1, -1, -1):
+        ch = html[i]
+        if ch == "<":
+            out.append("<" if next_gt < next_lt else "&lt;")
+            next_lt = i
+        else:
+            if ch == ">":
+                next_gt = i
+            out.append(ch)
+    return "".join(reversed(out))
+
+
 def extract_text(html: str) -> str:
     """Visible text of an HTML document; block elements end lines.  Offsets of findings refer to this."""
     parser = _TextExtractor()
     try:
-        parser.feed(html)
+        parser.feed(_escape_stray_brackets(html))
         parser.close()
         text = "".join(parser.parts)
     except Exception:

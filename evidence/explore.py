@@ -85,3 +85,8 @@ def harm_items(tables: Tables) -> pd.DataFrame:
         "label": [f"{lab} · {arm}" for lab, arm in zip(_labels(tables, ae["study_id"]), ae["arm"], strict=True)],
         "events": ae["events"], "total": ae["total"],
     }).reset_index(drop=True)
+
+
+def risk_of_bias_items(tables: Tables) -> pd.DataFrame:
+    rob = tables.risk_of_bias
+    return rob.assign(label=_labels(tables, rob["study_id"])).reset_index(drop=True)

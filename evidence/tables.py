@@ -38,6 +38,7 @@ ADVERSE_EVENT_COLUMNS = [
     "source_location", "source_quote",
 ]
 FINDING_COLUMNS = ["study_id", "text", "source_location", "source_quote"]
+RISK_OF_BIAS_COLUMNS = ["study_id", "domain", "judgement", "tool", "judged_by", "source_location", "source_quote"]
 CLAIM_COLUMNS = [
     "claim_id", "topic", "verdict", "certainty", "short", "source_id", "quote", "n_evidence",
     "n_sources", "reason_tags", "supported_wording",
@@ -55,6 +56,7 @@ class Tables:
     durability: pd.DataFrame
     adverse_events: pd.DataFrame
     findings: pd.DataFrame
+    risk_of_bias: pd.DataFrame
     claims: pd.DataFrame
     claim_evidence: pd.DataFrame
 
@@ -64,7 +66,8 @@ class Tables:
         return Tables(
             studies=self.studies[self.studies["id"].isin(keep)],
             **{name: getattr(self, name)[getattr(self, name)["study_id"].isin(keep)]
-               for name in ("arms", "outcomes", "durability", "adverse_events", "findings")},
+               for name in ("arms", "outcomes", "durability", "adverse_events", "findings",
+                            "risk_of_bias")},
             claims=self.claims, claim_evidence=self.claim_evidence[self.claim_evidence["study_id"].isin(keep)],
         )
 
@@ -75,7 +78,8 @@ class Tables:
 
 
 TABLE_NAMES = (
-    "studies", "arms", "outcomes", "durability", "adverse_events", "findings", "claims", "claim_evidence",
+    "studies", "arms", "outcomes", "durability", "adverse_events", "findings", "risk_of_bias", "claims",
+    "claim_evidence",
 )
 
 _CACHE: dict[str, Tables] = {}
@@ -104,7 +108,7 @@ def study_n(study: Study) -> int | None:
 
 
 def _build(dataset: Dataset) -> Tables:
-    studies, arms, outcomes, durability, aes, findings = [], [], [], [], [], []
+    studies, arms, outcomes, durability, aes, findings, rob = [], [], [], [], [], [], []
     for s in dataset.studies:
         studies.append({
             "id": s.id, "kind": s.kind, "pmid": s.pmid, "doi": s.doi, "nct": s.nct,
@@ -167,6 +171,12 @@ def _build(dataset: Dataset) -> Tables:
                     "arm_role": arm.role, "arm_drug": arm.drug, "events": r.events, "total": r.total,
                     "rate": rate, "source_location": ae.source.location, "source_quote": ae.source.quote,
                 })
+        if s.risk_of_bias:
+            r = s.risk_of_bias
+            src = (r.source.location, r.source.quote) if r.source else (None, None)
+            for domain, judgement in [*r.domains.items(), ("overall", r.overall)]:
+                rob.append({"study_id": s.id, "domain": domain, "judgement": judgement, "tool": r.tool,
+                            "judged_by": r.judged_by, "source_location": src[0], "source_quote": src[1]})
         for f in s.findings:
             findings.append({"study_id": s.id, "text": f.text, "source_location": f.source.location,
                              "source_quote": f.source.quote})
@@ -192,7 +202,8 @@ def _build(dataset: Dataset) -> Tables:
     return Tables(
         studies=st, arms=_frame(arms, ARM_COLUMNS), outcomes=out,
         durability=_frame(durability, DURABILITY_COLUMNS), adverse_events=_frame(aes, ADVERSE_EVENT_COLUMNS),
-        findings=_frame(findings, FINDING_COLUMNS), claims=_frame(claims, CLAIM_COLUMNS),
+        findings=_frame(findings, FINDING_COLUMNS), risk_of_bias=_frame(rob, RISK_OF_BIAS_COLUMNS),
+        claims=_frame(claims, CLAIM_COLUMNS),
         claim_evidence=_frame(links, CLAIM_EVIDENCE_COLUMNS),
     )
 

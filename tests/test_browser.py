@@ -86,6 +86,7 @@ def page(browser, tmp_path):
     pg.console_errors = []
     pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
     pg.on("response", lambda r: pg.console_errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
+    pg.on("requestfailed", lambda r: pg.console_errors.append(f"FAILED {r.url} {r.failure}"))
     yield pg
     context.close()
 
@@ -154,10 +155,10 @@ def test_permalink_restores_claim_and_download_csv(page, server, tmp_path):
     assert "Overstated" in page.locator("body").inner_text()
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     with page.expect_download() as info:
-        page.get_by_role("button", name="Download this chart's data (CSV)").first.click()
+        page.get_by_role("button", name="This chart's data (CSV)").first.click()
     target = tmp_path / info.value.suggested_filename
     info.value.save_as(target)
-    header = target.read_text(encoding="utf-8").splitlines()[0]
+    header = target.read_text(encoding="utf-8-sig").splitlines()[0]
     assert "rate" in header.split(",") and "label" in header.split(",")
     shot(page, tmp_path, "permalink")
     assert_clean(page)

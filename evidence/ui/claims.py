@@ -46,7 +46,6 @@ for claim in shown:
         right.page_link(common.PAGES["claim"], label="Open the evidence →", query_params={"claim": claim.id})
 if not shown:
     st.info("No claim matches these filters.")
-st.download_button("Download these claims (CSV)",
-                   tables.claims[tables.claims["claim_id"].isin([c.id for c in shown])].to_csv(index=False).encode(),
-                   common.stamped_name("claims", dataset), "text/csv", on_click="ignore")
+common.download_table(tables.claims[tables.claims["claim_id"].isin([c.id for c in shown])],
+                      label="These claims", name="claims", dataset=dataset)
 common.footer(dataset)

@@ -8,12 +8,11 @@ bound to the URL's query parameters so that a pasted link restores the view.
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from evidence import exports
 from evidence.load import Dataset, content_hash, data_dir, validate
 from evidence.tables import Tables, build_tables
 
@@ -116,28 +115,37 @@ def _set_param(key: str, value: str | list[str]) -> None:
 
 
 def permalink_note() -> None:
-    st.caption(":material/link: The address bar holds this exact view (page, selection and filters): "
+    st.caption("Permalink: the address bar holds this exact view (page, selection and filters): "
                "copy it to cite or share.")
 
 
 # --------------------------------------------------------------------------- blocks
 
 def stamped_name(name: str, dataset: Dataset, ext: str = "csv") -> str:
-    return f"{name}_v{dataset.version}_{date.today().isoformat()}.{ext}"
+    """File name stamped with the data version and today's date (shared with the CLI exports)."""
+    return exports.export_filename(name, dataset, ext)
+
+
+def download_table(frame: pd.DataFrame, *, label: str, name: str, dataset: Dataset, where=st) -> None:
+    """CSV (first, for journalists) and its JSON twin, both of exactly ``frame``; the JSON carries the
+    data version, export date, licence, how to cite and the view's filters (the URL's query parameters)."""
+    filters = {key: st.query_params.get_all(key) for key in st.query_params}
+    left, right = where.columns([1, 1])
+    left.download_button(f"{label} (CSV)", exports.table_export(frame, "csv", dataset=dataset, table_name=name),
+                         stamped_name(name, dataset), "text/csv", key=f"csv_{name}", on_click="ignore")
+    right.download_button(f"{label} (JSON)", exports.table_export(frame, "json", dataset=dataset, table_name=name,
+                                                                  filters=filters),
+                          stamped_name(name, dataset, "json"), "application/json", key=f"json_{name}",
+                          on_click="ignore")
 
 
 def chart_block(fig: go.Figure, frame: pd.DataFrame, *, caption: str, name: str, dataset: Dataset) -> None:
-    """A chart with its caption, a toggle to see its data, and a CSV of exactly that data."""
+    """A chart with its caption, a toggle to see its data, and downloads of exactly that data."""
     st.plotly_chart(fig, key=f"chart_{name}", config={"displaylogo": False})
     st.caption(caption)
-    left, right = st.columns([1, 1])
-    show = left.toggle("Show the data as a table", key=f"show_{name}")
-    right.download_button(
-        "Download this chart's data (CSV)", frame.to_csv(index=False).encode(), stamped_name(name, dataset),
-        "text/csv", key=f"dl_{name}", on_click="ignore",
-    )
-    if show:
+    if st.toggle("Show the data as a table", key=f"show_{name}"):
         st.dataframe(frame, hide_index=True)
+    download_table(frame, label="This chart's data", name=name, dataset=dataset)
 
 
 def study_links(row: pd.Series) -> str:

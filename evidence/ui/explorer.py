@@ -3,7 +3,15 @@
 import streamlit as st
 
 from evidence import charts, exports
-from evidence.explore import FOREST_WINDOWS, design_rates, duration_items, forest_data, harm_items, time_points
+from evidence.explore import (
+    FOREST_WINDOWS,
+    design_rates,
+    duration_items,
+    forest_data,
+    harm_items,
+    risk_of_bias_items,
+    time_points,
+)
 from evidence.ui import common
 
 dataset, tables = common.data()
@@ -48,11 +56,9 @@ st.dataframe(
     hide_index=True, column_config=common.LINK_CONFIG,
 )
 shown = [dataset.study(i) for i in view.studies["id"]]
-d1, d2, d3, d4 = st.columns(4)
-d1.download_button("These studies (CSV)", view.studies.to_csv(index=False).encode(),
-                   common.stamped_name("studies", dataset), "text/csv", on_click="ignore")
-d2.download_button("Their outcomes (CSV)", view.outcomes.to_csv(index=False).encode(),
-                   common.stamped_name("outcomes", dataset), "text/csv", on_click="ignore")
+common.download_table(view.studies, label="These studies", name="studies", dataset=dataset)
+common.download_table(view.outcomes, label="Their outcomes", name="outcomes", dataset=dataset)
+d3, d4 = st.columns(2)
 d3.download_button("Citations (BibTeX)", exports.bibtex(shown), common.stamped_name("studies", dataset, "bib"),
                    "application/x-bibtex", on_click="ignore")
 d4.download_button("Citations (RIS)", exports.ris(shown), common.stamped_name("studies", dataset, "ris"),
@@ -62,7 +68,7 @@ if pick:
     st.page_link(common.PAGES["study"], label=f"Study record: {pick} →", query_params={"study": pick})
 
 tabs = st.tabs(["Forest plot", "Response over time", "How long it lasts", "Open-label vs blinded",
-                "Harms", "Evidence map"])
+                "Harms", "Risk of bias", "Evidence map"])
 with tabs[0]:
     c1, c2, c3 = st.columns(3)
     window = c1.selectbox("Time point", list(FOREST_WINDOWS), key="window")
@@ -103,6 +109,12 @@ with tabs[4]:
                        caption=f"Crude proportions per study arm, {harms['study_id'].nunique()} studies; peak "
                                "incidence where several timings are reported.")
 with tabs[5]:
+    rob = risk_of_bias_items(view)
+    common.chart_block(charts.risk_of_bias_grid(rob, title="Risk of bias by domain"), rob, name="risk_of_bias",
+                       dataset=dataset,
+                       caption=f"{rob['study_id'].nunique()} studies with a risk-of-bias judgement (L low, S some "
+                               "concerns, U unclear, H high), as judged by the source named in the data.")
+with tabs[6]:
     common.chart_block(charts.evidence_map(view.studies, title="Evidence map: population × design"),
                        view.studies, name="evidence_map", dataset=dataset,
                        caption="Bubble size: participants; label: number of studies.")

@@ -47,6 +47,11 @@ st.markdown(
     "judgements, citing the Cochrane review's where it gives one.\n"
     "- Crossover trials are analysed as if parallel when pooled."
 )
+st.header("Verdict changelog")
+st.markdown("Every verdict with the date it was set and why; a changed verdict keeps its earlier entries.")
+log = [{"date": str(e.date), "claim": c.short, "verdict": e.verdict, "note": e.note}
+       for c in dataset.claims for e in c.changelog]
+st.dataframe(sorted(log, key=lambda r: r["date"], reverse=True), hide_index=True)
 root = dataset.data_dir
 for title, name in (("Gaps: figures we looked for and could not verify", "GAPS.md"),
                     ("Data changelog", "CHANGELOG.md")):

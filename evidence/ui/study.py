@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from evidence import charts
 from evidence.ui import common
 
 dataset, tables = common.data()
@@ -30,6 +31,8 @@ if s.notes:
 if s.risk_of_bias:
     st.markdown(f"**Risk of bias ({s.risk_of_bias.tool}):** {s.risk_of_bias.overall}, judged by "
                 f"{s.risk_of_bias.judged_by}")
+    rob = tables.risk_of_bias[tables.risk_of_bias["study_id"] == study_id].assign(label=study_id)
+    st.plotly_chart(charts.risk_of_bias_grid(rob, title="Risk of bias by domain"), key="rob")
 
 
 def section(title: str, frame: pd.DataFrame, columns: list[str]) -> None:
