@@ -37,6 +37,7 @@ def test_one_study_is_returned_unchanged(y, v, m, kh):
     r = pool([y], [v], m, knapp_hartung=kh)
     assert r.k == 1 and r.estimate == y and r.se == pytest.approx(math.sqrt(v))
     assert r.tau2 == 0 and r.i2 == 0 and r.q == 0 and r.df == 0
+    assert r.describe().startswith("single study")
 
 
 @given(studies, method, knha, st.randoms(use_true_random=False))

@@ -20,6 +20,7 @@ from evidence.tables import (
     DURABILITY_COLUMNS,
     FINDING_COLUMNS,
     OUTCOME_COLUMNS,
+    RISK_OF_BIAS_COLUMNS,
     STUDY_COLUMNS,
     Tables,
 )
@@ -56,7 +57,7 @@ def make_tables(studies: list[dict], outcomes: list[dict], aes: list[dict] = (),
     st = pd.DataFrame.from_records(studies, columns=STUDY_COLUMNS)
     empty = {name: pd.DataFrame(columns=cols) for name, cols in (
         ("arms", ARM_COLUMNS), ("findings", FINDING_COLUMNS), ("claims", CLAIM_COLUMNS),
-        ("claim_evidence", CLAIM_EVIDENCE_COLUMNS))}
+        ("claim_evidence", CLAIM_EVIDENCE_COLUMNS), ("risk_of_bias", RISK_OF_BIAS_COLUMNS))}
     dur = pd.DataFrame.from_records(durability, columns=DURABILITY_COLUMNS)
     ae = pd.DataFrame.from_records(aes, columns=ADVERSE_EVENT_COLUMNS)
     return Tables(studies=st, outcomes=out, durability=dur, adverse_events=ae, **empty)

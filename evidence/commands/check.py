@@ -84,14 +84,16 @@ def _stdout():
 
 
 def _fmt_number(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+    return f"{x:.4g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
 def _fmt_quantity(q: dict) -> str:
-    lo, hi = q["low"], q["high"]
+    lo, hi, unit = q["low"], q["high"], q["unit"]
+    if unit == "hours" and hi < 1:  # "within minutes" reads better in minutes
+        lo, hi, unit = round(lo * 60, 1), round(hi * 60, 1), "minutes"
     value = _fmt_number(lo) if lo == hi else f"{_fmt_number(lo)}–{_fmt_number(hi)}"
     framing = "" if q["framing"] in ("none", "range") else f"{q['framing']} "
-    return f"{q['kind']} {framing}{value} {q['unit']}"
+    return f"{q['kind']} {framing}{value} {unit}"
 
 
 def render_report(findings, name: str = "-") -> str:

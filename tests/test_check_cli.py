@@ -1,0 +1,119 @@
+"""``python -m evidence check``: exit codes, stdin, --json shape, --html."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evidence.checker import FIELDS
+from evidence.cli import main
+from tests.conftest import edit
+
+FIX = Path(__file__).parent / "fixtures" / "checker"
+DATA = str(FIX / "data")
+PAGE = FIX / "heldout_1_riverbend.txt"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["--data", DATA, "check", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_report_on_a_page(capsys):
+    code, out, err = run(capsys, str(PAGE))
+    assert code == 0 and not err
+    assert "matches claim onset_24_hours" in out
+    assert "figures: onset as little as 24 hours" in out
+    assert "verdict: Partly supported" in out
+    assert out.rstrip().splitlines()[-1].startswith(f"{PAGE}: ")
+
+
+def test_json_shape(capsys):
+    code, out, _ = run(capsys, "--json", str(PAGE))
+    assert code == 0
+    records = json.loads(out)
+    assert isinstance(records, list) and records
+    for r in records:
+        assert list(r) == FIELDS
+        assert isinstance(r["sentence"], str) and isinstance(r["start"], int) and isinstance(r["end"], int)
+        assert isinstance(r["similarity"], int | float)
+        for q in r["quantities"]:
+            assert {"kind", "low", "high", "unit", "framing"} <= set(q)
+    starts = [r["start"] for r in records]
+    assert starts == sorted(starts)
+    text = PAGE.read_text(encoding="utf-8")
+    assert all(text[r["start"]:r["end"]] == r["sentence"] for r in records)
+    matched = {r["claim_id"]: r for r in records if r["claim_id"]}
+    assert matched["onset_24_hours"]["verdict"] == "Partly supported"
+    assert matched["onset_24_hours"]["evidence"]["suggested"]["rule_id"] == "onset_consistent"
+
+
+def test_stdin(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"More than 90% of patients respond.")))
+    code, out, _ = run(capsys, "--json", "-")
+    assert code == 0
+    [record] = json.loads(out)
+    assert record["verdict"] == "Overstated" and record["quantities"][0]["low"] == 90
+
+
+def test_default_is_stdin(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    code, out, _ = run(capsys, "--json")
+    assert (code, json.loads(out)) == (0, [])
+
+
+def test_undecodable_bytes_are_checked(capsys, tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\xff\xfe\x00 Ketamine works in as little as 24 hours.\xc3\x28 \x80\x81" * 3)
+    code, out, _ = run(capsys, "--json", str(junk))
+    assert code == 0
+    assert any(r["claim_id"] == "onset_24_hours" for r in json.loads(out))
+
+
+@pytest.mark.parametrize("make", [lambda d: d / "missing.txt", lambda d: d], ids=["missing", "directory"])
+def test_unreadable_input_is_exit_2(capsys, tmp_path, make):
+    code, out, err = run(capsys, str(make(tmp_path)))
+    assert code == 2 and not out
+    assert err.startswith("error: ") and str(make(tmp_path)) in err
+
+
+def test_html_flag_and_detection(capsys, tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_text("<p>Safe &amp; fast.</p><script>'More than 80% of patients respond'</script>", encoding="utf-8")
+    for args in (["--json", str(page)], ["--json", "--html", str(page)]):
+        code, out, _ = run(capsys, *args)
+        assert code == 0
+        assert [r["sentence"] for r in json.loads(out)] == ["Safe & fast."]
+    code, out, _ = run(capsys, "--json", "--text", str(page))
+    assert "80%" in json.loads(out)[0]["sentence"]
+
+
+def test_invalid_data_is_exit_1(capsys, minimal):
+    edit(minimal / "studies.yaml", "  kind: trial\n", "  kind: [trial\n")
+    (minimal / "page.txt").write_text("Ketamine works.", encoding="utf-8")
+    code = main(["--data", str(minimal), "check", str(minimal / "page.txt")])
+    _, err = capsys.readouterr()
+    assert code == 1 and "invalid YAML" in err
+
+
+def test_missing_data_dir_is_exit_2(capsys, tmp_path):
+    code = main(["--data", str(tmp_path / "nope"), "check", str(PAGE)])
+    assert code == 2 and "data directory not found" in capsys.readouterr().err
+
+
+def test_as_a_module_with_a_pipe():
+    proc = subprocess.run(
+        [sys.executable, "-m", "evidence", "--data", DATA, "check", "--json", "-"],
+        input=b"Relief lasts for up to six months.\n", capture_output=True, cwd=REPO, timeout=120,
+        check=False)
+    assert proc.returncode == 0, proc.stderr
+    [record] = json.loads(proc.stdout)
+    assert record["quantities"][0] == {"kind": "duration", "low": 182.5, "high": 182.5, "unit": "days",
+                                       "framing": "up to", "text": "up to six months"}

@@ -1,0 +1,446 @@
+"""The claim checker: sentences, quantities, topics, matching (threshold on held-out pages), verdict rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evidence import checker
+from evidence.checker import (
+    MATCH_THRESHOLD,
+    RULES,
+    check_text,
+    classify_topic,
+    compare_quantity,
+    extract_text,
+    findings_to_records,
+    split_sentences,
+    summarise_evidence,
+)
+from evidence.load import data_dir, load_dataset, sources_dir
+from evidence.quantities import extract_quantities
+from evidence.schema import Topic, Verdict
+from evidence.tables import build_tables
+
+FIX = Path(__file__).parent / "fixtures" / "checker"
+LABELS = yaml.safe_load((FIX / "heldout_labels.yaml").read_text(encoding="utf-8"))["pages"]
+DEV_PAGES = [p for p in LABELS if p.split("_")[1] in "12345"]  # pages the scorer was designed on
+TEST_PAGES = [p for p in LABELS if p not in DEV_PAGES]  # held back while designing
+
+
+@pytest.fixture(scope="module")
+def fixture_data():
+    dataset = load_dataset(FIX / "data")
+    return dataset, build_tables(dataset)
+
+
+# --------------------------------------------------------------------------- sentences
+
+def texts(text: str) -> list[str]:
+    return [s.text for s in split_sentences(text)]
+
+
+def test_offsets_point_into_the_original_text():
+    text = "  Ketamine works.  It lasts!\r\nWhy? Because…  \n\n• one\n  - two  \n3. three\n"
+    for s in split_sentences(text):
+        assert text[s.start:s.end] == s.text
+        assert s.text == s.text.strip()
+
+
+def test_bullets_and_line_breaks_are_boundaries():
+    text = ("Benefits\n• Quick relief: within hours\n  • Lasting effects\n- Safe for most people\n"
+            "* Fewer side effects\n1. First step\n2) Second step\n(3) Third step\nNo full stop here\nnext line")
+    assert texts(text) == ["Benefits", "Quick relief: within hours", "Lasting effects", "Safe for most people",
+                           "Fewer side effects", "First step", "Second step", "Third step", "No full stop here",
+                           "next line"]
+
+
+def test_mid_line_bullets_split():
+    assert texts("Fast • Safe • Lasting") == ["Fast", "Safe", "Lasting"]
+
+
+def test_sentence_ends_and_non_ends():
+    text = ("Ketamine works in 24 hours. It lasts 2.5 weeks, e.g. in trials by Dr. Smith and J. Doe. "
+            "Used since the 1960s. Is it safe? Yes! “Quoted.” Then (bracketed). ok... lower case goes on.")
+    assert texts(text) == [
+        "Ketamine works in 24 hours.",
+        "It lasts 2.5 weeks, e.g. in trials by Dr. Smith and J. Doe.",
+        "Used since the 1960s.",
+        "Is it safe?",
+        "Yes!",
+        "“Quoted.”",
+        "Then (bracketed). ok... lower case goes on.",  # a lower-case start continues the sentence
+    ]
+
+
+def test_sentences_without_letters_or_digits_are_dropped():
+    assert texts("•\n---\n…\n© 2024 Clinic") == ["© 2024 Clinic"]
+
+
+def test_html_is_reduced_to_text():
+    html = ("<html><head><title>Clinic</title><style>p{color:red} .x:after{content:'Ketamine works.'}</style>"
+            "<script>var claim = 'ketamine is safe';</script></head><body><h1>Ketamine&nbsp;therapy</h1>"
+            "<p>Relief in as little as <b>24&nbsp;hours</b>.<br>Effects last 1&ndash;3 days.</p>"
+            "<ul><li>Safe</li><li>Fast</li></ul><div>Call now</div></body></html>")
+    text = extract_text(html)
+    assert "ketamine is safe" not in text and "color" not in text
+    assert texts(text) == ["Clinic", "Ketamine therapy", "Relief in as little as 24 hours.",
+                           "Effects last 1–3 days.", "Safe", "Fast", "Call now"]
+
+
+def test_check_text_offsets_for_html_refer_to_the_extracted_text(fixture_data):
+    dataset, tables = fixture_data
+    html = "<p>Ketamine works in as little as 24 hours.</p><script>x = 'More than 80% respond'</script>"
+    extracted = extract_text(html)
+    findings = check_text(html, dataset, tables)
+    assert findings and all(extracted[f.start:f.end] == f.sentence for f in findings)
+    assert not any("80%" in f.sentence for f in findings)
+    assert check_text(html, dataset, tables, html=False)[0].sentence.startswith("<p>")
+
+
+# --------------------------------------------------------------------------- quantities
+
+def q(kind, low, high, unit, framing="none"):
+    return (kind, low, high, unit, framing)
+
+
+QUANTITY_CASES = [
+    ("results in as little as 24 hours", [q("onset", 24, 24, "hours", "as little as")]),
+    ("Relief within minutes", [q("onset", 2 / 60, 59 / 60, "hours", "up to")]),
+    ("the benefits last for up to six months", [q("duration", 182.5, 182.5, "days", "up to")]),
+    ("More than 80% of patients received positive results.", [q("share", 80, 80, "percent", "more than")]),
+    ("4 out of 5 patients respond", [q("share", 80, 80, "percent")]),
+    ("four in five patients respond", [q("share", 80, 80, "percent")]),
+    ("Response rates of 70–80% are reported", [q("share", 70, 80, "percent", "range")]),
+    ("you may feel better in 1-3 days", [q("onset", 24, 72, "hours", "range")]),
+    ("side effects fade in 1-3 days", [q("duration", 24, 72, "hours", "range")]),
+    ("effects last ~2 weeks – 3 months", [q("duration", 14, 91.25, "days", "range")]),
+    ("relief that lasts a year", [q("duration", 365, 365, "days")]),
+    ("you will feel better within an hour", [q("onset", 1, 1, "hours", "up to")]),
+    ("The infusion will take about 45 minutes to be completed.", [q("infusion_length", 45, 45, "minutes", "about")]),
+    ("an IV infusion, which takes about 40 minutes", [q("infusion_length", 40, 40, "minutes", "about")]),
+    ("each session lasting forty-five minutes", [q("infusion_length", 45, 45, "minutes")]),
+    ("improvement within hours or days of the treatment", [q("onset", 2, 144, "hours", "range")]),
+    ("Hours or days after beginning treatment, mood improves", [q("onset", 2, 144, "hours", "range")]),
+    ("it works, frequently in just a few hours", [q("onset", 2, 4, "hours", "as little as")]),
+    ("ketamine takes from several minutes to several hours", [q("onset", 0.05, 7, "hours", "range")]),
+    ("effects typically last for several weeks", [q("duration", 21, 49, "days")]),
+    ("relief lasting weeks or even months", [q("duration", 14, 334.5833, "days", "range")]),
+    ("antidepressants take six to eight weeks to work", [q("onset", 42, 56, "days", "range")]),
+    ("Some patients stay well for 3 months or longer", [q("duration", 91.25, 91.25, "days", "at least")]),
+    ("the improvement tends to fade after about a week", [q("duration", 7, 7, "days", "about")]),
+    ("roughly half of patients respond", [q("share", 50, 50, "percent", "about")]),
+    ("two-thirds of patients improved", [q("share", 66.7, 66.7, "percent")]),
+    ("at least 60 percent respond", [q("share", 60, 60, "percent", "at least")]),
+    ("nearly 7 in 10 people", [q("share", 70, 70, "percent", "about")]),
+    ("a series of six infusions", [q("count", 6, 6, "infusions")]),
+    ("Some people improve with just one infusion", [q("count", 1, 1, "infusions")]),
+    ("more than 5,000 ketamine infusions given", [q("count", 5000, 5000, "infusions", "more than")]),
+    ("effects lasting between 2 and 4 weeks", [q("duration", 14, 28, "days", "range")]),
+    ("results in twenty-four hours", [q("onset", 24, 24, "hours")]),
+    ("relief lasts 62.5 hours", [q("duration", 62.5, 62.5, "hours")]),
+    ("they usually pass within an hour or two", [q("onset", 1, 2, "hours", "range")]),
+    ("the effect is gone in under 2 days", [q("onset", 48, 48, "hours", "up to")]),
+    ("Relief for 4+ weeks", [q("duration", 28, 28, "days", "at least")]),
+    # not quantities
+    ("Ketamine has been used since the 1960s and in 2019 was approved.", []),
+    ("Call (555) 010-2340 or +91-9971774999 today.", []),
+    ("Schedule at 800-555-0199.", []),
+    ("Over the past few years ketamine became popular.", []),
+    ("We check your blood pressure every 15 minutes.", []),
+    ("5 Benefits of Ketamine Infusion Therapy", []),
+    ("A dose of 0.5 mg/kg is typical.", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), QUANTITY_CASES, ids=[c[0][:40] for c in QUANTITY_CASES])
+def test_quantity_normalisation(text, expected):
+    got = [(x.kind, x.low, x.high, x.unit, x.framing) for x in extract_quantities(text)]
+    assert len(got) == len(expected), got
+    for g, e in zip(got, expected, strict=True):
+        assert g[0] == e[0] and g[3:] == e[3:], (g, e)
+        assert g[1] == pytest.approx(e[1], abs=0.01) and g[2] == pytest.approx(e[2], abs=0.01), (g, e)
+
+
+def test_quantity_offsets_and_text():
+    sentence = "Patients improve in as little as 24 hours and 80% respond."
+    found = extract_quantities(sentence)
+    assert [x.text for x in found] == ["in as little as 24 hours", "80%"]
+    assert all(sentence[x.start:x.end] == x.text for x in found)
+    assert set(found[0].record()) == {"kind", "low", "high", "unit", "framing", "text"}
+
+
+# --------------------------------------------------------------------------- topics
+
+@pytest.mark.parametrize(("sentence", "topic"), [
+    ("Ketamine can swiftly alleviate suicidal ideation.", "suicidal thoughts"),
+    ("Ketamine has a lower risk of addiction and dependence than standard antidepressants.",
+     "abuse and addiction"),
+    ("It produces results in as little as 24 hours.", "onset"),
+    ("The effects typically last for several weeks.", "duration"),
+    ("More than 80% of patients received positive results.", "response rate"),
+    ("Ketamine blocks NMDA receptors for glutamate.", "mechanism"),
+    ("Common side effects include nausea and dizziness.", "safety and side effects"),
+    ("It may help anxiety, bipolar disorder and PTSD.", "other conditions"),
+    ("Ketamine improves quality of life and sleep.", "quality of life"),
+    ("It is effective for treatment-resistant depression.", "treatment-resistant depression"),
+    ("Patients need a designated driver after the treatment in our clinic.", "setting"),
+    ("Ketamine is an effective treatment.", "general efficacy"),
+    ("Call us today.", None),
+])
+def test_topics(sentence, topic):
+    assert classify_topic(sentence) == topic
+
+
+def test_topic_vocabulary_is_the_schema_s():
+    assert set(checker._TOPIC_WORDS) == set(Topic.__args__)
+
+
+# --------------------------------------------------------------------------- verdict rules
+
+def test_rules_use_the_verdict_vocabulary():
+    for rule_id, (verdict, text) in RULES.items():
+        assert verdict is None or verdict in Verdict.__args__, rule_id
+        assert text and text[0].islower(), rule_id
+
+
+@pytest.mark.parametrize(("sentence", "topic", "rule"), [
+    ("More than 80% of patients respond.", "response rate", "share_above_ci"),
+    ("About 50% of patients respond.", "response rate", "share_within_ci"),
+    ("At least 20% of patients respond.", "response rate", "share_below_ci"),
+    ("It works within 30 minutes.", "onset", "onset_unmeasured"),
+    ("It works within minutes.", "onset", "onset_before_significant"),
+    ("It works within 2 hours.", "onset", "onset_single_study"),
+    ("It works in as little as 24 hours.", "onset", "onset_consistent"),
+    ("Benefits last up to six months.", "duration", "duration_beyond_all"),
+    ("Effects last for several weeks.", "duration", "duration_beyond_typical"),
+    ("Effects last for a few days.", "duration", "duration_within"),
+])
+def test_verdict_rules_on_the_synthetic_evidence(fixture_data, sentence, topic, rule):
+    """Synthetic evidence: blinded-RCT response 47.6% [37.6, 57.8] (k=3); earliest measured 40 min,
+    earliest significant 2 h (one trial), three trials significant by 24 h; durations 7, 18, 21, 60 days."""
+    _, tables = fixture_data
+    summary = summarise_evidence(tables)
+    quantity = extract_quantities(sentence)[0]
+    rule_id, evidence = compare_quantity(quantity, topic, summary)
+    assert rule_id == rule
+    assert evidence["claimed"]["text"] == quantity.text and evidence["summary"]
+
+
+def test_pooled_response_summary(fixture_data):
+    _, tables = fixture_data
+    pooled = summarise_evidence(tables)["response"]
+    blinded = pooled["blinded_rct"]
+    assert blinded["k"] == 3 and blinded["studies"] == ["trial_a", "trial_b", "trial_c"]
+    assert blinded["estimate"] == pytest.approx(47.6, abs=0.1)
+    assert blinded["ci_low"] < blinded["estimate"] < blinded["ci_high"]
+    assert pooled["all"]["k"] == 4  # the open-label series only in the context figure
+
+
+def test_no_rule_for_other_topics_or_comparators(fixture_data):
+    _dataset, tables = fixture_data
+    summary = summarise_evidence(tables)
+    assert compare_quantity(extract_quantities("80% of people")[0], "safety and side effects", summary) is None
+    [finding] = check_text("Unlike SSRIs, which can take six to eight weeks to work, it differs.", None, tables)
+    assert finding.quantities and finding.verdict is None
+
+
+def test_unmatched_sentence_gets_the_rule_based_verdict(fixture_data):
+    _, tables = fixture_data
+    [f] = check_text("Ninety percent of our patients respond to treatment.", None, tables)
+    assert f.claim_id is None and f.verdict == "Overstated"
+    assert f.rule == RULES["share_above_ci"][1]
+    assert f.evidence["pooled"]["k"] == 3
+
+
+def test_several_figures_take_the_most_severe_verdict(fixture_data):
+    _, tables = fixture_data
+    [f] = check_text("Effects last for several weeks, and some feel the benefits for up to six months.", None, tables)
+    assert f.verdict == "Overstated" and f.evidence["claimed"]["text"] == "up to six months"
+    assert [o["verdict"] for o in f.evidence["other_figures"]] == ["Partly supported"]
+
+
+def test_matched_sentence_reports_the_curated_verdict(fixture_data):
+    dataset, tables = fixture_data
+    [f] = check_text("More than 80% of patients received positive results.", dataset, tables)
+    assert f.claim_id == "response_80" and f.similarity == 100
+    assert f.verdict == dataset.claim("response_80").verdict and f.rule == RULES["curated"][1]
+    assert f.evidence["suggested"]["verdict"] == "Overstated"  # the rule-based view is kept beside it
+
+
+def test_findings_to_records_are_json(fixture_data):
+    dataset, tables = fixture_data
+    text = (FIX / "heldout_3_novamind.txt").read_text(encoding="utf-8")
+    records = findings_to_records(check_text(text, dataset, tables))
+    assert records and list(records[0]) == checker.FIELDS
+    json.dumps(records, allow_nan=False)
+    flat = findings_to_records(check_text(text, dataset, tables), flat=True)
+    assert all(isinstance(r["quantities"], str) and isinstance(r["evidence"], str) for r in flat)
+
+
+# --------------------------------------------------------------------------- matching on held-out pages
+
+def labelled_sentences(page: str) -> list[tuple[str, set[str], bool]]:
+    """(sentence, acceptable claim ids, optional) for every sentence of a held-out page."""
+    label = LABELS[page]
+    expected = {m["text"]: (m["claim"], False) for m in label.get("matches", [])}
+    expected |= {m["text"]: (m["claim"], True) for m in label.get("optional", [])}
+    raw = (FIX / page).read_text(encoding="utf-8")
+    text = extract_text(raw) if checker.looks_like_html(raw) else raw
+    out, seen = [], set()
+    for s in split_sentences(text):
+        keys = [k for k in expected if k in s.text]
+        assert len(keys) <= 1, (page, s.text)
+        claims, optional = expected[keys[0]] if keys else ((), False)
+        seen.update(keys)
+        out.append((s.text, set([claims] if isinstance(claims, str) else claims), optional))
+    assert seen == set(expected), f"labels not found in {page}: {set(expected) - seen}"
+    return out
+
+
+def precision_recall(pages: list[str], dataset, threshold: float) -> tuple[float, float, int, int, int]:
+    tp = fp = fn = 0
+    index = checker.claim_index(dataset)
+    for page in pages:
+        for sentence, expected, optional in labelled_sentences(page):
+            figures = checker._figures_as_quantities(extract_quantities(sentence))
+            ranked = index.scores(sentence, figures)
+            predicted = ranked[0][1] if ranked and ranked[0][0] >= threshold else None
+            if predicted is None:
+                fn += bool(expected) and not optional
+            elif predicted in expected:
+                tp += 1
+            else:
+                fp += 1
+                fn += bool(expected) and not optional
+    return tp / max(1, tp + fp), tp / max(1, tp + fn), tp, fp, fn
+
+
+def test_labels_name_real_fixture_claims_and_sentences(fixture_data):
+    dataset, _ = fixture_data
+    ids = {c.id for c in dataset.claims}
+    for page, label in LABELS.items():
+        for m in label.get("matches", []) + label.get("optional", []):
+            claims = [m["claim"]] if isinstance(m["claim"], str) else m["claim"]
+            assert set(claims) <= ids, (page, claims)
+        text = (FIX / page).read_text(encoding="utf-8").replace("&ndash;", "–")
+        for negative in label.get("hard_negatives", []):
+            assert negative in text, (page, negative)
+    assert len(LABELS) >= 4
+
+
+def test_threshold_precision_and_recall_on_held_out_pages(fixture_data):
+    """MATCH_THRESHOLD = 35, chosen on the design pages 1-5 (precision >= 0.95 from 33 to 48, recall 0.78
+    at 35).  Measured: pages 1-5 P 0.96 R 0.78 (25/26 predictions right, 25 of 32 matches found); pages 6-7
+    (held back) P 0.94 R 0.83; all seven P 0.95 R 0.80.  Update the module docstring with these."""
+    dataset, _ = fixture_data
+    assert MATCH_THRESHOLD == 35
+    p_dev, r_dev, *_ = precision_recall(DEV_PAGES, dataset, MATCH_THRESHOLD)
+    p_test, r_test, *_ = precision_recall(TEST_PAGES, dataset, MATCH_THRESHOLD)
+    p_all, r_all, tp, fp, fn = precision_recall(list(LABELS), dataset, MATCH_THRESHOLD)
+    assert (round(p_dev, 2), round(r_dev, 2)) == (0.96, 0.78)
+    assert (round(p_test, 2), round(r_test, 2)) == (0.94, 0.83)
+    assert (round(p_all, 2), round(r_all, 2), tp, fp, fn) == (0.95, 0.80, 40, 2, 10)
+
+
+def test_threshold_sits_on_a_precision_plateau(fixture_data):
+    dataset, _ = fixture_data
+    for t in (MATCH_THRESHOLD - 2, MATCH_THRESHOLD, MATCH_THRESHOLD + 5, MATCH_THRESHOLD + 10):
+        assert precision_recall(DEV_PAGES, dataset, t)[0] >= 0.95, t
+    assert precision_recall(DEV_PAGES, dataset, MATCH_THRESHOLD - 10)[0] < 0.9  # lower lets wrong matches in
+
+
+REAL_LABELS = yaml.safe_load((FIX / "heldout_labels_real.yaml").read_text(encoding="utf-8"))["pages"]
+
+
+def test_threshold_carries_over_to_the_curated_claims(monkeypatch):
+    """The held-out pages labelled against data/claims.yaml (39 claims when written): at the threshold
+    chosen on the synthetic claims, precision 0.92 and recall 0.73 (45 right, 4 wrong, 17 missed)."""
+    if not (data_dir() / "claims.yaml").exists():
+        pytest.skip("data/claims.yaml is absent: the curated claims have not been written yet")
+    dataset = load_dataset()
+    ids = {c.id for c in dataset.claims}
+    wanted = {c for label in REAL_LABELS.values() for m in label.get("matches", []) + label.get("optional", [])
+              for c in ([m["claim"]] if isinstance(m["claim"], str) else m["claim"])}
+    if not wanted <= ids:
+        pytest.skip(f"data/claims.yaml no longer has {sorted(wanted - ids)}: relabel heldout_labels_real.yaml")
+    monkeypatch.setattr(f"{__name__}.LABELS", REAL_LABELS)
+    precision, recall, *_ = precision_recall(list(REAL_LABELS), dataset, MATCH_THRESHOLD)
+    assert precision >= 0.85 and recall >= 0.65, (precision, recall)  # loose: the curated file grows
+
+
+@pytest.mark.parametrize("page", list(LABELS))
+def test_held_out_numeric_claims_are_found_and_normalised(page):
+    raw = (FIX / page).read_text(encoding="utf-8")
+    text = extract_text(raw) if checker.looks_like_html(raw) else raw
+    sentences = split_sentences(text)
+    for item in LABELS[page].get("quantities", []):
+        [sentence] = [s.text for s in sentences if item["text"] in s.text]
+        got = extract_quantities(sentence)
+        for e in item["expect"]:
+            assert any(
+                g.kind == e["kind"] and g.unit == e["unit"] and g.framing == e["framing"]
+                and g.low == pytest.approx(e["low"], abs=0.01) and g.high == pytest.approx(e["high"], abs=0.01)
+                for g in got), (sentence, e, [g.record() for g in got])
+
+
+# --------------------------------------------------------------------------- the five real pages
+
+REAL_CLAIMS = data_dir() / "claims.yaml"
+
+
+def _pages():
+    directory = sources_dir()
+    if not directory.is_dir():
+        return []
+    return sorted(p.name for p in directory.glob("*.txt"))
+
+
+@pytest.fixture(scope="module")
+def real_data():
+    if not REAL_CLAIMS.exists():
+        pytest.skip("data/claims.yaml is absent: the curated claims have not been written yet")
+    dataset = load_dataset()
+    return dataset, build_tables(dataset)
+
+
+@pytest.mark.skipif(not _pages(), reason="the saved marketing pages (shared/sources) are not on this machine")
+@pytest.mark.parametrize("page", _pages() or ["none"])
+def test_every_curated_claim_is_found_in_its_own_page(real_data, page):
+    dataset, tables = real_data
+    sources = [s.id for s in dataset.sources if s.file == page]
+    if not sources:
+        pytest.skip(f"no source in data/sources.yaml names {page}")
+    text = (sources_dir() / page).read_text(encoding="utf-8")
+    findings = check_text(text, dataset, tables)
+    found = {f.claim_id for f in findings} | {o["claim_id"] for f in findings for o in f.other_claims}
+    expected = {c.id for c in dataset.claims for a in c.appearances if a.source in sources}
+    assert expected, page
+    assert expected <= found, f"claims not found in {page}: {sorted(expected - found)}"
+    # and each quote is matched by the sentence it is in, to its own claim
+    for claim in dataset.claims:
+        for app in claim.appearances:
+            at = text.find(app.quote.rstrip(".;:"))
+            if app.source not in sources or at < 0:
+                continue
+            here = [f for f in findings if f.start <= at < f.end]
+            assert here and any(claim.id in {f.claim_id} | {o["claim_id"] for o in f.other_claims}
+                                for f in here), (claim.id, app.quote)
+
+
+@pytest.mark.skipif(not _pages(), reason="the saved marketing pages (shared/sources) are not on this machine")
+def test_real_pages_findings_are_ordered_and_verdicts_valid(real_data):
+    dataset, tables = real_data
+    for page in _pages():
+        text = (sources_dir() / page).read_text(encoding="utf-8")
+        findings = check_text(text, dataset, tables)
+        assert [f.start for f in findings] == sorted(f.start for f in findings)
+        for f in findings:
+            assert text[f.start:f.end] == f.sentence
+            assert f.verdict is None or f.verdict in Verdict.__args__
+            assert f.topic is None or f.topic in Topic.__args__
+            if f.claim_id:
+                assert f.similarity >= MATCH_THRESHOLD and f.verdict == dataset.claim(f.claim_id).verdict
