@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evidence import checker
+from evidence import checker, matching
 from evidence.checker import (
     MATCH_THRESHOLD,
     RULES,
@@ -196,7 +196,7 @@ def test_topics(sentence, topic):
 
 
 def test_topic_vocabulary_is_the_schema_s():
-    assert set(checker._TOPIC_WORDS) == set(Topic.__args__)
+    assert set(matching._TOPIC_WORDS) == set(Topic.__args__)
 
 
 # --------------------------------------------------------------------------- verdict rules
