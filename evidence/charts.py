@@ -45,8 +45,8 @@ def arm_group(drug: str | None) -> str:
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "font": {"size": 16}}, font=FONT, height=height,
-        margin={"l": 10, "r": 10, "t": 50, "b": 40}, template="plotly_white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": -0.35, "x": 0},
+        margin={"l": 10, "r": 10, "t": 90, "b": 40}, template="plotly_white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
     )
     return fig
 
@@ -267,6 +267,18 @@ def risk_of_bias_grid(rob: pd.DataFrame, *, title: str) -> go.Figure:
             text=[j[0].upper() for j in part["judgement"]], textfont={"color": "#000000"},
             hovertemplate="%{y}<br>%{x}: " + judgement + "<extra></extra>",
         ))
-    fig.update_xaxes(categoryorder="array", categoryarray=domains, tickangle=-30)
+    wrapped = {d: "<br>".join(_wrap(d, 16)) for d in domains}
+    fig.update_xaxes(categoryorder="array", categoryarray=domains, tickvals=domains,
+                     ticktext=[wrapped[d] for d in domains], tickangle=0)
     fig.update_yaxes(categoryorder="array", categoryarray=studies[::-1])
-    return _layout(fig, title, height=max(260, 120 + 40 * len(studies)))
+    return _layout(fig, title, height=260 + 45 * len(studies))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines

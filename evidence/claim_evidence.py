@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from evidence import charts
+from evidence.explore import duration_labels
 from evidence.schema import HOURS_PER_UNIT, Claim, SummarySpec
 from evidence.stats import study_ratio_intervals
 from evidence.summaries import (
@@ -205,7 +206,7 @@ def _durations(spec, claim, tables, f) -> Panel:
     title = spec.label or "How long the effect lasted"
     data = s.table
     if not data.empty:
-        data = data.assign(label=[f"{a} {y}" for a, y in zip(data["first_author"], data["year"], strict=True)])
+        data = data.assign(label=duration_labels(tables, data))
     claimed = claimed_value(claim, "days")
     fig = charts.durations(data, claimed_days=claimed, claim_label=f"claimed: {claimed:g} days" if claimed else "",
                            title=title)

@@ -52,10 +52,23 @@ def time_points(tables: Tables) -> pd.DataFrame:
     return table.assign(group=[arm_group(d) for d in table["arm_drug"]])
 
 
+def duration_labels(tables: Tables, durations: pd.DataFrame) -> list[str]:
+    """"Author year", with the arm named when a duration belongs to one (a control arm is marked)."""
+    arms = tables.arms.set_index(["study_id", "arm"])
+    out = []
+    for label, study, arm in zip(_labels(tables, durations["study_id"]), durations["study_id"], durations["arm"],
+                                 strict=True):
+        if isinstance(arm, str) and (study, arm) in arms.index:
+            row = arms.loc[(study, arm)]
+            label += f" · {row['drug']}" + (" (control arm)" if row["role"] == "control" else "")
+        out.append(label)
+    return out
+
+
 def duration_items(tables: Tables) -> pd.DataFrame:
     d = tables.durability
     d = d[pd.to_numeric(d["days"], errors="coerce").notna()]
-    return d.assign(label=_labels(tables, d["study_id"])).sort_values("days").reset_index(drop=True)
+    return d.assign(label=duration_labels(tables, d)).sort_values("days").reset_index(drop=True)
 
 
 def design_rates(tables: Tables) -> pd.DataFrame:
