@@ -42,12 +42,18 @@ def arm_group(drug: str | None) -> str:
     return "other"
 
 
+AXIS = {"gridcolor": "#EBEBEB", "zeroline": False, "linecolor": "#BBBBBB", "automargin": True}
+
+
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    # Styles set directly: assigning a named template ("plotly_white") costs ~25 ms per figure.
     fig.update_layout(
         title={"text": title, "x": 0, "font": {"size": 16}}, font=FONT, height=height,
-        margin={"l": 10, "r": 10, "t": 90, "b": 40}, template="plotly_white",
+        margin={"l": 10, "r": 10, "t": 90, "b": 40}, plot_bgcolor="white", paper_bgcolor="white",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
     )
+    fig.update_xaxes(**AXIS)
+    fig.update_yaxes(**AXIS)
     return fig
 
 

@@ -107,3 +107,15 @@ def test_invalid_data_shows_the_error_list(minimal: Path, monkeypatch):
     assert not at.exception
     assert "did not validate" in at.error[0].value
     assert "citation.year" in at.code[0].value
+
+
+def test_explorer_draws_only_the_chosen_chart_and_restores_it_from_the_url():
+    at = run("explorer", {"chart": "How long it lasts"})
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1, "only the chosen chart is computed and drawn"
+    assert "Durations of effect" in charts[0].proto.spec
+    at = run("explorer", {"chart": "Forest plot", "window": "1 week (5–9 d)", "method": "DL"})
+    assert at.selectbox(key="window").value == "1 week (5–9 d)"
+    assert at.selectbox(key="method").value == "DL"
+    caption = next(c.value for c in at.caption if c.value.startswith(("Pooled RR", "k = ")))
+    assert "Method:" in caption and "k = " in caption

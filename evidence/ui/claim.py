@@ -5,7 +5,6 @@ import json
 import streamlit as st
 
 from evidence import exports
-from evidence.claim_evidence import panels
 from evidence.ui import common
 from evidence.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, certainty_badge, verdict_badge
 
@@ -46,7 +45,8 @@ st.success(f"**What the evidence supports:** {claim.supported_wording}")
 st.subheader("What the evidence says (computed from the data)")
 if not claim.summaries:
     st.caption("This claim has no numeric summary; the studies below are the evidence cited.")
-for i, panel in enumerate(panels(claim, tables)):
+claim_panels = common.claim_panels(dataset, tables, claim)
+for i, panel in enumerate(claim_panels):
     st.markdown(f"**{panel.headline}**  \n{panel.basis}")
     common.chart_block(panel.figure, panel.data, caption=f"{panel.title}. {panel.basis}",
                        name=f"{claim.id}_{i}_{panel.spec.kind}", dataset=dataset)
@@ -67,16 +67,19 @@ for sid in links["study_id"]:
 
 st.subheader("Take it away")
 cited = exports.claim_studies(claim, dataset)
-st.text_area("Quote-ready paragraph", exports.quote_paragraph(claim, dataset, tables), height=160)
+first = claim_panels[0] if claim_panels else None
+st.text_area("Quote-ready paragraph", exports.quote_paragraph(claim, dataset, tables, panel=first), height=160)
 c1, c2, c3, c4 = st.columns(4)
-c1.download_button("ClaimReview (JSON-LD)", json.dumps(exports.claim_review(claim, dataset), indent=2),
+c1.download_button("ClaimReview (JSON-LD)", lambda: json.dumps(exports.claim_review(claim, dataset), indent=2),
                    common.stamped_name(f"{claim.id}_claimreview", dataset, "jsonld"), "application/ld+json",
                    on_click="ignore")
-c2.download_button("Citations (BibTeX)", exports.bibtex(cited), common.stamped_name(f"{claim.id}", dataset, "bib"),
-                   "application/x-bibtex", on_click="ignore")
-c3.download_button("Citations (RIS)", exports.ris(cited), common.stamped_name(f"{claim.id}", dataset, "ris"),
+c2.download_button("Citations (BibTeX)", lambda: exports.bibtex(cited),
+                   common.stamped_name(f"{claim.id}", dataset, "bib"), "application/x-bibtex", on_click="ignore")
+c3.download_button("Citations (RIS)", lambda: exports.ris(cited), common.stamped_name(f"{claim.id}", dataset, "ris"),
                    "application/x-research-info-systems", on_click="ignore")
-c4.download_button("Evidence rows (CSV)", exports.claim_evidence_rows(claim, tables).to_csv(index=False).encode(),
+c4.download_button("Evidence rows (CSV)",
+                   lambda: exports.table_export(exports.claim_evidence_rows(claim, tables), "csv", dataset=dataset,
+                                                table_name="outcomes"),
                    common.stamped_name(f"{claim.id}_evidence", dataset), "text/csv", on_click="ignore")
 if st.button("Prepare the journalist bundle (zip: paragraph, chart PNG/SVG, CSV, citations, ClaimReview)"):
     with st.spinner("Building the bundle (the chart images need a headless browser)…"):

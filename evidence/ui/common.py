@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from evidence import exports
+from evidence.claim_evidence import panels
 from evidence.load import Dataset, content_hash, data_dir, validate
 from evidence.tables import Tables, build_tables
 
@@ -28,6 +29,16 @@ def _load(directory: str, version: str) -> tuple[Dataset | None, list[str], Tabl
     dataset, errors = validate(directory)
     tables = build_tables(dataset) if dataset is not None else None
     return dataset, [str(e) for e in errors], tables
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _claim_panels(version: str, claim_id: str, _tables: Tables, _claim) -> list:
+    return panels(_claim, _tables)
+
+
+def claim_panels(dataset: Dataset, tables: Tables, claim) -> list:
+    """A claim's computed panels, once per data version (figures are read-only afterwards)."""
+    return _claim_panels(dataset.version, claim.id, tables, claim)
 
 
 def data() -> tuple[Dataset, Tables]:
@@ -88,6 +99,16 @@ def bound_select(label: str, key: str, options: list[str], **kwargs) -> str:
     return value
 
 
+def bound_choice(label: str, key: str, options: list[str]) -> str:
+    """A segmented control (one choice) whose value lives in the URL; never empty."""
+    if key not in st.session_state:
+        current = param(key)
+        st.session_state[key] = current if current in options else options[0]
+    value = st.segmented_control(label, options, key=key) or options[0]
+    _set_param(key, value)
+    return value
+
+
 def bound_range(label: str, key: str, low: int, high: int) -> tuple[int, int]:
     if key not in st.session_state:
         raw = (param(key) or "").split("-")
@@ -131,10 +152,13 @@ def download_table(frame: pd.DataFrame, *, label: str, name: str, dataset: Datas
     data version, export date, licence, how to cite and the view's filters (the URL's query parameters)."""
     filters = {key: st.query_params.get_all(key) for key in st.query_params}
     left, right = where.columns([1, 1])
-    left.download_button(f"{label} (CSV)", exports.table_export(frame, "csv", dataset=dataset, table_name=name),
+    # Payloads are callables: built only when clicked, not on every rerun.
+    left.download_button(f"{label} (CSV)",
+                         lambda: exports.table_export(frame, "csv", dataset=dataset, table_name=name),
                          stamped_name(name, dataset), "text/csv", key=f"csv_{name}", on_click="ignore")
-    right.download_button(f"{label} (JSON)", exports.table_export(frame, "json", dataset=dataset, table_name=name,
-                                                                  filters=filters),
+    right.download_button(f"{label} (JSON)",
+                          lambda: exports.table_export(frame, "json", dataset=dataset, table_name=name,
+                                                       filters=filters),
                           stamped_name(name, dataset, "json"), "application/json", key=f"json_{name}",
                           on_click="ignore")
 

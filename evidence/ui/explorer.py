@@ -59,21 +59,22 @@ shown = [dataset.study(i) for i in view.studies["id"]]
 common.download_table(view.studies, label="These studies", name="studies", dataset=dataset)
 common.download_table(view.outcomes, label="Their outcomes", name="outcomes", dataset=dataset)
 d3, d4 = st.columns(2)
-d3.download_button("Citations (BibTeX)", exports.bibtex(shown), common.stamped_name("studies", dataset, "bib"),
+d3.download_button("Citations (BibTeX)", lambda: exports.bibtex(shown), common.stamped_name("studies", dataset, "bib"),
                    "application/x-bibtex", on_click="ignore")
-d4.download_button("Citations (RIS)", exports.ris(shown), common.stamped_name("studies", dataset, "ris"),
+d4.download_button("Citations (RIS)", lambda: exports.ris(shown), common.stamped_name("studies", dataset, "ris"),
                    "application/x-research-info-systems", on_click="ignore")
 pick = st.selectbox("Open a study record", ["", *view.studies["id"]], key="open_study")
 if pick:
     st.page_link(common.PAGES["study"], label=f"Study record: {pick} →", query_params={"study": pick})
 
-tabs = st.tabs(["Forest plot", "Response over time", "How long it lasts", "Open-label vs blinded",
-                "Harms", "Risk of bias", "Evidence map"])
-with tabs[0]:
+def forest_view() -> None:
     c1, c2, c3 = st.columns(3)
-    window = c1.selectbox("Time point", list(FOREST_WINDOWS), key="window")
-    control = c2.selectbox("Control", ["any", "saline", "midazolam", "active"], key="control")
-    method = c3.selectbox("Pooling method", ["REML", "DL", "FE"], key="method")
+    with c1:
+        window = common.bound_select("Time point", "window", list(FOREST_WINDOWS))
+    with c2:
+        control = common.bound_select("Control", "control", ["any", "saline", "midazolam", "active"])
+    with c3:
+        method = common.bound_select("Pooling method", "method", ["REML", "DL", "FE"])
     effects, summary = forest_data(view, window, control, method)
     pooled = {"estimate": summary.estimate, "ci_low": summary.ci_low, "ci_high": summary.ci_high,
               "pi_low": summary.pi_low, "pi_high": summary.pi_high, "label": f"Pooled ({method})"}
@@ -85,40 +86,60 @@ with tabs[0]:
     common.chart_block(fig, effects, name="forest", dataset=dataset,
                        caption=f"{stats}k = {summary.k} studies, n = {summary.n}. Method: {summary.method}. "
                                "Studies with response counts in both arms only; one time point per study.")
-with tabs[1]:
+
+
+def over_time_view() -> None:
     points = time_points(view)
     common.chart_block(charts.response_over_time(points, title="Response rate by time since the dose"), points,
                        name="response_over_time", dataset=dataset,
-                       caption=f"Observed response per arm (not pooled), {points['study_id'].nunique()} studies. "
-                               "Control arms in grey (saline) and orange (midazolam).")
-with tabs[2]:
+                       caption=f"Observed response per arm on depression scales (not pooled), "
+                               f"{points['study_id'].nunique()} studies. Control arms in grey (saline) and orange "
+                               "(midazolam).")
+
+
+def durations_view() -> None:
     items = duration_items(view)
     common.chart_block(charts.durations(items, title="Durations of effect and times to relapse"), items,
                        name="durations", dataset=dataset,
-                       caption=f"As reported by {items['study_id'].nunique() if not items.empty else 0} studies, "
-                               "in days (median time to relapse, last time point with a difference, etc.).")
-with tabs[3]:
+                       caption=f"As reported by {items['study_id'].nunique()} studies, in days (median time to "
+                               "relapse, last time point with a difference, etc.); control arms are marked.")
+
+
+def design_view() -> None:
     rates = design_rates(view)
     common.chart_block(charts.design_comparison(rates, title="Response: open-label vs blinded, ketamine vs control"),
                        rates, name="design_comparison", dataset=dataset,
                        caption="One point per study arm (all time points). Expectation inflates open-label rates; "
                                "a dissociative drug is hard to blind.")
-with tabs[4]:
+
+
+def harms_view() -> None:
     harms = harm_items(view)
     common.chart_block(charts.harms(harms, title="Adverse events by arm"), harms, name="harms", dataset=dataset,
                        caption=f"Crude proportions per study arm, {harms['study_id'].nunique()} studies; peak "
                                "incidence where several timings are reported.")
-with tabs[5]:
+
+
+def rob_view() -> None:
     rob = risk_of_bias_items(view)
     common.chart_block(charts.risk_of_bias_grid(rob, title="Risk of bias by domain"), rob, name="risk_of_bias",
                        dataset=dataset,
                        caption=f"{rob['study_id'].nunique()} studies with a risk-of-bias judgement (L low, S some "
                                "concerns, U unclear, H high), as judged by the source named in the data.")
-with tabs[6]:
+
+
+def map_view() -> None:
     common.chart_block(charts.evidence_map(view.studies, title="Evidence map: population × design"),
                        view.studies, name="evidence_map", dataset=dataset,
                        caption="Bubble size: participants; label: number of studies.")
     common.chart_block(charts.studies_over_time(view.studies, title="Studies by year"),
                        view.studies[["id", "year", "kind"]], name="studies_by_year", dataset=dataset,
                        caption="Curated studies by publication year and kind.")
+
+
+VIEWS = {
+    "Forest plot": forest_view, "Response over time": over_time_view, "How long it lasts": durations_view,
+    "Open-label vs blinded": design_view, "Harms": harms_view, "Risk of bias": rob_view, "Evidence map": map_view,
+}
+VIEWS[common.bound_choice("Chart", "chart", list(VIEWS))]()
 common.footer(dataset)
