@@ -55,8 +55,10 @@ def test_claims_filters_change_the_list():
 
 def test_claims_permalink_restores_filters():
     at = run("claims", {"topic": ["onset"], "q": "24 hours"})
-    shown = [m.value for m in at.markdown if m.value.startswith("#### ")]
-    assert shown == ["#### Ketamine produces results in as little as 24 hours"]
+    cards = next(m.value for m in at.markdown if 'class="claim-card"' in m.value)
+    assert cards.count('class="claim-card"') == 1
+    assert "Ketamine produces results in as little as 24 hours" in cards
+    assert 'href="claim?claim=onset_24_hours"' in cards
     assert at.multiselect(key="topic").value == ["onset"]
 
 

@@ -92,12 +92,9 @@ def page(browser, tmp_path):
 
 
 def settle(pg, timeout: float = 60_000) -> None:
-    """Wait until the app has finished running: a title is shown and the running indicator is gone."""
+    """Wait until the app has finished running: Streamlit marks its root with the script state."""
+    pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
     pg.wait_for_selector("h1", timeout=timeout)
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.indexOf('Running') < 0",
-        timeout=timeout)
     pg.wait_for_load_state("networkidle", timeout=timeout)
 
 

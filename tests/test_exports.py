@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from evidence import bundle as bx
 from evidence import exports as ex
 from evidence.load import Dataset, load_dataset
 from evidence.schema import Claim, Study
@@ -380,7 +381,7 @@ def test_rating_explanation_keeps_one_or_two_sentences():
 
 def test_quote_paragraph_without_a_summary_names_studies_not_numbers(ds, tables):
     claim = ds.claims[0]
-    text = ex.quote_paragraph(claim, ds, tables, base="https://x.org")
+    text = bx.quote_paragraph(claim, ds, tables, base="https://x.org")
     assert f"“{claim.appearances[0].quote}”" in text and "A page" in text
     assert "“Partly supported”" in text
     assert CERTAINTY["Low"] in text
@@ -395,7 +396,7 @@ def test_quote_paragraph_uses_the_computed_summary(ds, tables):
     claim = claim_variant(ds.claims[0], summaries=[{"kind": "response_rate", "hours_min": 12, "hours_max": 48}])
     expected = summaries.pooled_response_rate(tables, summaries.Filter.from_spec(claim.summaries[0]))
     assert expected.k == 1
-    text = ex.quote_paragraph(claim, ds, tables)
+    text = bx.quote_paragraph(claim, ds, tables)
     assert f"{100 * expected.estimate:.0f}% (95% CI {100 * expected.ci_low:.0f}% to {100 * expected.ci_high:.0f}%)" \
         in text
     assert "1 study" in text
@@ -403,7 +404,7 @@ def test_quote_paragraph_uses_the_computed_summary(ds, tables):
 
 def test_quote_paragraph_with_no_matching_studies_shows_no_number(ds, tables):
     claim = claim_variant(ds.claims[0], summaries=[{"kind": "response_rate", "populations": ["PTSD"]}])
-    text = ex.quote_paragraph(claim, ds, tables)
+    text = bx.quote_paragraph(claim, ds, tables)
     assert "95% CI" not in text and "Alpha 2001" in text
 
 
@@ -411,15 +412,15 @@ def test_quote_paragraph_when_the_summary_fails(ds, tables, monkeypatch):
     def broken(*_args, **_kwargs):
         raise ValueError("summary failed")
 
-    monkeypatch.setattr(ex, "panel", broken)
+    monkeypatch.setattr(bx, "panel", broken)
     claim = claim_variant(ds.claims[0], summaries=[{"kind": "response_rate"}])
     with pytest.warns(RuntimeWarning, match="summary failed"):
-        text = ex.quote_paragraph(claim, ds, tables)
+        text = bx.quote_paragraph(claim, ds, tables)
     assert "95% CI" not in text and "no summary number" in text
 
 
 def test_quote_paragraph_for_text_only_verdicts(ds, tables):
-    text = ex.quote_paragraph(not_checkable(ds.claims[0]), ds, tables)
+    text = bx.quote_paragraph(not_checkable(ds.claims[0]), ds, tables)
     assert "“Not checkable”" in text and "not graded" in text
     assert "A stated outcome and time point." in text
     assert "No study in the curated data" in text
@@ -433,15 +434,15 @@ def test_quote_paragraph_for_text_only_verdicts(ds, tables):
 ])
 def test_claim_chart_is_chosen_by_quantity(ds, tables, quantity, traces):
     claim = claim_variant(ds.claims[0], assertion={"quantity": quantity, "value": 70, "unit": "percent"})
-    fig = ex.claim_chart(claim, ds, tables)
-    assert ex.has_data(fig) is traces
+    fig = bx.claim_chart(claim, ds, tables)
+    assert bx.has_data(fig) is traces
 
 
 def test_claim_chart_uses_the_claims_summary(ds, tables):
     pytest.importorskip("evidence.claim_evidence")
     claim = claim_variant(ds.claims[0], summaries=[{"kind": "response_rate"}])
-    fig = ex.claim_chart(claim, ds, tables)
-    assert ex.has_data(fig)
+    fig = bx.claim_chart(claim, ds, tables)
+    assert bx.has_data(fig)
 
 
 # --------------------------------------------------------------------------- bundle
@@ -469,8 +470,8 @@ def check_bundle_contents(files: dict[str, bytes], ds: Dataset) -> None:
 
 
 def test_bundle_without_images(ds, tables):
-    files = bundle_files(ex.bundle("fast_relief", ds, tables, base_url="https://x.org", images=False))
-    assert sorted(files) == sorted(set(ex.BUNDLE_FILES) - set(ex.IMAGE_FILES))
+    files = bundle_files(bx.bundle("fast_relief", ds, tables, base_url="https://x.org", images=False))
+    assert sorted(files) == sorted(set(bx.BUNDLE_FILES) - set(bx.IMAGE_FILES))
     readme = files["README.txt"].decode()
     assert "Images: skipped" in readme and "turned off" in readme
     assert "https://x.org/claim?claim=fast_relief" in readme
@@ -479,7 +480,7 @@ def test_bundle_without_images(ds, tables):
 
 def test_bundle_skips_images_when_no_browser(ds, tables, monkeypatch):
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
-    files = bundle_files(ex.bundle("fast_relief", ds, tables))
+    files = bundle_files(bx.bundle("fast_relief", ds, tables))
     assert "chart.png" not in files and "chart.svg" not in files
     assert "Images: skipped: no Chromium/Chrome browser was found" in files["README.txt"].decode()
 
@@ -487,8 +488,8 @@ def test_bundle_skips_images_when_no_browser(ds, tables, monkeypatch):
 @pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs /usr/bin/chromium for Kaleido")
 def test_bundle_with_images(ds, tables, monkeypatch):
     monkeypatch.setenv("BROWSER_PATH", str(CHROMIUM))
-    files = bundle_files(ex.bundle("fast_relief", ds, tables, images=True))
-    assert sorted(files) == sorted(ex.BUNDLE_FILES)
+    files = bundle_files(bx.bundle("fast_relief", ds, tables, images=True))
+    assert sorted(files) == sorted(bx.BUNDLE_FILES)
     assert files["chart.png"].startswith(b"\x89PNG\r\n\x1a\n")
     assert b"<svg" in files["chart.svg"][:500]
     assert "Images: included" in files["README.txt"].decode()
@@ -497,7 +498,7 @@ def test_bundle_with_images(ds, tables, monkeypatch):
 
 def test_bundle_unknown_claim(ds, tables):
     with pytest.raises(KeyError, match="fast_relief"):
-        ex.bundle("nope", ds, tables, images=False)
+        bx.bundle("nope", ds, tables, images=False)
 
 
 # --------------------------------------------------------------------------- report
@@ -506,7 +507,7 @@ EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//", re
 
 
 def test_report_is_self_contained_and_complete(ds, tables):
-    text = ex.report_html(ds, tables)
+    text = bx.report_html(ds, tables)
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     for claim in ds.claims:
         assert html.escape(claim.short) in text
@@ -522,7 +523,7 @@ def test_report_inlines_plotly_once_for_many_charts(ds, tables):
     second = claim_variant(ds.claims[0], id="second_claim", short="Second claim",
                            assertion={"quantity": "duration", "value": 3, "unit": "months"})
     variant = dataset_variant(ds, claims=[ds.claims[0], second], tag="two")
-    text = ex.report_html(variant, build_tables(variant))
+    text = bx.report_html(variant, build_tables(variant))
     assert text.count("Plotly.newPlot") == 2
     assert len(re.findall(r"\* plotly\.js v\d", text)) == 1
     assert "Second claim" in text and 'id="claim-second_claim"' in text
@@ -533,7 +534,7 @@ def test_report_escapes_curated_text(ds, tables):
     claim = claim_variant(ds.claims[0], short="Fast & <b>safe</b>", rationale=f"Bad {evil} text.",
                           supported_wording=f"Wording {evil}.")
     variant = dataset_variant(ds, claims=[claim], tag="evil")
-    text = ex.report_html(variant, build_tables(variant), include_charts=False)
+    text = bx.report_html(variant, build_tables(variant), include_charts=False)
     assert evil not in text and "<b>safe</b>" not in text
     assert "Fast &amp; &lt;b&gt;safe&lt;/b&gt;" in text
     assert "Plotly.newPlot" not in text  # no charts requested: no plotly.js either
@@ -545,8 +546,8 @@ def test_pin_log_axis_ignores_a_label_at_a_data_value():
     fig = go.Figure(go.Scatter(x=[2, 24, 336], y=[10, 50, 40]))
     fig.update_xaxes(type="log")
     fig.add_vline(x=24, annotation_text="claimed")  # plotly.js would read the label's x as 10^24
-    ex.pin_log_axis(fig)
+    bx.pin_log_axis(fig)
     lo, hi = fig.layout.xaxis.range
     assert lo < 0.31 < 2.53 < hi < 3.5  # log10(2) and log10(336), padded
     linear = go.Figure(go.Scatter(x=[1, 2], y=[1, 2]))
-    assert ex.pin_log_axis(linear).layout.xaxis.range is None
+    assert bx.pin_log_axis(linear).layout.xaxis.range is None

@@ -153,11 +153,13 @@ def run_export(args) -> int:
 
 
 def run_bundle(args) -> int:
+    from evidence import bundle
+
     dataset, tables, directory = _load(args)
     claim = _claim(dataset, args.claim)
     default = exports.export_filename(f"{claim.id}_bundle", dataset, "zip")
     target = _target(args.out or Path.cwd(), default, directory) or Path(default)
-    payload = exports.bundle(claim.id, dataset, tables, base_url=args.base_url, images=not args.no_images)
+    payload = bundle.bundle(claim.id, dataset, tables, base_url=args.base_url, images=not args.no_images)
     _write(target, payload)
     names = zipfile.ZipFile(io.BytesIO(payload)).namelist()
     skipped = "" if "chart.png" in names else " (images skipped: see README.txt)"
@@ -166,10 +168,12 @@ def run_bundle(args) -> int:
 
 
 def run_report(args) -> int:
+    from evidence import bundle
+
     dataset, tables, directory = _load(args)
     default = exports.export_filename("report", dataset, "html")
     target = _target(args.out or Path.cwd(), default, directory) or Path(default)
-    text = exports.report_html(dataset, tables, base_url=args.base_url, include_charts=not args.no_charts)
+    text = bundle.report_html(dataset, tables, base_url=args.base_url, include_charts=not args.no_charts)
     _write(target, text.encode("utf-8"))
     print(f"wrote {target}: {len(dataset.claims)} claims, {len(dataset.studies)} studies, "
           f"{len(text.encode('utf-8')) / 1e6:.1f} MB")

@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from evidence import exports
+from evidence import bundle, exports
 from evidence.ui import common
 from evidence.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, certainty_badge, verdict_badge
 
@@ -68,7 +68,7 @@ for sid in links["study_id"]:
 st.subheader("Take it away")
 cited = exports.claim_studies(claim, dataset)
 first = claim_panels[0] if claim_panels else None
-st.text_area("Quote-ready paragraph", exports.quote_paragraph(claim, dataset, tables, panel=first), height=160)
+st.text_area("Quote-ready paragraph", bundle.quote_paragraph(claim, dataset, tables, panel=first), height=160)
 c1, c2, c3, c4 = st.columns(4)
 c1.download_button("ClaimReview (JSON-LD)", lambda: json.dumps(exports.claim_review(claim, dataset), indent=2),
                    common.stamped_name(f"{claim.id}_claimreview", dataset, "jsonld"), "application/ld+json",
@@ -83,7 +83,7 @@ c4.download_button("Evidence rows (CSV)",
                    common.stamped_name(f"{claim.id}_evidence", dataset), "text/csv", on_click="ignore")
 if st.button("Prepare the journalist bundle (zip: paragraph, chart PNG/SVG, CSV, citations, ClaimReview)"):
     with st.spinner("Building the bundle (the chart images need a headless browser)…"):
-        st.session_state[f"bundle_{claim.id}"] = exports.bundle(claim.id, dataset, tables)
+        st.session_state[f"bundle_{claim.id}"] = bundle.bundle(claim.id, dataset, tables)
 if f"bundle_{claim.id}" in st.session_state:
     st.download_button("Download the bundle (zip)", st.session_state[f"bundle_{claim.id}"],
                        common.stamped_name(f"{claim.id}_bundle", dataset, "zip"), "application/zip",

@@ -1,5 +1,8 @@
 """Claims (landing page): every marketing claim as a card with its verdict and certainty."""
 
+import html
+from urllib.parse import quote
+
 import streamlit as st
 
 from evidence.ui import common
@@ -35,15 +38,22 @@ counts = " · ".join(f"{v}: {sum(c.verdict == v for c in shown)}" for v in VERDI
 st.markdown(f"**{len(shown)} of {len(dataset.claims)} claims** — {counts}")
 common.permalink_note()
 
+# One HTML block for all cards (a few hundred separate elements made the first render slow); each card links
+# to its claim page by a plain permalink.
+cards = []
 for claim in shown:
-    with st.container(border=True):
-        left, right = st.columns([4, 1])
-        left.markdown(f"#### {claim.short}")
-        left.markdown(f"{verdict_badge(claim.verdict)} &nbsp; {certainty_badge(claim.certainty)} &nbsp; "
-                      f"*{claim.topic}* · made by {len({a.source for a in claim.appearances})} page(s)",
-                      unsafe_allow_html=True)
-        left.markdown(f"> “{claim.appearances[0].quote}” — *{sources[claim.appearances[0].source]}*")
-        right.page_link(common.PAGES["claim"], label="Open the evidence →", query_params={"claim": claim.id})
+    first = claim.appearances[0]
+    pages_n = len({a.source for a in claim.appearances})
+    cards.append(
+        f'<div class="claim-card" id="{claim.id}" style="border:1px solid #ddd;border-radius:8px;padding:12px 16px;'
+        f'margin:10px 0"><h4 style="margin:0 0 6px 0;padding:0">{html.escape(claim.short)}</h4>'
+        f"<div>{verdict_badge(claim.verdict)} &nbsp; {certainty_badge(claim.certainty)} &nbsp; "
+        f"<i>{html.escape(claim.topic)}</i> · made by {pages_n} page(s)</div>"
+        f'<blockquote style="margin:8px 0;color:#555">“{html.escape(first.quote)}” — '
+        f"<i>{html.escape(sources[first.source])}</i></blockquote>"
+        f'<a href="claim?claim={quote(claim.id)}" target="_self">Open the evidence →</a></div>')
+if cards:
+    st.markdown("\n".join(cards), unsafe_allow_html=True)
 if not shown:
     st.info("No claim matches these filters.")
 common.download_table(tables.claims[tables.claims["claim_id"].isin([c.id for c in shown])],

@@ -13,7 +13,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from evidence import exports
-from evidence.claim_evidence import panels
 from evidence.load import Dataset, content_hash, data_dir, validate
 from evidence.tables import Tables, build_tables
 
@@ -33,6 +32,8 @@ def _load(directory: str, version: str) -> tuple[Dataset | None, list[str], Tabl
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _claim_panels(version: str, claim_id: str, _tables: Tables, _claim) -> list:
+    from evidence.claim_evidence import panels  # statistics stack: imported only where a claim is shown
+
     return panels(_claim, _tables)
 
 
