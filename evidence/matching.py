@@ -42,6 +42,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, utils
@@ -179,14 +180,18 @@ _SYNONYMS = {
 _PHRASE_RE = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in sorted(_PHRASES, key=len, reverse=True)) + r")\b")
 
 
+@lru_cache(maxsize=1 << 16)
+def _term(word: str) -> str | None:
+    """A word's concept term (synonym or stem), or None for a stop word; cached: the vocabulary is small."""
+    if word in _STOP or word in _DOMAIN_STOP or len(word) < 2:
+        return None
+    stem = _stem(word)
+    return _SYNONYMS.get(word) or _SYNONYMS.get(stem) or stem
+
+
 def _terms(processed: str) -> list[str]:
     processed = _PHRASE_RE.sub(lambda m: _PHRASES[m.group()], processed)
-    out = []
-    for w in processed.split():
-        if w in _STOP or w in _DOMAIN_STOP or len(w) < 2:
-            continue
-        out.append(_SYNONYMS.get(w) or _SYNONYMS.get(_stem(w)) or _stem(w))
-    return out
+    return [t for t in map(_term, processed.split()) if t is not None]
 
 
 @dataclass(frozen=True)
@@ -229,7 +234,18 @@ class ClaimIndex:
         for k, ref in enumerate(self.refs):
             for t, w in ref.vector.items():
                 self.postings.setdefault(t, []).append((k, w))
-        self.quote_refs = [k for k, ref in enumerate(self.refs) if ref.kind == "quote"]
+        # Quotes by content term: a quote can only match (near-identical text, or most of its terms inside
+        # the sentence) if it shares a term with the sentence, so only those are compared character by
+        # character; quotes with no content term are always compared.
+        self.quotes_by_term: dict[str, list[int]] = {}
+        self.termless_quotes: list[int] = []
+        for k, ref in enumerate(self.refs):
+            if ref.kind != "quote":
+                continue
+            for t in ref.term_set:
+                self.quotes_by_term.setdefault(t, []).append(k)
+            if not ref.term_set:
+                self.termless_quotes.append(k)
 
     def _vector(self, terms: list[str]) -> dict[str, float]:
         counts: dict[str, int] = {}
@@ -263,7 +279,10 @@ class ClaimIndex:
                     candidates[k] = candidates.get(k, 0.0) + w * rw
             candidates = {k: 100.0 * v for k, v in candidates.items()}
         term_set = set(terms)
-        for k in self.quote_refs:
+        quotes = set(self.termless_quotes)
+        for t in term_set:
+            quotes.update(self.quotes_by_term.get(t, ()))
+        for k in sorted(quotes):
             ref = self.refs[k]
             n_ref = len(ref.processed)
             if 0.8 * n_ref <= len(processed) <= 1.25 * n_ref:
