@@ -121,3 +121,16 @@ def test_explorer_draws_only_the_chosen_chart_and_restores_it_from_the_url():
     assert at.selectbox(key="method").value == "DL"
     caption = next(c.value for c in at.caption if c.value.startswith(("Pooled RR", "k = ")))
     assert "Method:" in caption and "k = " in caption
+
+
+def test_check_page_flags_a_pasted_clinic_paragraph():
+    at = run("check")
+    at.text_area(key="check_text").set_value(
+        "Ketamine therapy has been found to produce results in as little as 24 hours. "
+        "More than 80% of patients received positive results. Call us today.").run()
+    assert not at.exception, [e.value for e in at.exception]
+    body = text(at)
+    assert "flagged sentence(s)" in body
+    assert "Suggested verdict" in body or "Curated claim" in body
+    links = [p.proto.label for p in at.get("page_link")]
+    assert any("More than 80% of patients get positive results" in label for label in links)

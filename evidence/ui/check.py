@@ -41,7 +41,7 @@ with st.expander("The text, flagged sentences highlighted (yellow: known claim; 
     st.markdown("<div style='line-height:1.7'>" + " ".join(parts) + "</div>", unsafe_allow_html=True)
 
 st.subheader("Findings")
-for i, f in enumerate(flagged):
+for f in flagged:
     with st.container(border=True):
         st.markdown(f"> {f.sentence}")
         meta = [f"topic: *{f.topic}*"] if f.topic else []
@@ -56,7 +56,7 @@ for i, f in enumerate(flagged):
             st.caption(f.evidence if isinstance(f.evidence, str) else json.dumps(f.evidence, default=str))
         if f.claim_id:
             st.page_link(common.PAGES["claim"], label=f"Curated claim: {dataset.claim(f.claim_id).short} "
-                         f"(similarity {f.similarity:.0f})", query_params={"claim": f.claim_id}, key=f"link_{i}")
+                         f"(similarity {f.similarity:.0f})", query_params={"claim": f.claim_id})
 frame = pd.DataFrame(records)
 c1, c2 = st.columns(2)
 c1.download_button("Download findings (CSV)", frame.to_csv(index=False).encode(),
