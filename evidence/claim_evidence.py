@@ -145,7 +145,7 @@ def _response_rate(spec, claim, tables, f) -> Panel:
                                      title=title, pooled=pooled if s.k else None)
     headline = (f"Pooled response in ketamine arms: {_pct(s.estimate)} (95% CI {_pct(s.ci_low)} to "
                 f"{_pct(s.ci_high)})" if s.k else "No study in the data reports response counts for this scope.")
-    sens = sensitivity(tables, f, pooled_response_rate).table()
+    sens = sensitivity(tables, f, pooled_response_rate, main=s).table()
     return Panel(spec, title, headline, _basis(s), fig, rates, s.studies, s.k, s.n, s.estimate, s.ci_low,
                  s.ci_high, sens)
 
@@ -166,7 +166,7 @@ def _risk_ratio(spec, claim, tables, f) -> Panel:
     headline = (f"Pooled risk ratio of response: {s.estimate:.2f} (95% CI {s.ci_low:.2f} to {s.ci_high:.2f}); "
                 f"τ² {s.pooled.tau2:.3f}, I² {s.pooled.i2:.0f}%" if s.k
                 else "No study in the data has counts for both arms here.")
-    sens = sensitivity(tables, f, pooled_risk_ratio).table()
+    sens = sensitivity(tables, f, pooled_risk_ratio, main=s).table()
     return Panel(spec, title, headline, _basis(s), fig, data, s.studies, s.k, s.n, s.estimate, s.ci_low,
                  s.ci_high, sens)
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from evidence.charts import arm_group
 from evidence.stats import study_ratio_intervals
-from evidence.summaries import Filter, PooledSummary, is_depression_scale, pooled_risk_ratio, response_over_time
+from evidence.summaries import Filter, PooledSummary, pooled_risk_ratio, response_over_time
 from evidence.tables import Tables
 
 # Time windows (hours since the dose) for the forest plot, as the Cochrane review's fixed time points.
@@ -75,7 +75,7 @@ def design_rates(tables: Tables) -> pd.DataFrame:
     """Response rates per arm, grouped as open-label ketamine / blinded ketamine / blinded control."""
     out = tables.outcomes
     out = out[out["kind"].eq("response") & out["rate"].notna() & out["arm"].notna()
-              & out["measure"].map(is_depression_scale)]
+              & out["depression_scale"]]
     blinded = out["study_id"].map(tables.studies.set_index("id")["blinded"]).fillna(False).astype(bool)
     role = out["arm_role"].eq("intervention")
     setting = np.select([role & ~blinded, role & blinded, ~role & blinded],

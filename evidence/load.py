@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,16 +91,96 @@ LineMap = dict[tuple[Any, ...], int]
 
 def parse_yaml(text: str) -> tuple[Any, LineMap]:
     """Parse one YAML document; return the data and a map from key path to line number."""
+    return parse_data(text), line_map(text)
+
+
+def parse_data(text: str) -> Any:
+    """Parse one YAML document strictly (C safe loader, duplicate keys refused)."""
     loader = _StrictLoader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        return loader.get_single_data()
     finally:
         loader.dispose()
+
+
+def line_map(text: str) -> LineMap:
+    """Key path -> line number for every node (composed again: only needed to report errors)."""
     lines: LineMap = {}
+    node = yaml.compose(text, Loader=yaml.CSafeLoader)
     if node is not None:
         _walk(node, (), lines)
-    return data, lines
+    return lines
+
+
+class _LazyLines:
+    """A line map built on first use, so valid data never pay for it."""
+
+    def __init__(self, text: str):
+        self._text, self._lines = text, None
+
+    def _get(self) -> LineMap:
+        if self._lines is None:
+            self._lines = line_map(self._text)
+        return self._lines
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._get()
+
+    def __getitem__(self, key: tuple[Any, ...]) -> int:
+        return self._get()[key]
+
+
+# --------------------------------------------------------------------------- parse cache
+
+class _DataUnpickler(pickle.Unpickler):
+    """Only plain YAML data come out of the cache: dates are the one class allowed."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("datetime", "date"):
+            return date
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from the parse cache")
+
+
+def cache_dir() -> Path | None:
+    """Where parsed files are cached by content hash: $EVIDENCE_CACHE_DIR ("off" disables it), else the
+    user's cache directory.  Never inside data/."""
+    chosen = os.environ.get("EVIDENCE_CACHE_DIR")
+    if chosen == "off":
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return Path(chosen) if chosen else base / "ketamine-evidence"
+
+
+CACHE_KEEP = 32
+
+
+def parse_cached(raw: bytes) -> Any:
+    """The parsed content of a file, from the cache when this exact content (SHA-256) was parsed before.
+
+    PyYAML's C loader still builds every object in Python, which costs seconds on large files; the cache
+    makes every later load (a server restart, each CLI command) cost an unpickle instead.  A file that fails
+    to parse is never cached, so errors are always reported from the YAML itself.
+    """
+    directory = cache_dir()
+    path = directory / f"{hashlib.sha256(raw).hexdigest()}.pickle" if directory else None
+    if path is not None and path.exists():
+        try:
+            with path.open("rb") as handle:
+                return _DataUnpickler(handle).load()
+        except Exception:  # a damaged or foreign cache file: parse the YAML instead
+            pass
+    data = parse_data(raw.decode("utf-8"))
+    if path is not None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.replace(path)
+            for old in sorted(directory.glob("*.pickle"), key=lambda p: p.stat().st_mtime)[:-CACHE_KEEP]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only or full cache directory only costs speed
+    return data
 
 
 def _walk(node: yaml.Node, path: tuple[Any, ...], lines: LineMap) -> None:
@@ -190,14 +272,12 @@ def _validate_uncached(directory: Path, version: str) -> tuple[Dataset | None, l
         models, raw, lines, file_errors = _load_file(directory / name, label, kind)
         records[kind], raws[kind], line_maps[kind] = models, raw, lines
         errors.extend(file_errors)
-        if not lines:  # missing or unparsable: references into it cannot be checked
+        if lines is None:  # missing or unparsable: references into it cannot be checked
             broken.add(kind)
     errors.extend(_cross_references(records, raws, line_maps, directory.name, broken))
     if errors:
         return None, errors
     mtimes = [(directory / n).stat().st_mtime for n in FILES.values()]
-    from datetime import UTC, datetime
-
     modified = datetime.fromtimestamp(max(mtimes), tz=UTC).date().isoformat()
     return Dataset(records["studies"], records["sources"], records["claims"], version, directory, modified), []
 
@@ -205,18 +285,20 @@ def _validate_uncached(directory: Path, version: str) -> tuple[Dataset | None, l
 def _load_file(path: Path, label: str, kind: str):
     model = MODELS[kind]
     if not path.exists():
-        return [], [], {}, [DataError(label, None, None, "", "file not found")]
+        return [], [], None, [DataError(label, None, None, "", "file not found")]
+    raw = path.read_bytes()
     try:
-        data, lines = parse_yaml(path.read_text(encoding="utf-8"))
+        data = parse_cached(raw)
+        lines = _LazyLines(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        return [], [], {}, [DataError(label, None, None, "", f"not UTF-8 text ({exc.reason})")]
+        return [], [], None, [DataError(label, None, None, "", f"not UTF-8 text ({exc.reason})")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         if "could not determine a constructor" in str(exc):
             problem = "a YAML tag that would construct an object is not allowed: " + problem
-        return [], [], {}, [DataError(label, line, None, "", f"invalid YAML: {problem}")]
+        return [], [], None, [DataError(label, line, None, "", f"invalid YAML: {problem}")]
     if not isinstance(data, dict) or not isinstance(data.get(kind), list):
         message = f"the file must be a mapping with a list under '{kind}:'"
         return [], [], lines, [DataError(label, 1, None, kind, message)]

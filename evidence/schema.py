@@ -8,7 +8,6 @@ figure carries a :class:`Provenance` so that a reader can find it in the paper.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Literal
 
@@ -82,9 +81,6 @@ Framing = Literal["up to", "as little as", "more than", "at least", "about", "ty
 
 HOURS_PER_UNIT = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0, "weeks": 168.0, "months": 730.0}
 
-_WORD = re.compile(r"\S+")
-
-
 class Model(BaseModel):
     """Base: unknown fields are errors, strings are never coerced from numbers/booleans."""
 
@@ -103,7 +99,7 @@ class Provenance(Model):
 
     @model_validator(mode="after")
     def _short_quote(self) -> Provenance:
-        words = len(_WORD.findall(self.quote))
+        words = len(self.quote.split())  # whitespace-separated words, as \S+ runs
         if words >= 40:
             raise ValueError(f"quote has {words} words; keep it under 40")
         if self.secondary and not self.url:
@@ -188,7 +184,7 @@ class ArmResult(Model):
             raise ValueError(f"events ({self.events}) exceed total ({self.total})")
         if (self.events is None) != (self.total is None) and self.percent is None:
             raise ValueError("give events with total, or a percent")
-        if all(v is None for v in (self.events, self.total, self.percent, self.mean)):
+        if self.events is None and self.total is None and self.percent is None and self.mean is None:
             raise ValueError("an arm result needs events/total, percent or mean")
         return self
 
@@ -304,12 +300,13 @@ class Study(Model):
         arm_ids = [a.id for a in self.arms]
         _unique(arm_ids, "arm id")
         _unique([o.id for o in self.outcomes], "outcome id")
-        known = set(arm_ids)
+        by_id = {a.id: a for a in self.arms}
+        known = by_id.keys()
         for o in self.outcomes:
             for r in o.results:
                 if r.arm not in known:
                     raise ValueError(f"outcome {o.id}: unknown arm {r.arm!r} (arms: {sorted(known)})")
-                arm = next(a for a in self.arms if a.id == r.arm)
+                arm = by_id[r.arm]
                 size = r.total if r.total is not None else r.n
                 if arm.n_randomized and size and size > arm.n_randomized and self.design != "RCT crossover":
                     raise ValueError(
@@ -335,6 +332,8 @@ class Study(Model):
 
 
 def _unique(values: list[str], what: str) -> None:
+    if len(set(values)) == len(values):
+        return
     seen: set[str] = set()
     for v in values:
         if v in seen:

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from evidence.stats import PooledResult, empty_result, pool_binary, pool_proportions, wilson_interval
-from evidence.tables import OUTCOME_COLUMNS, Tables
+from evidence.tables import OUTCOME_COLUMNS, Tables, is_depression_scale  # noqa: F401 (re-exported)
 
 KETAMINE_DRUGS = ("racemic ketamine", "esketamine", "arketamine", "ketamine (mixed forms)")
 SALINE = ("placebo (saline)", "placebo (intranasal)", "placebo (oral)")
@@ -43,14 +43,6 @@ CONTROLS: dict[str, tuple[str, ...] | None] = {
 RCT_DESIGNS = ("RCT parallel", "RCT crossover", "randomized withdrawal")
 SECONDARY_KINDS = ("meta_analysis", "systematic_review", "review", "regulatory", "label")
 DEFAULT_TARGET_HOURS = 24.0
-# Response and remission are pooled only on depression rating scales: a "response" on an anxiety, PTSD or
-# suicidal-ideation scale is a different outcome and would inflate or dilute a depression response rate.
-DEPRESSION_SCALE_MARKERS = ("madrs", "ham-d", "hamd", "hdrs", "phq-9", "qids", "bdi", "depression")
-
-
-def is_depression_scale(measure: object) -> bool:
-    text = str(measure).lower()
-    return any(marker in text for marker in DEPRESSION_SCALE_MARKERS)
 RATE_TOLERANCE = 0.01
 
 
@@ -188,7 +180,7 @@ def _outcome_rows(tables: Tables, f: Filter) -> pd.DataFrame:
     ids = select_studies(tables, f)["id"]
     keep = out["study_id"].isin(ids) & out["kind"].eq(f.outcome_kind) & out["arm"].notna()
     if f.outcome_kind in ("response", "remission"):
-        keep &= out["measure"].map(is_depression_scale)
+        keep &= out["depression_scale"]
     hours = pd.to_numeric(out["timepoint_hours"], errors="coerce")
     if f.hours_min is not None:
         keep &= hours >= f.hours_min
@@ -374,11 +366,14 @@ def adverse_event_rates(tables: Tables, f: Filter) -> TableSummary:
                         ["peak proportion per study arm when an event is reported at several timings"])
 
 
-def sensitivity(tables: Tables, f: Filter, summary_fn: Callable[[Tables, Filter], Any]) -> Sensitivity:
-    """Re-run ``summary_fn`` for blinded RCTs only and without high risk of bias, to test robustness."""
+def sensitivity(tables: Tables, f: Filter, summary_fn: Callable[[Tables, Filter], Any], *,
+                main: Any = None) -> Sensitivity:
+    """Re-run ``summary_fn`` for blinded RCTs only and without high risk of bias, to test robustness.
+
+    ``main``: the summary already computed for ``f``, if the caller has it (saves recomputing it)."""
     designs = tuple(d for d in (f.designs or RCT_DESIGNS) if d in RCT_DESIGNS)
     return Sensitivity(
-        main=summary_fn(tables, f),
+        main=main if main is not None else summary_fn(tables, f),
         blinded_rcts=summary_fn(tables, replace(f, blinded_only=True, designs=designs or ("(none)",))),
         excluding_high_rob=summary_fn(tables, replace(f, exclude_high_rob=True)),
     )

@@ -27,7 +27,7 @@ OUTCOME_COLUMNS = [
     "study_id", "outcome_id", "arm", "arm_role", "n", "measure", "kind", "definition",
     "timepoint_value", "timepoint_unit", "timepoint_hours", "time_from", "events", "total", "rate",
     "mean", "sd", "effect_type", "estimate", "ci_low", "ci_high", "p", "source_location", "source_quote",
-    "arm_drug", "arm_schedule", "timepoint_label", "comparison",
+    "arm_drug", "arm_schedule", "timepoint_label", "comparison", "depression_scale",
 ]
 DURABILITY_COLUMNS = [
     "study_id", "measure", "statistic", "value", "unit", "days", "population",
@@ -46,6 +46,15 @@ CLAIM_COLUMNS = [
 CLAIM_EVIDENCE_COLUMNS = ["claim_id", "study_id", "outcomes", "stance", "note"]
 
 BLINDED = {"double-blind", "single-blind", "triple-blind"}
+# Response and remission are pooled (evidence.summaries) only on depression rating scales: a "response" on
+# an anxiety, PTSD or suicidal-ideation scale is a different outcome and would distort a depression rate.
+DEPRESSION_SCALE_MARKERS = ("madrs", "ham-d", "hamd", "hdrs", "phq-9", "qids", "bdi", "depression")
+
+
+def is_depression_scale(measure: object) -> bool:
+    text = str(measure).lower()
+    return any(marker in text for marker in DEPRESSION_SCALE_MARKERS)
+
 
 
 @dataclass(frozen=True)
@@ -193,7 +202,7 @@ def _build(dataset: Dataset) -> Tables:
         for e in c.evidence:
             links.append({"claim_id": c.id, "study_id": e.study, "outcomes": "; ".join(e.outcomes),
                           "stance": e.stance, "note": e.note})
-    out = _frame(outcomes, OUTCOME_COLUMNS)
+    out = with_derived_columns(_frame(outcomes, OUTCOME_COLUMNS))
     for col in ("events", "total", "n"):
         out[col] = out[col].astype("Int64")
     st = _frame(studies, STUDY_COLUMNS)
@@ -206,6 +215,13 @@ def _build(dataset: Dataset) -> Tables:
         claims=_frame(claims, CLAIM_COLUMNS),
         claim_evidence=_frame(links, CLAIM_EVIDENCE_COLUMNS),
     )
+
+
+def with_derived_columns(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Columns computed once per data version: ``depression_scale`` (evaluated once per distinct measure)."""
+    scales = {m: is_depression_scale(m) for m in outcomes["measure"].unique()}
+    outcomes["depression_scale"] = outcomes["measure"].map(scales).fillna(False).astype(bool)
+    return outcomes
 
 
 def hours(value: float, unit: str) -> float:

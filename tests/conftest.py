@@ -11,6 +11,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _parse_cache(tmp_path_factory):
+    """Tests use their own parse cache, never the user's."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EVIDENCE_CACHE_DIR", str(tmp_path_factory.mktemp("parse-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def minimal(tmp_path: Path) -> Path:
     """A writable copy of tests/fixtures/minimal (synthetic, valid)."""

@@ -156,3 +156,42 @@ def test_env_var_chooses_data_dir(minimal: Path, monkeypatch, capsys):
 def test_missing_data_dir_is_a_user_error(tmp_path: Path, capsys):
     assert main(["--data", str(tmp_path / "nope"), "validate"]) == 2
     assert "data directory not found" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- parse cache
+
+def test_parse_cache_round_trip(tmp_path, monkeypatch):
+    from evidence.load import parse_cached
+
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path))
+    raw = b"a: 1\nwhen: 2026-11-21\nitems: [x, y]\n"
+    first = parse_cached(raw)
+    assert len(list(tmp_path.glob("*.pickle"))) == 1
+    assert parse_cached(raw) == first == {"a": 1, "when": __import__("datetime").date(2026, 11, 21),
+                                           "items": ["x", "y"]}
+
+
+def test_parse_cache_never_trusts_a_damaged_or_foreign_file(tmp_path, monkeypatch):
+    import hashlib
+    import pickle
+
+    from evidence.load import parse_cached
+
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path))
+    raw = b"a: 1\n"
+    path = tmp_path / f"{hashlib.sha256(raw).hexdigest()}.pickle"
+    path.write_bytes(b"not a pickle")
+    assert parse_cached(raw) == {"a": 1}
+    path.write_bytes(pickle.dumps(Path("/etc/passwd")))  # any class but date is refused
+    assert parse_cached(raw) == {"a": 1}
+
+
+def test_failed_parse_is_not_cached_and_cache_can_be_off(tmp_path, monkeypatch, minimal):
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path))
+    edit(minimal / "studies.yaml", "  kind: trial\n", "  kind: trial\n  kind: cohort\n")
+    errors_of(minimal)
+    assert len(list(tmp_path.glob("*.pickle"))) == 2  # sources and claims parsed; studies refused
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", "off")
+    edit(minimal / "studies.yaml", "  kind: cohort\n", "")
+    assert load_dataset(minimal).studies[0].kind == "trial"
+    assert len(list(tmp_path.glob("*.pickle"))) == 2

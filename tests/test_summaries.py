@@ -23,6 +23,7 @@ from evidence.tables import (
     RISK_OF_BIAS_COLUMNS,
     STUDY_COLUMNS,
     Tables,
+    with_derived_columns,
 )
 
 
@@ -51,7 +52,7 @@ KET, SAL, MID = "racemic ketamine", "placebo (saline)", "midazolam"
 
 
 def make_tables(studies: list[dict], outcomes: list[dict], aes: list[dict] = (), durability: list[dict] = ()):
-    out = pd.DataFrame.from_records(outcomes, columns=OUTCOME_COLUMNS)
+    out = with_derived_columns(pd.DataFrame.from_records(outcomes, columns=OUTCOME_COLUMNS))
     for col in ("events", "total", "n"):
         out[col] = out[col].astype("Int64")
     st = pd.DataFrame.from_records(studies, columns=STUDY_COLUMNS)
