@@ -76,15 +76,6 @@ def _panel(claim: Claim, tables: Tables):
         return None
 
 
-def _study_label(tables: Tables, study_id: str) -> str:
-    st = tables.studies
-    row = st[st["id"] == study_id]
-    if row.empty:
-        return study_id
-    r = row.iloc[0]
-    return f"{r['first_author']} {r['year']}"
-
-
 def key_number(claim: Claim, tables: Tables, *, panel: Any = _UNSET) -> tuple[str | None, Any]:
     """The headline number computed from the data for the claim's first summary, or None.
 
@@ -152,7 +143,7 @@ def claim_chart(claim: Claim, dataset: Dataset, tables: Tables, *, panel: Any = 
         bounds = [_wilson(e, t, r) for e, t, r in zip(rows["events"], rows["total"], pd.to_numeric(rows["rate"]),
                                                      strict=True)]
         rates = pd.DataFrame({
-            "label": [f"{_study_label(tables, s)} · {a} · {h:g} h" for s, a, h in
+            "label": [f"{tables.label(s)} · {a} · {h:g} h" for s, a, h in
                       zip(rows["study_id"], rows["arm"], rows["timepoint_hours"], strict=True)],
             "rate": pd.to_numeric(rows["rate"]).to_numpy(), "ci_low": [b[0] for b in bounds],
             "ci_high": [b[1] for b in bounds], "group": [charts.arm_group(d) for d in rows["arm_drug"]]})
@@ -167,7 +158,7 @@ def claim_chart(claim: Claim, dataset: Dataset, tables: Tables, *, panel: Any = 
             rows = rows[rows["effect_type"] == kind]
             ratio = kind in ("OR", "RR", "HR")
             effects = pd.DataFrame({
-                "label": [f"{_study_label(tables, s)} · {o}" for s, o in
+                "label": [f"{tables.label(s)} · {o}" for s, o in
                           zip(rows["study_id"], rows["outcome_id"], strict=True)],
                 "estimate": rows["estimate"].astype(float).to_numpy(),
                 "ci_low": rows["ci_low"].astype(float).to_numpy(), "ci_high": rows["ci_high"].astype(float).to_numpy()})
@@ -176,7 +167,7 @@ def claim_chart(claim: Claim, dataset: Dataset, tables: Tables, *, panel: Any = 
     if quantity == "duration":
         rows = _evidence_rows(claim, tables.durability)
         rows = rows[pd.to_numeric(rows["days"]).notna()]
-        items = rows.assign(label=[_study_label(tables, s) for s in rows["study_id"]],
+        items = rows.assign(label=[tables.label(s) for s in rows["study_id"]],
                             days=pd.to_numeric(rows["days"]))
         claimed = claimed_value(claim, "days")
         return charts.durations(items, claimed_days=claimed, title=title,
@@ -185,7 +176,7 @@ def claim_chart(claim: Claim, dataset: Dataset, tables: Tables, *, panel: Any = 
         rows = _evidence_rows(claim, tables.adverse_events)
         rows = rows[pd.to_numeric(rows["rate"]).notna()]
         rates = rows.assign(group=[charts.arm_group(d) for d in rows["arm_drug"]], rate=pd.to_numeric(rows["rate"]),
-                            label=[f"{_study_label(tables, s)} · {a}" for s, a in
+                            label=[f"{tables.label(s)} · {a}" for s, a in
                                    zip(rows["study_id"], rows["arm"], strict=True)])
         return charts.harms(rates, title=title)
     return charts.empty(title, "This claim has no numeric assertion to chart; see the cited studies.")
@@ -230,7 +221,7 @@ def quote_paragraph(claim: Claim, dataset: Dataset, tables: Tables, *, base: str
     if number:
         parts.append(f"Key number computed from the curated data: {number}")
     else:
-        labels = [f"{_study_label(tables, s.id)}" for s in claim_studies(claim, dataset)]
+        labels = [f"{tables.label(s.id)}" for s in claim_studies(claim, dataset)]
         if labels:
             parts.append(f"The verdict rests on {_plural(len(labels), 'study')} ({'; '.join(labels)}); "
                          "the curated data give no summary number for this claim.")
@@ -541,7 +532,7 @@ def report_html(dataset: Dataset, tables: Tables, *, base_url: str | None = None
             items = []
             for link in c.evidence:
                 note = f" — {_e(link.note)}" if link.note else ""
-                items.append(f'<li><a href="#study-{_e(link.study)}">{_e(_study_label(tables, link.study))}</a> '
+                items.append(f'<li><a href="#study-{_e(link.study)}">{_e(tables.label(link.study))}</a> '
                              f"({_e(link.stance)}){note}</li>")
             out.append("<p><strong>Studies:</strong></p><ul>" + "".join(items) + "</ul>")
         if include_charts:

@@ -104,11 +104,6 @@ def _pct(x: float) -> str:
     return "–" if math.isnan(x) else f"{100 * x:.0f}%"
 
 
-def _label(tables: Tables, study_ids: pd.Series) -> list[str]:
-    info = tables.studies.set_index("id")
-    return [f"{info.at[s, 'first_author']} {info.at[s, 'year']}" if s in info.index else s for s in study_ids]
-
-
 def panel(spec: SummarySpec, claim: Claim, tables: Tables) -> Panel:
     f = Filter.from_spec(spec)
     builder = {
@@ -131,7 +126,7 @@ def _response_rate(spec, claim, tables, f) -> Panel:
         best = (arms[arms["rate"].notna()].assign(_d=(arms["timepoint_hours"] - f.target_hours).abs())
                 .sort_values("_d").drop_duplicates(["study_id", "arm"]).sort_values(["arm_role", "rate"]))
         rates = pd.DataFrame({
-            "label": [f"{lab} · {arm}" for lab, arm in zip(_label(tables, best["study_id"]), best["arm"], strict=True)],
+            "label": [f"{lab} · {arm}" for lab, arm in zip(tables.labels(best["study_id"]), best["arm"], strict=True)],
             "rate": best["rate"], "ci_low": best["ci_low"].fillna(best["rate"]),
             "ci_high": best["ci_high"].fillna(best["rate"]),
             "group": [charts.arm_group(d) for d in best["arm_drug"]], "study_id": best["study_id"],
@@ -157,7 +152,7 @@ def _risk_ratio(spec, claim, tables, f) -> Panel:
     if s.k:
         est, low, high = study_ratio_intervals("RR", per["events_t"], per["total_t"], per["events_c"],
                                                per["total_c"])
-        data = per.assign(label=_label(tables, per["study_id"]), estimate=est, ci_low=low, ci_high=high)
+        data = per.assign(label=tables.labels(per["study_id"]), estimate=est, ci_low=low, ci_high=high)
     else:
         data = pd.DataFrame(columns=["label", "estimate", "ci_low", "ci_high"])
     pooled = {"estimate": s.estimate, "ci_low": s.ci_low, "ci_high": s.ci_high, "pi_low": s.pi_low,

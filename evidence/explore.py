@@ -26,11 +26,6 @@ FOREST_WINDOWS: dict[str, tuple[float, float]] = {
 }
 
 
-def _labels(tables: Tables, ids: pd.Series) -> list[str]:
-    info = tables.studies.set_index("id")
-    return [f"{info.at[i, 'first_author']} {info.at[i, 'year']}" if i in info.index else i for i in ids]
-
-
 def forest_data(tables: Tables, window: str, control: str = "any",
                 method: str = "REML") -> tuple[pd.DataFrame, PooledSummary]:
     """Per-study risk ratios (with 95% CIs) and the pooled summary for one time window."""
@@ -40,7 +35,7 @@ def forest_data(tables: Tables, window: str, control: str = "any",
     if not summary.k:
         return pd.DataFrame(columns=["study_id", "label", "estimate", "ci_low", "ci_high"]), summary
     est, low, high = study_ratio_intervals("RR", per["events_t"], per["total_t"], per["events_c"], per["total_c"])
-    frame = per.assign(label=_labels(tables, per["study_id"]), estimate=est, ci_low=low, ci_high=high)
+    frame = per.assign(label=tables.labels(per["study_id"]), estimate=est, ci_low=low, ci_high=high)
     return frame, summary
 
 
@@ -56,7 +51,7 @@ def duration_labels(tables: Tables, durations: pd.DataFrame) -> list[str]:
     """"Author year", with the arm named when a duration belongs to one (a control arm is marked)."""
     arms = tables.arms.set_index(["study_id", "arm"])
     out = []
-    for label, study, arm in zip(_labels(tables, durations["study_id"]), durations["study_id"], durations["arm"],
+    for label, study, arm in zip(tables.labels(durations["study_id"]), durations["study_id"], durations["arm"],
                                  strict=True):
         if isinstance(arm, str) and (study, arm) in arms.index:
             row = arms.loc[(study, arm)]
@@ -82,7 +77,7 @@ def design_rates(tables: Tables) -> pd.DataFrame:
                         ["open-label ketamine", "blinded ketamine", "blinded control"], "open-label control")
     return pd.DataFrame({
         "setting": setting, "rate": out["rate"].astype(float), "study_id": out["study_id"],
-        "label": [f"{lab} · {arm} · {h:g} h" for lab, arm, h in zip(_labels(tables, out["study_id"]), out["arm"],
+        "label": [f"{lab} · {arm} · {h:g} h" for lab, arm, h in zip(tables.labels(out["study_id"]), out["arm"],
                                                                    out["timepoint_hours"], strict=True)],
         "arm_drug": out["arm_drug"], "timepoint_hours": out["timepoint_hours"],
     }).reset_index(drop=True)
@@ -95,11 +90,11 @@ def harm_items(tables: Tables) -> pd.DataFrame:
     return pd.DataFrame({
         "event": ae["event"].str.lower(), "group": [arm_group(d) for d in ae["arm_drug"]],
         "rate": ae["rate"].astype(float), "study_id": ae["study_id"], "arm": ae["arm"],
-        "label": [f"{lab} · {arm}" for lab, arm in zip(_labels(tables, ae["study_id"]), ae["arm"], strict=True)],
+        "label": [f"{lab} · {arm}" for lab, arm in zip(tables.labels(ae["study_id"]), ae["arm"], strict=True)],
         "events": ae["events"], "total": ae["total"],
     }).reset_index(drop=True)
 
 
 def risk_of_bias_items(tables: Tables) -> pd.DataFrame:
     rob = tables.risk_of_bias
-    return rob.assign(label=_labels(tables, rob["study_id"])).reset_index(drop=True)
+    return rob.assign(label=tables.labels(rob["study_id"])).reset_index(drop=True)

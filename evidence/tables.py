@@ -8,6 +8,7 @@ once per data version (content hash) and shared read-only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 
@@ -68,6 +69,18 @@ class Tables:
     risk_of_bias: pd.DataFrame
     claims: pd.DataFrame
     claim_evidence: pd.DataFrame
+
+    @cached_property
+    def _labels(self) -> dict[str, str]:
+        s = self.studies
+        return dict(zip(s["id"], s["first_author"] + " " + s["year"].astype(str), strict=True))
+
+    def label(self, study_id: str) -> str:
+        return self._labels.get(study_id, study_id)
+
+    def labels(self, study_ids) -> list[str]:
+        """'First-author year' for each study id (the id itself when unknown); built once per table set."""
+        return [self._labels.get(i, i) for i in study_ids]
 
     def subset(self, study_ids) -> Tables:
         """The same tables restricted to these studies (claims are kept whole)."""
