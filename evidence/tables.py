@@ -12,7 +12,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from evidence.load import Dataset
+from evidence.load import Dataset, paused_gc
 from evidence.schema import HOURS_PER_UNIT, Study
 
 STUDY_COLUMNS = [
@@ -69,6 +69,7 @@ class Tables:
     risk_of_bias: pd.DataFrame
     claims: pd.DataFrame
     claim_evidence: pd.DataFrame
+    version: str = ""  # the data version these tables were built from ("" for a subset)
 
     @cached_property
     def _labels(self) -> dict[str, str]:
@@ -112,7 +113,8 @@ def build_tables(dataset: Dataset) -> Tables:
     if dataset.version not in _CACHE:
         if len(_CACHE) > 8:
             _CACHE.clear()
-        _CACHE[dataset.version] = _build(dataset)
+        with paused_gc():
+            _CACHE[dataset.version] = _build(dataset)
     return _CACHE[dataset.version]
 
 
@@ -226,7 +228,7 @@ def _build(dataset: Dataset) -> Tables:
         durability=_frame(durability, DURABILITY_COLUMNS), adverse_events=_frame(aes, ADVERSE_EVENT_COLUMNS),
         findings=_frame(findings, FINDING_COLUMNS), risk_of_bias=_frame(rob, RISK_OF_BIAS_COLUMNS),
         claims=_frame(claims, CLAIM_COLUMNS),
-        claim_evidence=_frame(links, CLAIM_EVIDENCE_COLUMNS),
+        claim_evidence=_frame(links, CLAIM_EVIDENCE_COLUMNS), version=dataset.version,
     )
 
 
