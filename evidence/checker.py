@@ -84,10 +84,10 @@ class Finding:
 # --------------------------------------------------------------------------- evidence
 
 def summarise_evidence(tables: Any) -> dict[str, Any]:
-    """The computed summaries the rules compare with (cached per tables object)."""
-    key = id(tables)
+    """The computed summaries the rules compare with (cached per data version, else per tables object)."""
+    key = getattr(tables, "version", "") or id(tables)
     hit = _EVIDENCE_CACHE.get(key)
-    if hit is not None and hit[0] is tables:
+    if hit is not None and (hit[0] is tables or isinstance(key, str)):
         return hit[1]
     try:
         summary = {
@@ -104,7 +104,7 @@ def summarise_evidence(tables: Any) -> dict[str, Any]:
     return summary
 
 
-_EVIDENCE_CACHE: dict[int, tuple[Any, dict[str, Any]]] = {}
+_EVIDENCE_CACHE: dict[int | str, tuple[Any, dict[str, Any]]] = {}
 
 
 def _pooled_rate(tables: Any, kind: str) -> dict[str, Any] | None:
