@@ -29,25 +29,20 @@ import plotly.graph_objects as go
 from evidence import charts
 from evidence.claim_evidence import claimed_value, panel
 from evidence.exports import (
-    LICENCE,
-    PROJECT,
-    TITLE,
     _is_web_url,
     bibtex,
     claim_evidence_rows,
     claim_review,
     claim_studies,
-    claim_url,
     csl_json,
     doi_url,
     pubmed_url,
-    resolve_base_url,
     ris,
-    stamp,
     table_export,
 )
 from evidence.load import Dataset
 from evidence.schema import Claim
+from evidence.stamp import LICENCE, PROJECT, TITLE, claim_url, resolve_base_url, stamp
 from evidence.tables import Tables
 from evidence.verdicts import CERTAINTY, CERTAINTY_MEANING, VERDICTS, verdict_badge
 

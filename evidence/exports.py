@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -22,52 +21,17 @@ import pandas as pd
 
 from evidence.load import Dataset
 from evidence.schema import Claim, Source, Study
+from evidence.stamp import (  # re-exported: part of the exports API
+    PROJECT,
+    claim_url,
+    resolve_base_url,
+    stamp,
+)
 from evidence.tables import OUTCOME_COLUMNS, Tables
 from evidence.verdicts import VERDICTS
 
-PROJECT = "Ketamine evidence tracker"
-TITLE = "Ketamine for depression: marketing claims vs published evidence"
-LICENCE = "Data: CC BY 4.0; code: MIT"
-DEFAULT_BASE_URL = "http://localhost:8501"
 FORMATS = ("csv", "json")
 REGULATORY_KINDS = ("regulatory", "label")
-
-
-# --------------------------------------------------------------------------- stamp
-
-def resolve_base_url(explicit: str | None = None) -> str:
-    """The public address of the dashboard: explicit, else ``$EVIDENCE_BASE_URL``, else localhost."""
-    return (explicit or os.environ.get("EVIDENCE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-
-
-def claim_url(claim_id: str, base: str | None = None) -> str:
-    return f"{resolve_base_url(base)}/claim?claim={_urlquote(claim_id, safe='')}"
-
-
-def how_to_cite(dataset: Dataset, *, today: date | None = None, base: str | None = None) -> str:
-    today = today or date.today()
-    return (f"{PROJECT}. {TITLE}. Data version {dataset.version} (data files last changed "
-            f"{dataset.modified or 'unknown'}). {resolve_base_url(base)} (accessed {today.isoformat()}). {LICENCE}.")
-
-
-def stamp(dataset: Dataset, *, today: date | None = None, base: str | None = None) -> dict[str, str]:
-    """What every export carries: data version and date, export date, licence, source, how to cite."""
-    today = today or date.today()
-    return {
-        "data_version": dataset.version,
-        "data_modified": dataset.modified,
-        "exported": today.isoformat(),
-        "licence": LICENCE,
-        "source": PROJECT,
-        "url": resolve_base_url(base),
-        "how_to_cite": how_to_cite(dataset, today=today, base=base),
-    }
-
-
-def export_filename(table_name: str, dataset: Dataset, ext: str, *, today: date | None = None) -> str:
-    """``outcomes_v8b301a0fbf4c_2026-11-21.csv``: table, data version, export date."""
-    safe = re.sub(r"[^A-Za-z0-9_\-]+", "_", table_name).strip("_") or "export"
-    return f"{safe}_v{dataset.version}_{(today or date.today()).isoformat()}.{ext.lstrip('.')}"
 
 
 # --------------------------------------------------------------------------- tables

@@ -134,3 +134,15 @@ def test_check_page_flags_a_pasted_clinic_paragraph():
     assert "Suggested verdict" in body or "Curated claim" in body
     links = [p.proto.label for p in at.get("page_link")]
     assert any("More than 80% of patients get positive results" in label for label in links)
+
+
+def test_landing_page_imports_stay_light():
+    """The landing page renders first; it must not pull in pandas or the statistics stack (a cold-start cost)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, evidence.ui.common, evidence.verdicts, evidence.load; "
+            "heavy = [m for m in ('pandas', 'scipy', 'statsmodels', 'numpy') if m in sys.modules]; "
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"imported on the landing page: {out.stdout.strip()}"

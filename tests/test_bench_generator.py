@@ -15,6 +15,12 @@ REAL = load_dataset(REPO / "data")
 FILES = ("studies.yaml", "claims.yaml", "sources.yaml")
 
 
+@pytest.fixture(autouse=True)
+def _private_parse_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """validate() may cache parsed files on disk: keep the synthetic ones out of the user's cache."""
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path / "parse-cache"))
+
+
 @pytest.mark.parametrize("scale", [1, 10])
 def test_generated_data_validates_with_expected_counts(tmp_path: Path, scale: int):
     out = generate(scale, tmp_path / f"x{scale}", seed=7)

@@ -16,6 +16,7 @@ import pytest
 
 from evidence import bundle as bx
 from evidence import exports as ex
+from evidence import stamp as sp
 from evidence.load import Dataset, load_dataset
 from evidence.schema import Claim, Study
 from evidence.tables import (
@@ -142,13 +143,13 @@ def test_unknown_format_is_refused(ds, tables):
 
 def test_stamp_and_filename(ds, monkeypatch):
     monkeypatch.setenv("EVIDENCE_BASE_URL", "https://tracker.example.org/")
-    s = ex.stamp(ds, today=TODAY)
+    s = sp.stamp(ds, today=TODAY)
     assert s["data_version"] == ds.version and s["data_modified"] == ds.modified
-    assert s["exported"] == "2026-11-21" and s["licence"] == ex.LICENCE and s["source"] == ex.PROJECT
+    assert s["exported"] == "2026-11-21" and s["licence"] == sp.LICENCE and s["source"] == sp.PROJECT
     assert s["url"] == "https://tracker.example.org"
     assert "https://tracker.example.org" in s["how_to_cite"]
-    assert ex.export_filename("outcomes", ds, "csv", today=TODAY) == f"outcomes_v{ds.version}_2026-11-21.csv"
-    assert re.fullmatch(r"outcomes_v[0-9a-f]{12}_\d{4}-\d{2}-\d{2}\.csv", ex.export_filename("outcomes", ds, "csv"))
+    assert sp.export_filename("outcomes", ds, "csv", today=TODAY) == f"outcomes_v{ds.version}_2026-11-21.csv"
+    assert re.fullmatch(r"outcomes_v[0-9a-f]{12}_\d{4}-\d{2}-\d{2}\.csv", sp.export_filename("outcomes", ds, "csv"))
 
 
 # --------------------------------------------------------------------------- citations

@@ -14,7 +14,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from evidence import exports
+from evidence import exports, stamp
 from evidence.cli import UserError, command_dataset
 from evidence.load import REPO_ROOT, Dataset
 from evidence.tables import TABLE_NAMES, Tables, build_tables
@@ -126,14 +126,14 @@ def run_export(args) -> int:
         if claim is not None:
             frame = _claim_rows(table, frame, dataset, claim.id)
             filters["claim"] = claim.id
-        target = _target(args.out, exports.export_filename(table, dataset, fmt), directory)
+        target = _target(args.out, stamp.export_filename(table, dataset, fmt), directory)
         payload = exports.table_export(frame, fmt, dataset=dataset, table_name=table, filters=filters)
         _emit(payload, target, f"{len(frame)} rows of {table}, data version {dataset.version}")
         return 0
     if args.table:
         raise UserError(f"--table applies to csv and json only, not {fmt}")
     name = claim.id if claim is not None else ("claimreviews" if fmt == "claimreview" else "studies")
-    target = _target(args.out, exports.export_filename(name, dataset, EXTENSIONS[fmt]), directory)
+    target = _target(args.out, stamp.export_filename(name, dataset, EXTENSIONS[fmt]), directory)
     if fmt == "claimreview":
         doc = (exports.claim_review(claim, dataset, args.base_url) if claim is not None
                else exports.claim_reviews(dataset, args.base_url))
@@ -157,7 +157,7 @@ def run_bundle(args) -> int:
 
     dataset, tables, directory = _load(args)
     claim = _claim(dataset, args.claim)
-    default = exports.export_filename(f"{claim.id}_bundle", dataset, "zip")
+    default = stamp.export_filename(f"{claim.id}_bundle", dataset, "zip")
     target = _target(args.out or Path.cwd(), default, directory) or Path(default)
     payload = bundle.bundle(claim.id, dataset, tables, base_url=args.base_url, images=not args.no_images)
     _write(target, payload)
@@ -171,7 +171,7 @@ def run_report(args) -> int:
     from evidence import bundle
 
     dataset, tables, directory = _load(args)
-    default = exports.export_filename("report", dataset, "html")
+    default = stamp.export_filename("report", dataset, "html")
     target = _target(args.out or Path.cwd(), default, directory) or Path(default)
     text = bundle.report_html(dataset, tables, base_url=args.base_url, include_charts=not args.no_charts)
     _write(target, text.encode("utf-8"))

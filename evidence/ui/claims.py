@@ -8,7 +8,7 @@ import streamlit as st
 from evidence.ui import common
 from evidence.verdicts import VERDICTS, certainty_badge, verdict_badge
 
-dataset, tables = common.data()
+dataset = common.dataset()  # the landing page needs no tables (pandas) until a download is clicked
 st.title("Ketamine for depression: the claims and the evidence")
 st.markdown(
     "Clinic and health-blog pages make specific promises about ketamine therapy. Each claim below is quoted "
@@ -56,6 +56,13 @@ if cards:
     st.markdown("\n".join(cards), unsafe_allow_html=True)
 if not shown:
     st.info("No claim matches these filters.")
-common.download_table(tables.claims[tables.claims["claim_id"].isin([c.id for c in shown])],
-                      label="These claims", name="claims", dataset=dataset)
+shown_ids = [c.id for c in shown]
+
+
+def shown_claims():
+    claims = common.tables_for(dataset).claims
+    return claims[claims["claim_id"].isin(shown_ids)]
+
+
+common.download_table(shown_claims, label="These claims", name="claims", dataset=dataset)
 common.footer(dataset)

@@ -8,13 +8,19 @@ bound to the URL's query parameters so that a pasted link restores the view.
 
 from __future__ import annotations
 
-import pandas as pd
-import plotly.graph_objects as go
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from evidence import exports
+from evidence import stamp
 from evidence.load import Dataset, content_hash, data_dir, validate
-from evidence.tables import Tables, build_tables
+
+if TYPE_CHECKING:  # pandas, plotly and the tables are imported only by the pages that use them
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from evidence.tables import Tables
 
 LICENCE = "Data: CC BY 4.0 · Code: MIT"
 PAGES = {
@@ -24,10 +30,21 @@ PAGES = {
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _load(directory: str, version: str) -> tuple[Dataset | None, list[str], Tables | None]:
+def _load(directory: str, version: str) -> tuple[Dataset | None, list[str]]:
     dataset, errors = validate(directory)
-    tables = build_tables(dataset) if dataset is not None else None
-    return dataset, [str(e) for e in errors], tables
+    return dataset, [str(e) for e in errors]
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _tables(version: str, _dataset: Dataset) -> Tables:
+    from evidence.tables import build_tables
+
+    return build_tables(_dataset)
+
+
+def tables_for(dataset: Dataset) -> Tables:
+    """The tidy tables of this data version (built once, on the first page that needs them)."""
+    return _tables(dataset.version, dataset)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -42,18 +59,24 @@ def claim_panels(dataset: Dataset, tables: Tables, claim) -> list:
     return _claim_panels(dataset.version, claim.id, tables, claim)
 
 
-def data() -> tuple[Dataset, Tables]:
-    """The validated dataset and its tables; stops the page with the error list if invalid."""
+def dataset() -> Dataset:
+    """The validated dataset; stops the page with the validator's error list if invalid."""
     directory = data_dir()
     if not directory.is_dir():
         st.error(f"Data directory not found: `{directory}`")
         st.stop()
-    dataset, errors, tables = _load(str(directory.resolve()), content_hash(directory))
-    if dataset is None or tables is None:
+    loaded, errors = _load(str(directory.resolve()), content_hash(directory))
+    if loaded is None:
         st.error(f"The data in `{directory}` did not validate ({len(errors)} error(s)); fix them and reload.")
         st.code("\n".join(errors), language=None)
         st.stop()
-    return dataset, tables
+    return loaded
+
+
+def data() -> tuple[Dataset, Tables]:
+    """The validated dataset and its tables."""
+    loaded = dataset()
+    return loaded, tables_for(loaded)
 
 
 # --------------------------------------------------------------------------- permalinks
@@ -145,20 +168,27 @@ def permalink_note() -> None:
 
 def stamped_name(name: str, dataset: Dataset, ext: str = "csv") -> str:
     """File name stamped with the data version and today's date (shared with the CLI exports)."""
-    return exports.export_filename(name, dataset, ext)
+    return stamp.export_filename(name, dataset, ext)
 
 
-def download_table(frame: pd.DataFrame, *, label: str, name: str, dataset: Dataset, where=st) -> None:
-    """CSV (first, for journalists) and its JSON twin, both of exactly ``frame``; the JSON carries the
-    data version, export date, licence, how to cite and the view's filters (the URL's query parameters)."""
+def download_table(frame: pd.DataFrame | Callable[[], pd.DataFrame], *, label: str, name: str, dataset: Dataset,
+                   where=st) -> None:
+    """CSV (first, for journalists) and its JSON twin, both of exactly ``frame`` (or what the callable
+    returns); the JSON carries the data version, export date, licence, how to cite and the view's filters
+    (the URL's query parameters).  Payloads are built only when clicked, not on every rerun."""
+    from evidence import exports
+
     filters = {key: st.query_params.get_all(key) for key in st.query_params}
+
+    def rows() -> pd.DataFrame:
+        return frame() if callable(frame) else frame
+
     left, right = where.columns([1, 1])
-    # Payloads are callables: built only when clicked, not on every rerun.
     left.download_button(f"{label} (CSV)",
-                         lambda: exports.table_export(frame, "csv", dataset=dataset, table_name=name),
+                         lambda: exports.table_export(rows(), "csv", dataset=dataset, table_name=name),
                          stamped_name(name, dataset), "text/csv", key=f"csv_{name}", on_click="ignore")
     right.download_button(f"{label} (JSON)",
-                          lambda: exports.table_export(frame, "json", dataset=dataset, table_name=name,
+                          lambda: exports.table_export(rows(), "json", dataset=dataset, table_name=name,
                                                        filters=filters),
                           stamped_name(name, dataset, "json"), "application/json", key=f"json_{name}",
                           on_click="ignore")
