@@ -18,6 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 ## run: create the venv, install, start the dashboard on the bundled data
 run: $(STAMP)
+	$(BIN)/python -m evidence validate   # reports data errors up front and fills the parse cache
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
 ## chromium: install Debian's Chromium for the browser tests when missing and we are root

@@ -36,9 +36,9 @@ def free_port() -> int:
 class Server:
     """One ``streamlit run SCRIPT`` process (headless, free port, usage stats off)."""
 
-    def __init__(self, script: Path, data_dir: Path | None = None):
+    def __init__(self, script: Path, data_dir: Path | None = None, env: dict[str, str] | None = None):
         self.script, self.port = script, free_port()
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         if data_dir is not None:
             self.env["EVIDENCE_DATA_DIR"] = str(data_dir)
         self.log = tempfile.NamedTemporaryFile(prefix="bench-streamlit-", suffix=".log", delete=False)  # noqa: SIM115
@@ -126,41 +126,56 @@ def wait_rendered(page, title: str, last_text: str, timeout_s: float) -> str | N
     return exception.first.inner_text()[:300] if exception.count() else None
 
 
-def render(browser, url: str, title: str, last_text: str, timeout_s: float = 300) -> tuple[float, str | None]:
-    """(seconds from navigation to the page fully rendered, in a fresh browser context; the page's error)."""
+def render(browser, url: str, title: str, last_text: str, timeout_s: float = 300) -> tuple[float | None, str | None]:
+    """(seconds from navigation to the page fully rendered in a fresh browser context, or None if it took
+    longer than ``timeout_s``; the page's exception text, if it raised)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
         t0 = time.perf_counter()
         page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
-        error = wait_rendered(page, title, last_text, timeout_s)
+        try:
+            error = wait_rendered(page, title, last_text, timeout_s)
+        except PlaywrightTimeout:
+            return None, None
         return time.perf_counter() - t0, error
     finally:
         context.close()
 
 
-def cold_start(browser, script: Path, title: str, last_text: str, data_dir: Path | None = None) -> dict:
+def cold_start(browser, script: Path, title: str, last_text: str, data_dir: Path | None = None,
+               env: dict[str, str] | None = None) -> dict:
     """``streamlit run`` from process start to the first page fully rendered in Chromium."""
-    with Server(script, data_dir) as server:
+    with Server(script, data_dir, env) as server:
         t0 = time.perf_counter()
         server.wait_healthy()
         ready = time.perf_counter() - t0
         shown, error = render(browser, server.url, title, last_text)
+        if shown is None:
+            raise TimeoutError(f"{script.name} did not render within 300 s")
         return {"total": ready + shown, "server_ready": ready, "render": shown, "error": error}
 
 
-def memory_run(browser, script: Path, data_dir: Path, pages: list[tuple[str, str, str]]) -> dict:
-    """Start the app on ``data_dir``, render each (path, title, last text), then read the server's peak RSS."""
-    out: dict = {"render": {}, "errors": {}}
-    with Server(script, data_dir) as server:
+def memory_run(browser, script: Path, data_dir: Path, pages: list[tuple[str, str, str]],
+               timeout_s: float = 60, env: dict[str, str] | None = None) -> dict:
+    """Start the app on ``data_dir``, render each (path, title, last text), then read the server's peak RSS.
+
+    A page that takes longer than ``timeout_s`` to render is recorded as None (the server has still run
+    its script for it, so the memory reading stands).
+    """
+    out: dict = {"render": {}, "errors": {}, "timeout_s": timeout_s}
+    with Server(script, data_dir, env) as server:
         t0 = time.perf_counter()
         server.wait_healthy()
         out["server_ready"] = time.perf_counter() - t0
         for path, title, last_text in pages:
             name = path or "landing"
-            out["render"][name], error = render(browser, f"{server.url}/{path}", title, last_text)
+            out["render"][name], error = render(browser, f"{server.url}/{path}", title, last_text, timeout_s)
             if error:
                 out["errors"][name] = error
-        out["first_render_total"] = out["server_ready"] + next(iter(out["render"].values()))
+        first = next(iter(out["render"].values()))
+        out["first_render_total"] = None if first is None else out["server_ready"] + first
         out["peak_rss_mb"] = server.peak_rss_mb()
     return out

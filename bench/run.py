@@ -10,6 +10,7 @@ import os
 import platform
 import shutil
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,8 @@ from bench.generate import generate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 APP_TITLE, FOOTER = "Ketamine for depression", "Data version"
+CACHE_STATES = (False, True) if measure.PARSE_CACHE else (False,)
+CACHE_LABEL = {False: "no parse cache", True: "warm parse cache"} if measure.PARSE_CACHE else {False: "cold"}
 GROWTH_LIMIT = 11.0  # "no faster than linear": 10x the data may cost up to ~10x (10% slack for noise)
 FULL = {"scales": [1, 10, 100], "load": {1: 5, 10: 5, 100: 3}, "pages": {1: 5, 10: 3, 100: 2}, "cold_start": 3,
         "checker": (5, 3)}
@@ -64,29 +67,37 @@ class Report:
     def print(self) -> None:
         head = f"{'measurement':62s} {'scale':>5s} {'n':>2s} {'median':>10s} {'×floor':>7s}  {'target':22s} met?"
         log("\n" + head + "\n" + "-" * len(head))
-        errors = {}
+        errors: dict[str, list[str]] = {}
+        notes: dict[str, list[str]] = {}
         for r in self.rows:
             scale = f"{r['scale']}x" if r["scale"] else ""
             met = {True: "yes", False: "NO", None: "", "error": "ERROR"}[r["met"]]
             ratio = f"{r['x_floor']:.1f}×" if r["x_floor"] else ""
-            value = "raised" if r["error"] else fmt_value(r["value"], r["unit"])
+            value = "raised" if r["error"] else ("timeout" if r["note"].startswith("not rendered")
+                                                 else fmt_value(r["value"], r["unit"]))
             log(f"{r['measurement'][:62]:62s} {scale:>5s} {r['n'] or '':>2} {value:>10s} "
                 f"{ratio:>7s}  {r['target'][:22]:22s} {met}")
             if r["error"]:
                 errors.setdefault(r["error"], []).append(f"{r['measurement'].split(',')[0]} {scale}")
+            elif r["note"] and r["note"] != "floor":
+                notes.setdefault(r["note"], []).append(f"{r['measurement'].split(',')[0]} {scale}")
         for error, where in errors.items():
-            log(f"  ! {', '.join(sorted(set(where)))}: {error}")
+            log(f"  ! raised — {', '.join(sorted(set(where)))}: {error}")
+        for note, where in notes.items():
+            log(f"  note — {', '.join(sorted(set(where)))}: {note}")
 
 
 def run(args: argparse.Namespace) -> dict:
     for name in ("streamlit.runtime.scriptrunner_utils.script_run_context",  # "missing ScriptRunContext"
-                 "streamlit.runtime.scriptrunner.exec_code"):  # page exceptions: AppTest collects them
+                 "streamlit.error_util"):  # "Uncaught app execution": AppTest collects page exceptions
         logging.getLogger(name).addFilter(lambda record: False)
     plan = QUICK if args.quick else FULL
     scales = args.scales or plan["scales"]
     started, t_start = datetime.now(UTC), time.perf_counter()
     report, raw = Report(), {"scales": {}}
     bare = measure.write_bare()
+    cache_dir = Path(tempfile.mkdtemp(prefix="evidence-bench-parse-cache-"))
+    os.environ["EVIDENCE_CACHE_DIR"] = str(cache_dir)  # never the user's ~/.cache; servers inherit it
     browser_ok = not args.no_browser and Path("/usr/bin/chromium").exists()
     pw = browser = None
     if browser_ok:
@@ -113,11 +124,12 @@ def run(args: argparse.Namespace) -> dict:
 
         # ---------------------------------------------------------------- cold start vs bare (real data)
         if browser is not None:
-            log("cold start in Chromium: app.py (real data) vs bare page …")
+            log("cold start in Chromium: app.py (real data, no parse cache) vs bare page …")
             starts: dict[str, list[dict]] = {"app": [], "bare": []}
             for _ in range(plan["cold_start"]):  # alternate, so drift hits both equally
                 starts["bare"].append(b.cold_start(browser, bare, measure.BARE_TITLE, measure.BARE_LINE))
-                starts["app"].append(b.cold_start(browser, measure.APP, APP_TITLE, FOOTER, measure.REPO_ROOT / "data"))
+                starts["app"].append(b.cold_start(browser, measure.APP, APP_TITLE, FOOTER, measure.REPO_ROOT / "data",
+                                                  env={"EVIDENCE_CACHE_DIR": "off"}))
             raw["cold_start"] = starts
             med = {k: measure.median_of([r["total"] for r in v]) for k, v in starts.items()}
             report.add("cold start → bare page rendered (Chromium)", None, med["bare"], n=len(starts["bare"]),
@@ -142,20 +154,27 @@ def run(args: argparse.Namespace) -> dict:
             raw["scales"][scale] = info
             try:
                 reps = plan["load"].get(scale, 3)
-                log(f"   load + validate + tables, up to ×{reps} …")
-                info["load"] = lo = measure.measure_load(gen.path, reps)
-                log(f"    median {lo['median']:.2f} s (validate {lo['validate_median']:.2f} s), n={lo['n']}")
-                report.add("load + validate + tidy tables", scale, lo["median"], n=lo["n"],
-                           **({"target": "< 2 s", "limit": 2.0} if scale == 100 else {}))
-                report.add("  of which validate (YAML + pydantic)", scale, lo["validate_median"], n=lo["n"])
+                info["load"] = {}
+                for cached in CACHE_STATES:
+                    label = CACHE_LABEL[cached]
+                    log(f"   load + validate + tables, {label}, up to ×{reps} …")
+                    info["load"][label] = lo = measure.measure_load(gen.path, reps, cached=cached)
+                    log(f"    median {lo['median']:.2f} s (validate {lo['validate_median']:.2f} s), n={lo['n']}")
+                    report.add(f"load + validate + tidy tables, {label}", scale, lo["median"], n=lo["n"],
+                               **({"target": "< 2 s", "limit": 2.0} if scale == 100 else {}))
+                    report.add(f"  of which validate, {label}", scale, lo["validate_median"], n=lo["n"])
                 reps = plan["pages"].get(scale, 2)
                 log(f"   pages under AppTest, up to ×{reps} (fewer when slow) …")
-                pages = measure.measure_pages(gen.path, reps, bare, warm_all=scale == scales[0], log=log)
+                pages = measure.measure_pages(gen.path, reps, bare, log=log)
                 info["pages"] = pages
                 floor = pages["bare"]
                 report.add("bare page, cold (AppTest)", scale, floor["cold"]["median"], n=floor["n"], note="floor")
                 report.add("bare page, rerun (AppTest)", scale, floor["rerun"]["median"], n=floor["n"], note="floor")
                 for page in measure.PAGES:
+                    first = pages["first_view"][page]
+                    report.add(f"page {page}, first view after load (AppTest)", scale, first["cold"], n=1,
+                               floor=floor["cold"]["median"], error=first_line(next(iter(first["errors"]), None)),
+                               note="includes importing the page's modules" if scale == scales[0] else "")
                     p = pages[page]
                     error = first_line(p["cold"]["errors"][0] if p["cold"]["errors"] else None)
                     report.add(f"page {page}, cold (AppTest)", scale, p["cold"]["median"], n=p["n"],
@@ -166,17 +185,24 @@ def run(args: argparse.Namespace) -> dict:
                                floor=floor["rerun"]["median"], error=error,
                                **({"target": target[0], "limit": target[1]} if target else {}))
                 if browser is not None:
-                    log("   streamlit run + Chromium: landing then explorer, peak RSS …")
-                    mem = b.memory_run(browser, measure.APP, gen.path, [("", APP_TITLE, FOOTER),
-                                                                        ("explorer", "Evidence explorer", FOOTER)])
-                    info["server"] = mem
-                    log(f"    {mem}")
-                    report.add("server start → landing rendered (Chromium)", scale, mem["first_render_total"], n=1,
-                               error=first_line(mem["errors"].get("landing")))
-                    report.add("explorer rendered, warm server (Chromium)", scale, mem["render"]["explorer"], n=1,
-                               error=first_line(mem["errors"].get("explorer")))
-                    report.add("server peak RSS (landing + explorer)", scale, mem["peak_rss_mb"], "MB", n=1,
-                               **({"target": "< 600 MB", "limit": 600.0} if scale == 100 else {}))
+                    info["server"] = {}
+                    for cached in CACHE_STATES:
+                        label = CACHE_LABEL[cached]
+                        log(f"   streamlit run ({label}) + Chromium: landing then explorer, peak RSS …")
+                        with measure.parse_cache(cached):
+                            mem = b.memory_run(browser, measure.APP, gen.path,
+                                               [("", APP_TITLE, FOOTER), ("explorer", "Evidence explorer", FOOTER)])
+                        info["server"][label] = mem
+                        log(f"    {mem}")
+                        late = f"not rendered within {mem['timeout_s']:.0f} s"
+                        report.add(f"server start → landing rendered, {label}", scale, mem["first_render_total"],
+                                   n=1, error=first_line(mem["errors"].get("landing")),
+                                   note="" if mem["first_render_total"] is not None else late)
+                        report.add(f"explorer rendered next, {label}", scale, mem["render"]["explorer"], n=1,
+                                   error=first_line(mem["errors"].get("explorer")),
+                                   note="" if mem["render"]["explorer"] is not None else late)
+                        report.add(f"server peak RSS (landing + explorer), {label}", scale, mem["peak_rss_mb"],
+                                   "MB", n=1, **({"target": "< 600 MB", "limit": 600.0} if scale == 100 else {}))
             finally:
                 shutil.rmtree(gen.path, ignore_errors=True)
                 measure.clear_caches()
@@ -196,6 +222,8 @@ def run(args: argparse.Namespace) -> dict:
         if pw is not None:
             pw.stop()
         shutil.rmtree(bare.parent, ignore_errors=True)
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        os.environ.pop("EVIDENCE_CACHE_DIR", None)
 
     duration = time.perf_counter() - t_start
     report.print()
@@ -208,9 +236,16 @@ def run(args: argparse.Namespace) -> dict:
         "duration_s": round(duration, 1), "mode": "quick" if args.quick else ("custom" if args.scales else "full"),
         "argv": sys.argv[1:], "seed": args.seed, "scales": scales,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "notes": {"cold (AppTest)": "fresh AppTest session opening the page through app.py; imports and the "
-                                    "st.cache_resource dataset warmed first (load is measured separately)",
+        "notes": {"parse cache": "evidence.load caches parsed YAML on disk by content hash; 'no parse cache' = "
+                                 "EVIDENCE_CACHE_DIR=off (first load of new data), 'warm parse cache' = a restart",
+                  "first view (AppTest)": "the first session to open the page after the data were loaded: "
+                                          "per-claim panels, the checker's index etc. computed (and, on the "
+                                          "first scale, the page's modules imported)",
+                  "cold (AppTest)": "fresh AppTest session opening the page through app.py, on a warm server "
+                                    "(dataset in st.cache_resource, first views done; load is measured separately)",
                   "rerun (AppTest)": "same session, after the filter change named in the row",
+                  "timing": "time.perf_counter around at.run() (AppTest) or from navigation to rendered (Chromium); "
+                            "gc.collect() before each timed run so earlier runs' garbage is not billed to it",
                   "×floor": "ratio to the bare page (title + one line) measured the same way in the same run",
                   "growth limit": f"met when time(100x) / time(10x) ≤ {GROWTH_LIMIT}"},
         "rows": report.rows, "raw": raw,

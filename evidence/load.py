@@ -232,12 +232,28 @@ class Dataset:
         return self._index[kind][key]
 
 
+_FILE_HASHES: dict[tuple[str, int, int], bytes] = {}
+
+
+def _file_digest(path: Path) -> bytes:
+    """SHA-256 of a file, remembered per (path, mtime, size): pages call this on every rerun."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return b"<missing>"
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _FILE_HASHES:
+        if len(_FILE_HASHES) > 64:
+            _FILE_HASHES.clear()
+        _FILE_HASHES[key] = hashlib.sha256(path.read_bytes()).digest()
+    return _FILE_HASHES[key]
+
+
 def content_hash(directory: Path) -> str:
     digest = hashlib.sha256()
     for name in FILES.values():
-        path = directory / name
         digest.update(name.encode())
-        digest.update(path.read_bytes() if path.exists() else b"<missing>")
+        digest.update(_file_digest(directory / name))
     return digest.hexdigest()[:12]
 
 

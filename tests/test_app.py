@@ -146,3 +146,15 @@ def test_landing_page_imports_stay_light():
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"imported on the landing page: {out.stdout.strip()}"
+
+
+def test_claims_are_paginated_on_large_lists(tmp_path, monkeypatch):
+    from bench.generate import generate
+
+    generated = generate(10, tmp_path / "data10")
+    monkeypatch.setenv("EVIDENCE_DATA_DIR", str(generated.path))
+    at = run("claims", {"page": "3"})
+    cards = next(m.value for m in at.markdown if 'class="claim-card"' in m.value)
+    assert cards.count('class="claim-card"') == 40
+    assert at.selectbox(key="page").value == "3"
+    assert len(at.selectbox(key="page").options) == -(-generated.claims // 40)

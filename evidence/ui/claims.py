@@ -38,10 +38,16 @@ counts = " · ".join(f"{v}: {sum(c.verdict == v for c in shown)}" for v in VERDI
 st.markdown(f"**{len(shown)} of {len(dataset.claims)} claims** — {counts}")
 common.permalink_note()
 
-# One HTML block for all cards (a few hundred separate elements made the first render slow); each card links
-# to its claim page by a plain permalink.
+# One HTML block per page of cards (a few hundred separate elements made the first render slow); each card
+# links to its claim page by a plain permalink.  Pages of PER_PAGE cards keep large datasets quick to show.
+PER_PAGE = 40
+pages = max(1, -(-len(shown) // PER_PAGE))
+page = 1
+if pages > 1:
+    page = int(common.bound_select("Page", "page", [str(i) for i in range(1, pages + 1)],
+                                   help=f"{PER_PAGE} claims per page"))
 cards = []
-for claim in shown:
+for claim in shown[(page - 1) * PER_PAGE: page * PER_PAGE]:
     first = claim.appearances[0]
     pages_n = len({a.source for a in claim.appearances})
     cards.append(

@@ -6,9 +6,16 @@ from evidence.provenance import count_figures
 from evidence.ui import common
 from evidence.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, verdict_badge
 
-dataset, tables = common.data()
+dataset = common.dataset()
 st.title("Methods and data")
-primary, secondary = count_figures(dataset.studies)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def figure_counts(version: str) -> tuple[int, int]:
+    return count_figures(dataset.studies)
+
+
+primary, secondary = figure_counts(dataset.version)
 st.markdown(
     f"**Data version `{dataset.version}`** (content hash of the three data files; files last changed "
     f"{dataset.modified}). {len(dataset.studies)} studies, {primary + secondary} recorded figures "
