@@ -16,9 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from evidence import charts
-from evidence.explore import duration_labels
+from evidence.explore import duration_labels, forest_frame
 from evidence.schema import HOURS_PER_UNIT, Claim, SummarySpec
-from evidence.stats import study_ratio_intervals
 from evidence.summaries import (
     Filter,
     PooledSummary,
@@ -148,13 +147,7 @@ def _response_rate(spec, claim, tables, f) -> Panel:
 def _risk_ratio(spec, claim, tables, f) -> Panel:
     s: PooledSummary = pooled_risk_ratio(tables, f)
     title = spec.label or f"Response, ketamine vs control: risk ratio ({_scope(spec)})"
-    per = s.per_study
-    if s.k:
-        est, low, high = study_ratio_intervals("RR", per["events_t"], per["total_t"], per["events_c"],
-                                               per["total_c"])
-        data = per.assign(label=tables.labels(per["study_id"]), estimate=est, ci_low=low, ci_high=high)
-    else:
-        data = pd.DataFrame(columns=["label", "estimate", "ci_low", "ci_high"])
+    data = forest_frame(tables, s)
     pooled = {"estimate": s.estimate, "ci_low": s.ci_low, "ci_high": s.ci_high, "pi_low": s.pi_low,
               "pi_high": s.pi_high, "label": f"Pooled RR ({s.pooled.method})"}
     fig = charts.forest(data, pooled if s.k else None, measure="risk ratio of response (log scale)", title=title)

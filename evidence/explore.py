@@ -31,12 +31,16 @@ def forest_data(tables: Tables, window: str, control: str = "any",
     """Per-study risk ratios (with 95% CIs) and the pooled summary for one time window."""
     lo, hi = FOREST_WINDOWS[window]
     summary = pooled_risk_ratio(tables, Filter(hours_min=lo, hours_max=hi, control=control), method=method)
+    return forest_frame(tables, summary), summary
+
+
+def forest_frame(tables: Tables, summary: PooledSummary) -> pd.DataFrame:
+    """The per-study rows of a pooled risk-ratio summary with each study's RR and 95% CI, labelled."""
     per = summary.per_study
     if not summary.k:
-        return pd.DataFrame(columns=["study_id", "label", "estimate", "ci_low", "ci_high"]), summary
+        return pd.DataFrame(columns=["study_id", "label", "estimate", "ci_low", "ci_high"])
     est, low, high = study_ratio_intervals("RR", per["events_t"], per["total_t"], per["events_c"], per["total_c"])
-    frame = per.assign(label=tables.labels(per["study_id"]), estimate=est, ci_low=low, ci_high=high)
-    return frame, summary
+    return per.assign(label=tables.labels(per["study_id"]), estimate=est, ci_low=low, ci_high=high)
 
 
 def time_points(tables: Tables) -> pd.DataFrame:
