@@ -13,7 +13,7 @@ from functools import cached_property
 import pandas as pd
 
 from evidence.load import Dataset, paused_gc
-from evidence.schema import HOURS_PER_UNIT, Study
+from evidence.schema import Study
 
 STUDY_COLUMNS = [
     "id", "kind", "pmid", "doi", "nct", "first_author", "year", "title", "journal", "design",
@@ -237,7 +237,3 @@ def with_derived_columns(outcomes: pd.DataFrame) -> pd.DataFrame:
     scales = {m: is_depression_scale(m) for m in outcomes["measure"].unique()}
     outcomes["depression_scale"] = outcomes["measure"].map(scales).fillna(False).astype(bool)
     return outcomes
-
-
-def hours(value: float, unit: str) -> float:
-    return value * HOURS_PER_UNIT[unit]
