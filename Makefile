@@ -39,7 +39,7 @@ test: $(STAMP) chromium
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-## schema: regenerate the committed JSON Schemas after changing evidence/schema.py
+## schema: regenerate the committed JSON Schemas after changing evidence/curation/schema.py
 schema: $(STAMP)
 	$(BIN)/python -m evidence schema --out-dir data/schema
 

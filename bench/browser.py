@@ -19,7 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from evidence.load import REPO_ROOT
+from evidence.curation.load import REPO_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import yaml
 
-from evidence.load import FILES, REPO_ROOT, load_dataset, validate
-from evidence.provenance import check_study, figures
-from evidence.schema import Claim, Provenance, Study
+from evidence.curation.load import FILES, REPO_ROOT, load_dataset, validate
+from evidence.curation.provenance import check_study, figures
+from evidence.curation.schema import Claim, Provenance, Study
 
 REAL_DATA = REPO_ROOT / "data"
 PARALLEL = ("RCT parallel", "randomized withdrawal")

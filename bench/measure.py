@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from evidence import load, tables
-from evidence.load import REPO_ROOT
+from evidence.curation import load, tables
+from evidence.curation.load import REPO_ROOT
 
 APP = REPO_ROOT / "app.py"
 PAGES = ("claims", "claim", "explorer", "study", "check", "methods")
@@ -56,12 +56,12 @@ def clear_caches() -> None:
 # --------------------------------------------------------------------------- load
 
 
-PARSE_CACHE = hasattr(load, "cache_dir")  # evidence.load's on-disk parse cache ($EVIDENCE_CACHE_DIR, "off")
+PARSE_CACHE = hasattr(load, "cache_dir")  # evidence.curation.load's on-disk parse cache ($EVIDENCE_CACHE_DIR, "off")
 
 
 @contextlib.contextmanager
 def parse_cache(enabled: bool):
-    """Run with evidence.load's on-disk parse cache switched off, or on (the bench's own cache directory)."""
+    """Run with evidence.curation.load's on-disk parse cache switched off, or on (the bench's own cache directory)."""
     before = os.environ.get("EVIDENCE_CACHE_DIR")
     if not enabled:
         os.environ["EVIDENCE_CACHE_DIR"] = "off"
@@ -77,7 +77,7 @@ def parse_cache(enabled: bool):
 def measure_load(directory: Path, repeats: int, budget_s: float = 45.0, *, cached: bool = False) -> dict:
     """validate() + build_tables() from cold in-process caches (fewer repeats once ``budget_s`` is used).
 
-    ``cached``: with evidence.load's on-disk parse cache warm (a server restart), else with it off (the
+    ``cached``: with evidence.curation.load's on-disk parse cache warm (a server restart), else with it off (the
     first load of new data).
     """
     with parse_cache(cached):
@@ -231,7 +231,7 @@ def checker_texts() -> tuple[str, str]:
 
 def measure_checker(repeats_small: int, repeats_big: int) -> dict | None:
     try:
-        from evidence.checker import check_text
+        from evidence.checking.checker import check_text
     except ImportError:
         return None
     dataset = load.load_dataset(REPO_ROOT / "data")

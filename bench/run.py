@@ -236,7 +236,8 @@ def run(args: argparse.Namespace) -> dict:
         "duration_s": round(duration, 1), "mode": "quick" if args.quick else ("custom" if args.scales else "full"),
         "argv": sys.argv[1:], "seed": args.seed, "scales": scales,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "notes": {"parse cache": "evidence.load caches parsed YAML on disk by content hash; 'no parse cache' = "
+        "notes": {"parse cache": "evidence.curation.load caches parsed YAML on disk by content hash; "
+                                 "'no parse cache' = "
                                  "EVIDENCE_CACHE_DIR=off (first load of new data), 'warm parse cache' = a restart",
                   "first view (AppTest)": "the first session to open the page after the data were loaded: "
                                           "per-claim panels, the checker's index etc. computed (and, on the "

@@ -24,7 +24,7 @@ def command_dataset(args: argparse.Namespace):
     A missing directory is a :class:`UserError`; invalid data raise ``DataInvalid``, which :func:`main`
     reports as the validator's error list and exit code 1, the same for every command.
     """
-    from evidence.load import data_dir, load_dataset
+    from evidence.curation.load import data_dir, load_dataset
 
     directory = data_dir(args.data)
     if not directory.is_dir():
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from evidence.load import DataInvalid
+    from evidence.curation.load import DataInvalid
 
     parser = build_parser()
     args = parser.parse_args(argv)

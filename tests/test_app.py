@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from evidence.load import load_dataset
+from evidence.curation.load import load_dataset
 from tests.conftest import REPO, edit
 
 DATASET = load_dataset(REPO / "data")
@@ -70,8 +70,8 @@ def test_claim_permalink_and_computed_numbers():
     assert claim.appearances[0].quote in body
     assert "Overstated" in body and "Certainty of the evidence: Low" in body
     # The headline number is computed from data/, not typed: recompute it here and compare.
-    from evidence.claim_evidence import panels
-    from evidence.tables import build_tables
+    from evidence.curation.tables import build_tables
+    from evidence.synthesis.claim_evidence import panels
 
     panel = panels(claim, build_tables(DATASET))[0]
     assert f"Pooled response in ketamine arms: {100 * panel.estimate:.0f}%" in body
@@ -141,7 +141,7 @@ def test_landing_page_imports_stay_light():
     import subprocess
     import sys
 
-    code = ("import sys, evidence.ui.common, evidence.verdicts, evidence.load; "
+    code = ("import sys, evidence.ui.common, evidence.curation.verdicts, evidence.curation.load; "
             "heavy = [m for m in ('pandas', 'scipy', 'statsmodels', 'numpy') if m in sys.modules]; "
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

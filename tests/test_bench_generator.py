@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bench.generate import fmt, generate
-from evidence.load import load_dataset, validate
-from evidence.provenance import check_study, figure_in_quote, numbers_in
+from evidence.curation.load import load_dataset, validate
+from evidence.curation.provenance import check_study, figure_in_quote, numbers_in
 from tests.conftest import REPO
 
 REAL = load_dataset(REPO / "data")

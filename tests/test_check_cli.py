@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.checker import FIELDS
+from evidence.checking.checker import FIELDS
 from evidence.cli import main
 from tests.conftest import edit
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evidence import checker, matching
-from evidence.checker import (
+from evidence.checking import checker, matching
+from evidence.checking.checker import (
     MATCH_THRESHOLD,
     RULES,
     check_text,
@@ -20,10 +20,10 @@ from evidence.checker import (
     split_sentences,
     summarise_evidence,
 )
-from evidence.load import data_dir, load_dataset, sources_dir
-from evidence.quantities import extract_quantities
-from evidence.schema import Topic, Verdict
-from evidence.tables import build_tables
+from evidence.checking.quantities import extract_quantities
+from evidence.curation.load import data_dir, load_dataset, sources_dir
+from evidence.curation.schema import Topic, Verdict
+from evidence.curation.tables import build_tables
 
 FIX = Path(__file__).parent / "fixtures" / "checker"
 LABELS = yaml.safe_load((FIX / "heldout_labels.yaml").read_text(encoding="utf-8"))["pages"]

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidence.checker import Finding, check_text, extract_text, split_sentences
-from evidence.load import load_dataset
-from evidence.quantities import MAX_CHARS, _extract, extract_quantities
-from evidence.tables import build_tables
+from evidence.checking.checker import Finding, check_text, extract_text, split_sentences
+from evidence.checking.quantities import MAX_CHARS, _extract, extract_quantities
+from evidence.curation.load import load_dataset
+from evidence.curation.tables import build_tables
 
 FIX = Path(__file__).parent / "fixtures" / "checker"
 DATASET = load_dataset(FIX / "data")

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from evidence.load import load_dataset, sources_dir
-from evidence.provenance import check_study, figure_in_quote, numbers_in
-from evidence.schema_export import json_schemas, render
-from evidence.tables import CLAIM_COLUMNS, OUTCOME_COLUMNS, STUDY_COLUMNS, build_tables
+from evidence.curation.load import load_dataset, sources_dir
+from evidence.curation.provenance import check_study, figure_in_quote, numbers_in
+from evidence.curation.schema_export import json_schemas, render
+from evidence.curation.tables import CLAIM_COLUMNS, OUTCOME_COLUMNS, STUDY_COLUMNS, build_tables
 from tests.conftest import REPO
 
 DATASET = load_dataset(REPO / "data")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from evidence.cli import main
-from evidence.tables import OUTCOME_COLUMNS, STUDY_COLUMNS, TABLE_NAMES
+from evidence.curation.tables import OUTCOME_COLUMNS, STUDY_COLUMNS, TABLE_NAMES
 from tests.conftest import edit
 
 

@@ -1,4 +1,4 @@
-"""evidence.exports on the synthetic minimal dataset: every export is parsed back and checked."""
+"""evidence.publishing.exports on the synthetic minimal dataset: every export is parsed back and checked."""
 
 from __future__ import annotations
 
@@ -14,12 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evidence import bundle as bx
-from evidence import exports as ex
-from evidence import stamp as sp
-from evidence.load import Dataset, load_dataset
-from evidence.schema import Claim, Study
-from evidence.tables import (
+from evidence.curation.load import Dataset, load_dataset
+from evidence.curation.schema import Claim, Study
+from evidence.curation.tables import (
     ADVERSE_EVENT_COLUMNS,
     ARM_COLUMNS,
     CLAIM_COLUMNS,
@@ -32,7 +29,10 @@ from evidence.tables import (
     TABLE_NAMES,
     build_tables,
 )
-from evidence.verdicts import CERTAINTY, VERDICTS
+from evidence.curation.verdicts import CERTAINTY, VERDICTS
+from evidence.publishing import bundle as bx
+from evidence.publishing import exports as ex
+from evidence.publishing import stamp as sp
 
 FIXTURE = Path(__file__).parent / "fixtures" / "minimal"
 CONTRACT = {
@@ -393,7 +393,7 @@ def test_quote_paragraph_without_a_summary_names_studies_not_numbers(ds, tables)
 
 
 def test_quote_paragraph_uses_the_computed_summary(ds, tables):
-    summaries = pytest.importorskip("evidence.summaries")
+    summaries = pytest.importorskip("evidence.synthesis.summaries")
     claim = claim_variant(ds.claims[0], summaries=[{"kind": "response_rate", "hours_min": 12, "hours_max": 48}])
     expected = summaries.pooled_response_rate(tables, summaries.Filter.from_spec(claim.summaries[0]))
     assert expected.k == 1
@@ -440,7 +440,7 @@ def test_claim_chart_is_chosen_by_quantity(ds, tables, quantity, traces):
 
 
 def test_claim_chart_uses_the_claims_summary(ds, tables):
-    pytest.importorskip("evidence.claim_evidence")
+    pytest.importorskip("evidence.synthesis.claim_evidence")
     claim = claim_variant(ds.claims[0], summaries=[{"kind": "response_rate"}])
     fig = bx.claim_chart(claim, ds, tables)
     assert bx.has_data(fig)

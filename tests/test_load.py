@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from evidence.cli import main
-from evidence.load import DataInvalid, load_dataset, parse_yaml, validate
+from evidence.curation.load import DataInvalid, load_dataset, parse_yaml, validate
 from tests.conftest import edit
 
 
@@ -161,7 +161,7 @@ def test_missing_data_dir_is_a_user_error(tmp_path: Path, capsys):
 # --------------------------------------------------------------------------- parse cache
 
 def test_parse_cache_round_trip(tmp_path, monkeypatch):
-    from evidence.load import parse_cached
+    from evidence.curation.load import parse_cached
 
     monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path))
     raw = b"a: 1\nwhen: 2026-11-21\nitems: [x, y]\n"
@@ -175,7 +175,7 @@ def test_parse_cache_never_trusts_a_damaged_or_foreign_file(tmp_path, monkeypatc
     import hashlib
     import pickle
 
-    from evidence.load import parse_cached
+    from evidence.curation.load import parse_cached
 
     monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path))
     raw = b"a: 1\n"

@@ -1,4 +1,4 @@
-"""Offline tests of evidence.sources_api: `responses` in strict mode, fixtures shaped like the services' JSON.
+"""Offline tests of evidence.sources.sources_api: `responses` in strict mode, fixtures shaped like the services' JSON.
 
 `responses` runs the adapter's urllib3 ``Retry`` (it calls ``Retry.increment`` itself), so the
 retry tests below really count the attempts.  Backoff is 0 and the rate limiter's sleep is a no-op.
@@ -15,7 +15,7 @@ import requests
 import responses
 from responses import matchers
 
-from evidence.sources_api import (
+from evidence.sources.sources_api import (
     BadResponse,
     ClinicalTrialsClient,
     CrossrefClient,

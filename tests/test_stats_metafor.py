@@ -1,4 +1,4 @@
-"""Pin evidence.stats to results published for R's metafor.
+"""Pin evidence.synthesis.stats to results published for R's metafor.
 
 Sources (all found in public copies of metafor's own repository and docs):
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evidence.stats import (
+from evidence.synthesis.stats import (
     log_odds_ratio,
     log_risk_ratio,
     mean_difference,

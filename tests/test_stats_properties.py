@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence.stats import (
+from evidence.synthesis.stats import (
     METHODS,
     back_transform,
     log_odds_ratio,

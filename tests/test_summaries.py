@@ -9,10 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evidence import summaries as sm
-from evidence.stats import logit_proportion, pool, pool_binary
-from evidence.summaries import Filter
-from evidence.tables import (
+from evidence.curation.tables import (
     ADVERSE_EVENT_COLUMNS,
     ARM_COLUMNS,
     CLAIM_COLUMNS,
@@ -25,6 +22,9 @@ from evidence.tables import (
     Tables,
     with_derived_columns,
 )
+from evidence.synthesis import summaries as sm
+from evidence.synthesis.stats import logit_proportion, pool, pool_binary
+from evidence.synthesis.summaries import Filter
 
 
 def study(sid: str, **kw) -> dict:
@@ -114,7 +114,7 @@ def test_filter_is_hashable_and_accepts_lists():
 
 
 def test_filter_from_a_claim_summary_spec():
-    from evidence.schema import SummarySpec
+    from evidence.curation.schema import SummarySpec
 
     spec = SummarySpec(kind="risk_ratio", hours_min=12, hours_max=36, blinded_only=True, control=None,
                        drugs=["esketamine"])
@@ -315,9 +315,9 @@ def replace_filter(f: Filter, **changes) -> Filter:
 
 def test_response_pools_only_depression_scales():
     """A response on an anxiety, PTSD or suicidal-ideation scale is not a depression response."""
-    from evidence.load import load_dataset
-    from evidence.summaries import is_depression_scale
-    from evidence.tables import build_tables
+    from evidence.curation.load import load_dataset
+    from evidence.curation.tables import build_tables
+    from evidence.synthesis.summaries import is_depression_scale
     from tests.conftest import REPO
 
     assert is_depression_scale("MADRS") and is_depression_scale("HAM-D-17") and is_depression_scale("PHQ-9")

@@ -12,9 +12,9 @@ from responses import matchers
 
 import evidence.commands.verify as verify_cmd
 from evidence.cli import main
-from evidence.load import REPO_ROOT, load_fragment
-from evidence.schema import Study
-from evidence.sources_api import (
+from evidence.curation.load import REPO_ROOT, load_fragment
+from evidence.curation.schema import Study
+from evidence.sources.sources_api import (
     Clients,
     ClinicalTrialsClient,
     CrossrefClient,
@@ -22,7 +22,7 @@ from evidence.sources_api import (
     PubMedClient,
     RateLimiter,
 )
-from evidence.verification import normalise_journal, normalise_title, plain_text, surname
+from evidence.sources.verification import normalise_journal, normalise_title, plain_text, surname
 
 FIXTURES = Path(__file__).parent / "fixtures" / "api"
 ESUMMARY = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/esummary.fcgi"
@@ -357,8 +357,8 @@ def test_journal_and_surname_normalisation():
 
 
 def test_crossref_subtitle_is_accepted_as_part_of_the_title():
-    from evidence.sources_api import CrossrefRecord
-    from evidence.verification import check_crossref
+    from evidence.sources.sources_api import CrossrefRecord
+    from evidence.sources.verification import check_crossref
 
     study = Study.model_validate({**ZARATE, "citation": {**ZARATE["citation"], "title": "Main title: the subtitle"}})
     rec = CrossrefRecord(doi=ZARATE["doi"], title="Main Title", subtitle="The Subtitle", journal="Arch Gen Psychiatry",

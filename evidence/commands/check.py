@@ -1,7 +1,7 @@
 """``check``: read a marketing page and report its checkable sentences against the evidence.
 
 ``python -m evidence check page.txt`` prints a report; ``--json`` prints the findings as a JSON list
-(``evidence.checker.findings_to_records``).  Exit codes: 0 when the check ran, whatever it found;
+(``evidence.checking.checker.findings_to_records``).  Exit codes: 0 when the check ran, whatever it found;
 1 when the curated data do not validate; 2 when the input cannot be read (missing file, a directory,
 no permission).  Undecodable bytes are not an error: the input is decoded as UTF-8 with replacement
 characters, so any file can be checked.
@@ -47,9 +47,9 @@ def read_input(name: str) -> str:
 
 
 def run_check(args) -> int:
-    from evidence.checker import check_text, findings_to_records
-    from evidence.load import DataInvalid, data_dir, load_dataset
-    from evidence.tables import build_tables
+    from evidence.checking.checker import check_text, findings_to_records
+    from evidence.curation.load import DataInvalid, data_dir, load_dataset
+    from evidence.curation.tables import build_tables
 
     text = read_input(args.file)
     directory = data_dir(args.data)

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 from evidence.cli import UserError
-from evidence.load import data_dir, load_fragment, validate
-from evidence.provenance import check_study, count_figures
-from evidence.schema_export import json_schemas, render
+from evidence.curation.load import data_dir, load_fragment, validate
+from evidence.curation.provenance import check_study, count_figures
+from evidence.curation.schema_export import json_schemas, render
 
 
 def register(sub) -> None:

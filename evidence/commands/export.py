@@ -14,10 +14,10 @@ import sys
 import zipfile
 from pathlib import Path
 
-from evidence import exports, stamp
 from evidence.cli import UserError, command_dataset
-from evidence.load import REPO_ROOT, Dataset
-from evidence.tables import TABLE_NAMES, Tables, build_tables
+from evidence.curation.load import REPO_ROOT, Dataset
+from evidence.curation.tables import TABLE_NAMES, Tables, build_tables
+from evidence.publishing import exports, stamp
 
 EXPORT_FORMATS = ("csv", "json", "bibtex", "ris", "csljson", "claimreview")
 EXTENSIONS = {"csv": "csv", "json": "json", "bibtex": "bib", "ris": "ris", "csljson": "csl.json",
@@ -153,7 +153,7 @@ def run_export(args) -> int:
 
 
 def run_bundle(args) -> int:
-    from evidence import bundle
+    from evidence.publishing import bundle
 
     dataset, tables, directory = _load(args)
     claim = _claim(dataset, args.claim)
@@ -168,7 +168,7 @@ def run_bundle(args) -> int:
 
 
 def run_report(args) -> int:
-    from evidence import bundle
+    from evidence.publishing import bundle
 
     dataset, tables, directory = _load(args)
     default = stamp.export_filename("report", dataset, "html")

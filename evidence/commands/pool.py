@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from evidence.cli import UserError
-from evidence.stats import METHODS, PooledResult, pool_binary
+from evidence.synthesis.stats import METHODS, PooledResult, pool_binary
 
 REQUIRED = ("study", "events_t", "total_t", "events_c", "total_c")
 MEASURES = {"RR": "risk ratio", "OR": "odds ratio", "RD": "risk difference"}

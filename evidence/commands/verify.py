@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, get_args
 
 from evidence.cli import UserError, command_dataset
-from evidence.load import REPO_ROOT, data_dir, validate
-from evidence.schema import Study
-from evidence.sources_api import (
+from evidence.curation.load import REPO_ROOT, data_dir, validate
+from evidence.curation.schema import Study
+from evidence.sources.sources_api import (
     ApiError,
     Clients,
     CrossrefRecord,
@@ -33,7 +33,7 @@ from evidence.sources_api import (
     ServiceUnavailable,
     TrialRecord,
 )
-from evidence.verification import Check, normalise_doi, plain_text, surname, verify_study
+from evidence.sources.verification import Check, normalise_doi, plain_text, surname, verify_study
 
 EXIT_MISMATCH = 1
 EXIT_UNREACHABLE = 3

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from evidence.checker import check_text, findings_to_records
+from evidence.checking.checker import check_text, findings_to_records
 from evidence.ui import common
 
 dataset, tables = common.data()

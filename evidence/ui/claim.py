@@ -4,9 +4,16 @@ import json
 
 import streamlit as st
 
-from evidence import bundle, exports
+from evidence.curation.verdicts import (
+    CERTAINTY,
+    CERTAINTY_MEANING,
+    REASON_TAGS_HELP,
+    VERDICTS,
+    certainty_badge,
+    verdict_badge,
+)
+from evidence.publishing import bundle, exports
 from evidence.ui import common
-from evidence.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, certainty_badge, verdict_badge
 
 dataset, tables = common.data()
 ids = [c.id for c in dataset.claims]

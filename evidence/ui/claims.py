@@ -5,8 +5,8 @@ from urllib.parse import quote
 
 import streamlit as st
 
+from evidence.curation.verdicts import VERDICTS, certainty_badge, verdict_badge
 from evidence.ui import common
-from evidence.verdicts import VERDICTS, certainty_badge, verdict_badge
 
 dataset = common.dataset()  # the landing page needs no tables (pandas) until a download is clicked
 st.title("Ketamine for depression: the claims and the evidence")

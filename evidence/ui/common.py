@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from evidence import stamp
-from evidence.load import Dataset, content_hash, data_dir, validate
+from evidence.curation.load import Dataset, content_hash, data_dir, validate
+from evidence.publishing import stamp
 
 if TYPE_CHECKING:  # pandas, plotly and the tables are imported only by the pages that use them
     import pandas as pd
     import plotly.graph_objects as go
 
-    from evidence.tables import Tables
+    from evidence.curation.tables import Tables
 
 LICENCE = "Data: CC BY 4.0 · Code: MIT"
 PAGES = {
@@ -37,7 +37,7 @@ def _load(directory: str, version: str) -> tuple[Dataset | None, list[str]]:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _tables(version: str, _dataset: Dataset) -> Tables:
-    from evidence.tables import build_tables
+    from evidence.curation.tables import build_tables
 
     return build_tables(_dataset)
 
@@ -49,7 +49,7 @@ def tables_for(dataset: Dataset) -> Tables:
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _claim_panels(version: str, claim_id: str, _tables: Tables, _claim) -> list:
-    from evidence.claim_evidence import panels  # statistics stack: imported only where a claim is shown
+    from evidence.synthesis.claim_evidence import panels  # statistics stack: imported only where a claim is shown
 
     return panels(_claim, _tables)
 
@@ -176,7 +176,7 @@ def download_table(frame: pd.DataFrame | Callable[[], pd.DataFrame], *, label: s
     """CSV (first, for journalists) and its JSON twin, both of exactly ``frame`` (or what the callable
     returns); the JSON carries the data version, export date, licence, how to cite and the view's filters
     (the URL's query parameters).  Payloads are built only when clicked, not on every rerun."""
-    from evidence import exports
+    from evidence.publishing import exports
 
     filters = {key: st.query_params.get_all(key) for key in st.query_params}
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from evidence import charts, exports
-from evidence.explore import (
+from evidence.publishing import charts, exports
+from evidence.synthesis.explore import (
     FOREST_WINDOWS,
     design_rates,
     duration_items,

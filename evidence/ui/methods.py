@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from evidence.provenance import count_figures
+from evidence.curation.provenance import count_figures
+from evidence.curation.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, verdict_badge
 from evidence.ui import common
-from evidence.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, verdict_badge
 
 dataset = common.dataset()
 st.title("Methods and data")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from evidence import charts
+from evidence.publishing import charts
 from evidence.ui import common
 
 dataset, tables = common.data()

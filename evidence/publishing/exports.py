@@ -1,7 +1,7 @@
 """Exports for reuse: stamped tables (CSV/JSON), citations (BibTeX, RIS, CSL-JSON) and ClaimReview JSON-LD.
 
 Light on purpose (no plotting or statistics imports), so every page can offer its data.  The journalist
-bundle, the quote-ready paragraph, chart images and the static report live in :mod:`evidence.bundle`.
+bundle, the quote-ready paragraph, chart images and the static report live in :mod:`evidence.publishing.bundle`.
 Every export carries the data version, the export date, the licence and how to cite.
 """
 
@@ -19,16 +19,16 @@ from urllib.parse import quote as _urlquote
 import numpy as np
 import pandas as pd
 
-from evidence.load import Dataset
-from evidence.schema import Claim, Source, Study
-from evidence.stamp import (  # re-exported: part of the exports API
+from evidence.curation.load import Dataset
+from evidence.curation.schema import Claim, Source, Study
+from evidence.curation.tables import OUTCOME_COLUMNS, Tables
+from evidence.curation.verdicts import VERDICTS
+from evidence.publishing.stamp import (  # re-exported: part of the exports API
     PROJECT,
     claim_url,
     resolve_base_url,
     stamp,
 )
-from evidence.tables import OUTCOME_COLUMNS, Tables
-from evidence.verdicts import VERDICTS
 
 FORMATS = ("csv", "json")
 REGULATORY_KINDS = ("regulatory", "label")

@@ -2,12 +2,12 @@
 
 ``check_text(text, dataset, tables)`` splits the text into sentences and, for each sentence that
 says something checkable, returns a :class:`Finding`: its topic, the numbers and framings it asserts
-(:mod:`evidence.quantities`), the closest curated claim with a similarity score, and, for a number,
+(:mod:`evidence.checking.quantities`), the closest curated claim with a similarity score, and, for a number,
 the claimed figure set beside the relevant computed summary with a suggested verdict and the rule
 that produced it (``RULES``).
 
-Sentences come from :mod:`evidence.sentences`; topics and claim matching, with the threshold and
-its justification, from :mod:`evidence.matching`.
+Sentences come from :mod:`evidence.checking.sentences`; topics and claim matching, with the threshold and
+its justification, from :mod:`evidence.checking.matching`.
 
 Verdicts.  A matched claim reports its curated verdict (rule ``curated``); the rule-based
 suggestion for its numbers is kept in ``evidence["suggested"]``.  Otherwise the first quantity
@@ -28,9 +28,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from evidence.matching import MATCH_THRESHOLD, MAX_TOPIC_CHARS, ClaimIndex, classify_topic, in_hours
-from evidence.quantities import Quantity, extract_quantities
-from evidence.sentences import Sentence, extract_text, looks_like_html, split_sentences
+from evidence.checking.matching import MATCH_THRESHOLD, MAX_TOPIC_CHARS, ClaimIndex, classify_topic, in_hours
+from evidence.checking.quantities import Quantity, extract_quantities
+from evidence.checking.sentences import Sentence, extract_text, looks_like_html, split_sentences
 
 RCT_DESIGNS = ("RCT parallel", "RCT crossover")
 RESPONSE_WINDOW_HOURS = (18.0, 30.0)  # "~24 h": 24 h and "day 1" time points
@@ -110,7 +110,7 @@ _EVIDENCE_CACHE: dict[int | str, tuple[Any, dict[str, Any]]] = {}
 def _pooled_rate(tables: Any, kind: str) -> dict[str, Any] | None:
     """Pooled ketamine-arm rate at ~24 h (``summaries.pooled_response_rate``, REML): blinded RCTs, and all
     primary studies for context."""
-    from evidence.summaries import Filter, pooled_response_rate
+    from evidence.synthesis.summaries import Filter, pooled_response_rate
 
     lo, hi = RESPONSE_WINDOW_HOURS
     result: dict[str, Any] = {}
@@ -132,7 +132,7 @@ def _pooled_rate(tables: Any, kind: str) -> dict[str, Any] | None:
 
 
 def _ketamine_outcomes(tables: Any):
-    from evidence.summaries import KETAMINE_DRUGS, SECONDARY_KINDS
+    from evidence.synthesis.summaries import KETAMINE_DRUGS, SECONDARY_KINDS
 
     out = tables.outcomes
     studies = tables.studies.set_index("id")
@@ -179,7 +179,7 @@ def _onset_summary(tables: Any) -> dict[str, Any] | None:
 
 def _duration_summary(tables: Any) -> dict[str, Any] | None:
     """Measured durations in days (``summaries.durations``, primary studies), with their median and maximum."""
-    from evidence.summaries import Filter, durations
+    from evidence.synthesis.summaries import Filter, durations
 
     table = durations(tables, Filter()).table
     table = table[table["statistic"] != "proportion"]

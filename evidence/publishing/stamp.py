@@ -11,7 +11,7 @@ import re
 from datetime import date
 from urllib.parse import quote as _urlquote
 
-from evidence.load import Dataset
+from evidence.curation.load import Dataset
 
 PROJECT = "Ketamine evidence tracker"
 TITLE = "Ketamine for depression: marketing claims vs published evidence"

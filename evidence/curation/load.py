@@ -22,9 +22,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from evidence.schema import Claim, Source, Study
+from evidence.curation.schema import Claim, Source, Study
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 FILES = {"studies": "studies.yaml", "sources": "sources.yaml", "claims": "claims.yaml"}
 MODELS: dict[str, type[BaseModel]] = {"studies": Study, "sources": Source, "claims": Claim}
 

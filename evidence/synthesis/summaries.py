@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evidence.stats import PooledResult, empty_result, pool_binary, pool_proportions, wilson_interval
-from evidence.tables import OUTCOME_COLUMNS, Tables, is_depression_scale  # noqa: F401 (re-exported)
+from evidence.curation.tables import OUTCOME_COLUMNS, Tables, is_depression_scale  # noqa: F401 (re-exported)
+from evidence.synthesis.stats import PooledResult, empty_result, pool_binary, pool_proportions, wilson_interval
 
 KETAMINE_DRUGS = ("racemic ketamine", "esketamine", "arketamine", "ketamine (mixed forms)")
 SALINE = ("placebo (saline)", "placebo (intranasal)", "placebo (oral)")

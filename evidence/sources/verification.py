@@ -1,4 +1,4 @@
-"""Compare a curated :class:`~evidence.schema.Study` with what PubMed, Crossref and
+"""Compare a curated :class:`~evidence.curation.schema.Study` with what PubMed, Crossref and
 ClinicalTrials.gov say about it.
 
 The comparisons are deliberately simple and explainable:
@@ -31,8 +31,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from evidence.schema import Study
-from evidence.sources_api import CrossrefRecord, PubRecord, TrialRecord
+from evidence.curation.schema import Study
+from evidence.sources.sources_api import CrossrefRecord, PubRecord, TrialRecord
 
 
 @dataclass(frozen=True)

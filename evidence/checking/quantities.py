@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
-from evidence.schema import HOURS_PER_UNIT
+from evidence.curation.schema import HOURS_PER_UNIT
 
 MAX_CHARS = 4000  # per sentence: longer sentences are read up to here only
 MAX_TOKENS = 800

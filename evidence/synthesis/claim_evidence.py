@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from evidence import charts
-from evidence.explore import duration_labels, forest_frame
-from evidence.schema import HOURS_PER_UNIT, Claim, SummarySpec
-from evidence.summaries import (
+from evidence.curation.schema import HOURS_PER_UNIT, Claim, SummarySpec
+from evidence.curation.tables import Tables
+from evidence.publishing import charts
+from evidence.synthesis.explore import duration_labels, forest_frame
+from evidence.synthesis.summaries import (
     Filter,
     PooledSummary,
     TableSummary,
@@ -29,7 +30,6 @@ from evidence.summaries import (
     response_over_time,
     sensitivity,
 )
-from evidence.tables import Tables
 
 
 @dataclass(frozen=True, eq=False)

@@ -47,7 +47,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, utils
 
-from evidence.quantities import UNIT_HOURS, Quantity, extract_quantities
+from evidence.checking.quantities import UNIT_HOURS, Quantity, extract_quantities
 
 MATCH_THRESHOLD = 35.0
 VERBATIM_RATIO = 90.0

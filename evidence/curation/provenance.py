@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from evidence.schema import Provenance, Study
+from evidence.curation.schema import Provenance, Study
 
 _NUMBER = re.compile(r"(?<![\w.·])[-−–]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:[.·]\d+)?(?![\d])")
 _WORDS = {

@@ -1,7 +1,7 @@
 """The journalist bundle, the quote-ready paragraph, chart images and the static HTML report.
 
 Nothing here invents a number: figures come from the shared claim summaries in
-:mod:`evidence.claim_evidence`, text from the curated records.  The only optional external piece is a
+:mod:`evidence.synthesis.claim_evidence`, text from the curated records.  The only optional external piece is a
 Chromium-family browser, which Kaleido 1.x needs to render PNG/SVG images (the bundle says so, and skips
 them, when none is available).
 """
@@ -26,9 +26,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from evidence import charts
-from evidence.claim_evidence import claimed_value, panel
-from evidence.exports import (
+from evidence.curation.load import Dataset
+from evidence.curation.schema import Claim
+from evidence.curation.tables import Tables
+from evidence.curation.verdicts import CERTAINTY, CERTAINTY_MEANING, VERDICTS, verdict_badge
+from evidence.publishing import charts
+from evidence.publishing.exports import (
     _is_web_url,
     bibtex,
     claim_evidence_rows,
@@ -40,11 +43,8 @@ from evidence.exports import (
     ris,
     table_export,
 )
-from evidence.load import Dataset
-from evidence.schema import Claim
-from evidence.stamp import LICENCE, PROJECT, TITLE, claim_url, resolve_base_url, stamp
-from evidence.tables import Tables
-from evidence.verdicts import CERTAINTY, CERTAINTY_MEANING, VERDICTS, verdict_badge
+from evidence.publishing.stamp import LICENCE, PROJECT, TITLE, claim_url, resolve_base_url, stamp
+from evidence.synthesis.claim_evidence import claimed_value, panel
 
 BUNDLE_FILES = (
     "paragraph.txt", "chart.png", "chart.svg", "evidence.csv", "citations.bib", "citations.ris",
@@ -98,7 +98,7 @@ def _quantity(claim: Claim) -> str | None:
 
 
 def _wilson(events: Any, total: Any, rate: float) -> tuple[float, float]:
-    from evidence.stats import wilson_interval
+    from evidence.synthesis.stats import wilson_interval
 
     if pd.notna(events) and pd.notna(total) and int(total) > 0:
         return wilson_interval(int(events), int(total))

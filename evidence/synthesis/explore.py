@@ -1,6 +1,6 @@
 """Chart-ready frames for the evidence explorer, computed from (filtered) tables.
 
-Each function takes a :class:`~evidence.tables.Tables` (already restricted to the
+Each function takes a :class:`~evidence.curation.tables.Tables` (already restricted to the
 studies a user selected) and returns the exact frame a chart draws, which is also
 what the page offers as CSV.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evidence.charts import arm_group
-from evidence.stats import study_ratio_intervals
-from evidence.summaries import Filter, PooledSummary, pooled_risk_ratio, response_over_time
-from evidence.tables import Tables
+from evidence.curation.tables import Tables
+from evidence.publishing.charts import arm_group
+from evidence.synthesis.stats import study_ratio_intervals
+from evidence.synthesis.summaries import Filter, PooledSummary, pooled_risk_ratio, response_over_time
 
 # Time windows (hours since the dose) for the forest plot, as the Cochrane review's fixed time points.
 FOREST_WINDOWS: dict[str, tuple[float, float]] = {

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from evidence.schema import ClaimsFile, SourcesFile, StudiesFile
+from evidence.curation.schema import ClaimsFile, SourcesFile, StudiesFile
 
 FILE_MODELS: dict[str, type[BaseModel]] = {
     "studies": StudiesFile, "sources": SourcesFile, "claims": ClaimsFile,

@@ -1,4 +1,4 @@
-"""Tidy pandas tables built from a validated :class:`~evidence.load.Dataset`.
+"""Tidy pandas tables built from a validated :class:`~evidence.curation.load.Dataset`.
 
 The column lists below are a contract: exports, statistics, charts and other
 tools rely on them, and ``tests/test_tables.py`` pins them.  Tables are built
@@ -12,8 +12,8 @@ from functools import cached_property
 
 import pandas as pd
 
-from evidence.load import Dataset, paused_gc
-from evidence.schema import Study
+from evidence.curation.load import Dataset, paused_gc
+from evidence.curation.schema import Study
 
 STUDY_COLUMNS = [
     "id", "kind", "pmid", "doi", "nct", "first_author", "year", "title", "journal", "design",
@@ -47,7 +47,7 @@ CLAIM_COLUMNS = [
 CLAIM_EVIDENCE_COLUMNS = ["claim_id", "study_id", "outcomes", "stance", "note"]
 
 BLINDED = {"double-blind", "single-blind", "triple-blind"}
-# Response and remission are pooled (evidence.summaries) only on depression rating scales: a "response" on
+# Response and remission are pooled (evidence.synthesis.summaries) only on depression rating scales: a "response" on
 # an anxiety, PTSD or suicidal-ideation scale is a different outcome and would distort a depression rate.
 DEPRESSION_SCALE_MARKERS = ("madrs", "ham-d", "hamd", "hdrs", "phq-9", "qids", "bdi", "depression")
 

@@ -1,0 +1,1 @@
+"""Reading marketing text: sentences, quantities, topics, claim matching, verdict rules."""

@@ -1,0 +1,1 @@
+"""The curated records: schema, strict loading, tidy tables, provenance checks, verdict vocabulary."""

@@ -1,0 +1,1 @@
+"""What leaves the core: charts, stamped exports, citations, ClaimReview, bundles, reports."""

@@ -1,0 +1,1 @@
+"""Outside services: PubMed, Crossref and ClinicalTrials.gov clients and citation checks."""

@@ -1,0 +1,1 @@
+"""Statistics and evidence summaries computed from the tables (numbers, never figures)."""
