@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from evidence.curation.schema import Provenance, Study
+from evidence.curation.schema import ArmResult, Provenance, Study
 
 _NUMBER = re.compile(r"(?<![\w.·])[-−–]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:[.·]\d+)?(?![\d])")
 _WORDS = {
@@ -78,12 +78,11 @@ def figures(study: Study) -> Iterator[tuple[str, str, float, Provenance]]:
     for outcome in study.outcomes:
         where = f"outcomes[{outcome.id}]"
         for result in outcome.results:
-            for name in ("events", "total", "percent", "mean", "sd", "n"):
-                value = getattr(result, name)
-                if value is not None:
-                    yield f"{where}.{result.arm}", name, value, outcome.source
+            yield from _result_figures(f"{where}.{result.arm}", result, result.source or outcome.source,
+                                       ("events", "total", "percent", "mean", "sd", "n"))
         if outcome.effect:
-            for name in ("estimate", "ci_low", "ci_high", "p"):
+            for name in ("estimate", "ci_low", "ci_high", "p", "se", "n_intervention", "n_control",
+                         "k_studies", "n_participants"):
                 value = getattr(outcome.effect, name)
                 if value is not None:
                     yield f"{where}.effect", name, value, outcome.source
@@ -91,10 +90,21 @@ def figures(study: Study) -> Iterator[tuple[str, str, float, Provenance]]:
         yield f"durability[{i}]", "value", item.value, item.source
     for ae in study.adverse_events:
         for result in ae.results:
-            for name in ("events", "total", "percent"):
-                value = getattr(result, name)
-                if value is not None:
-                    yield f"adverse_events[{ae.event}].{result.arm}", name, value, ae.source
+            yield from _result_figures(f"adverse_events[{ae.event}].{result.arm}", result, result.source or ae.source,
+                                       ("events", "total", "percent"))
+
+
+def _result_figures(where: str, result: ArmResult, source: Provenance,
+                    names: tuple[str, ...]) -> Iterator[tuple[str, str, float, Provenance]]:
+    """An arm's quoted figures.  A derived value is not in the quote (the schema re-derives it); its inputs are."""
+    derived = result.derived
+    skip = {"count_from_percent": "events", "sd_from_se": "sd"}.get(derived.rule) if derived else None
+    for name in names:
+        value = getattr(result, name)
+        if value is not None and name != skip:
+            yield where, name, value, source
+    if derived and derived.se is not None:
+        yield where, "derived.se", derived.se, source
 
 
 def check_study(study: Study) -> list[Missing]:

@@ -8,6 +8,7 @@ figure carries a :class:`Provenance` so that a reader can find it in the paper.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Annotated, Literal
 
@@ -67,7 +68,7 @@ Topic = Literal[
     "onset", "duration", "response rate", "remission", "treatment-resistant depression",
     "suicidal thoughts", "safety and side effects", "abuse and addiction", "mechanism",
     "other conditions", "regimen", "setting", "comparison with other treatments",
-    "quality of life", "general efficacy",
+    "quality of life", "general efficacy", "history",
 ]
 ReasonTag = Literal[
     "wrong time point", "peak not typical", "narrower population",
@@ -167,6 +168,38 @@ class Timepoint(Model):
         return self.value * HOURS_PER_UNIT[self.unit]
 
 
+class Derivation(Model):
+    """How a recorded value was derived from quoted ones, by an exact rule the validator re-runs.
+
+    ``count_from_percent``: ``events`` is the one integer k with 100·k/total equal to the quoted ``percent`` at
+    its printed precision (half a unit of the last printed digit either way); refused when none or several fit.
+    ``sd_from_se``: ``sd`` = ``se`` · √n, rounded to two decimals.
+    """
+
+    rule: Literal["count_from_percent", "sd_from_se"]
+    se: float | None = Field(None, gt=0, description="sd_from_se: the quoted standard error.")
+
+    @model_validator(mode="after")
+    def _inputs(self) -> Derivation:
+        if self.rule == "sd_from_se" and self.se is None:
+            raise ValueError("sd_from_se needs the quoted se")
+        return self
+
+
+def percent_decimals(percent: float) -> int:
+    """Decimals the percent was printed with, read from its shortest representation (64 -> 0, 33.3 -> 1)."""
+    text = repr(float(percent))
+    return 0 if text.endswith(".0") else len(text.split(".")[1])
+
+
+def counts_matching_percent(percent: float, total: int) -> list[int]:
+    """Every integer count k (0..total) whose share 100·k/total rounds to ``percent`` at its printed precision."""
+    half = 0.5 * 10 ** -percent_decimals(percent)
+    lo, hi = (percent - half) * total / 100, (percent + half) * total / 100
+    eps = 1e-9
+    return [k for k in range(max(0, math.ceil(lo - eps)), min(total, math.floor(hi + eps)) + 1)]
+
+
 class ArmResult(Model):
     """One arm's result: events/total for binary outcomes, mean/sd/n for continuous ones."""
 
@@ -177,6 +210,29 @@ class ArmResult(Model):
     mean: float | None = None
     sd: float | None = Field(None, ge=0)
     n: int | None = Field(None, ge=1)
+    derived: Derivation | None = Field(None, description="Set when events or sd were derived by an exact rule.")
+    source: Provenance | None = Field(None, description="Where this arm's figures were read, when not the outcome's.")
+
+    @model_validator(mode="after")
+    def _derivation(self) -> ArmResult:
+        d = self.derived
+        if d is None:
+            return self
+        if d.rule == "count_from_percent":
+            if self.percent is None or self.total is None or self.events is None:
+                raise ValueError("count_from_percent needs percent, total and the derived events")
+            fits = counts_matching_percent(self.percent, self.total)
+            if len(fits) != 1:
+                raise ValueError(f"{self.percent:g}% of {self.total} fits {len(fits)} counts {fits}: not derivable")
+            if fits[0] != self.events:
+                raise ValueError(f"{self.percent:g}% of {self.total} gives {fits[0]} events, not {self.events}")
+        else:
+            if self.sd is None or self.n is None:
+                raise ValueError("sd_from_se needs the derived sd and n")
+            expected = round(d.se * math.sqrt(self.n), 2)
+            if abs(expected - self.sd) > 0.005 + 1e-9:
+                raise ValueError(f"se {d.se:g} with n {self.n} gives sd {expected:g}, not {self.sd:g}")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> ArmResult:
@@ -199,6 +255,22 @@ class Effect(Model):
     ci_level: float = 0.95
     p: float | None = Field(None, ge=0, le=1)
     comparison: str | None = Field(None, description='e.g. "ketamine vs midazolam".')
+    se: float | None = Field(None, gt=0, description="A reported standard error (e.g. of a mean difference).")
+    n_intervention: int | None = Field(None, ge=1, description="Participants analysed in the intervention arm(s).")
+    n_control: int | None = Field(None, ge=1, description="Participants analysed in the control arm(s).")
+    k_studies: int | None = Field(None, ge=1, description="Syntheses: studies pooled in this estimate.")
+    n_participants: int | None = Field(None, ge=1, description="Syntheses: participants in this estimate.")
+    certainty: Certainty | None = Field(None, description="GRADE certainty, where the review gives one.")
+    includes: list[Slug] = Field(default_factory=list, description="Syntheses: studies in data/ it pooled.")
+
+    @model_validator(mode="after")
+    def _ratio_positive(self) -> Effect:
+        if self.type in ("OR", "RR", "HR"):
+            for name in ("estimate", "ci_low", "ci_high"):
+                value = getattr(self, name)
+                if value is not None and value <= 0:
+                    raise ValueError(f"a {self.type} must be positive ({name} {value})")
+        return self
 
     @model_validator(mode="after")
     def _ci_contains(self) -> Effect:
@@ -291,6 +363,9 @@ class Study(Model):
     durability: list[Durability] = Field(default_factory=list)
     adverse_events: list[AdverseEvent] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
+    reanalysis_of: list[Slug] = Field(
+        default_factory=list,
+        description="Studies in data/ whose participants this one re-analyses; pools never count both.")
     notes: str | None = None
 
     @model_validator(mode="after")
