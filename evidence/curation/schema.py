@@ -162,6 +162,8 @@ class Timepoint(Model):
     unit: TimeUnit
     since: TimeFrom = Field(description="Counted from the first or the last dose (or randomization).")
     label: str | None = Field(None, description='As the paper says it, e.g. "day 28".')
+    within: bool = Field(False, description='"By this time" (any assessment up to it), not a fixed time point: '
+                                            "kept out of fixed-time windows.")
 
     @property
     def hours(self) -> float:
