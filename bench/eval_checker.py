@@ -1,0 +1,328 @@
+"""``python -m bench.eval_checker``: the text checker measured on real clinic sentences (``make eval-checker``).
+
+The corpus (``bench/corpus/real_sentences_*.yaml``) is one verbatim sentence per item from real ketamine and
+esketamine marketing pages, labelled by reading: its kind (claim, topic-only, non-claim, other-treatment), the
+curated claim it makes (or null), its topics, and every number with kind, value and unit.
+
+Split.  By site, fixed before any label was read (``split``): a site goes to the development half when the
+first byte of ``sha256("ketamine-evidence:" + site)`` is even, else to the test half.  When that leaves the
+halves more than 20% apart in sentence count, the sites are instead taken in the order of that hash and each
+goes to the half with fewer sentences so far (deterministic, site-pure).  Tuning (the match threshold and the
+re-ranker's weights) reads the development half only; the test half is reported, never tuned on.
+
+Figures.  Claim matching: precision (predicted claim is the labelled claim or one of ``also_claims``) and
+recall (labelled sentences with a curated claim id whose claim was found); claim ids not in data/claims.yaml
+count as null.  Topics: a sentence is right when any predicted topic is a labelled topic, or when it is
+labelled with no topic and gets none.  Numbers: a labelled number is read when the checker finds a quantity
+with the same value (low and high, after unit conversion) and a compatible unit.  Non-claims: sentences of
+kind ``non-claim`` that got a verdict (target 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CORPUS_DIR = Path(__file__).parent / "corpus"
+KINDS = ("claim", "topic-only", "non-claim", "other-treatment")
+TARGETS = {"precision": 0.85, "recall": 0.75, "topics": 0.90, "numbers": 0.95}
+MAX_IMBALANCE = 0.20
+_HOURS = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0, "weeks": 168.0, "months": 730.0, "years": 8760.0}
+
+
+# --------------------------------------------------------------------------- the corpus
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    site: str
+    url: str
+    text: str
+    kind: str
+    claim: str | None
+    also_claims: tuple[str, ...]
+    topics: tuple[str, ...]
+    numbers: tuple[dict[str, Any], ...]
+    source: str = ""
+
+
+class CorpusError(ValueError):
+    """A corpus file that does not have the documented shape (file, item, field: message)."""
+
+
+def load_corpus(paths: Iterable[Path] | None = None) -> list[Item]:
+    paths = sorted(CORPUS_DIR.glob("real_sentences_*.yaml")) if paths is None else list(paths)
+    items: list[Item] = []
+    for path in paths:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = doc.get("sentences", doc.get("items")) if isinstance(doc, dict) else doc
+        if not isinstance(raw, list):
+            raise CorpusError(f"{path.name}: expected a list of sentences (or a 'sentences:' list)")
+        for k, r in enumerate(raw):
+            items.append(_item(path.name, k, r))
+    ids = [i.id for i in items]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise CorpusError(f"duplicate ids: {', '.join(dupes)}")
+    return items
+
+
+def _item(name: str, k: int, r: Any) -> Item:
+    where = f"{name}: item {k}"
+    if not isinstance(r, dict):
+        raise CorpusError(f"{where}: not a mapping")
+    for key in ("id", "site", "text", "kind"):
+        if not isinstance(r.get(key), str) or not r[key].strip():
+            raise CorpusError(f"{where} ({r.get('id')}): {key}: missing or not a string")
+    if r["kind"] not in KINDS:
+        raise CorpusError(f"{where} ({r['id']}): kind: {r['kind']!r} is not one of {', '.join(KINDS)}")
+    numbers = r.get("numbers") or []
+    if not isinstance(numbers, list) or not all(isinstance(n, dict) for n in numbers):
+        raise CorpusError(f"{where} ({r['id']}): numbers: expected a list of mappings")
+    topics = r.get("topics") or []
+    if isinstance(topics, str):
+        topics = [topics]
+    return Item(str(r["id"]), r["site"].strip().lower().removeprefix("www."), str(r.get("url") or ""),
+                r["text"].strip(), r["kind"], r.get("claim") or None, tuple(r.get("also_claims") or ()),
+                tuple(topics), tuple(numbers), name)
+
+
+def _site_hash(site: str) -> bytes:
+    return hashlib.sha256(f"ketamine-evidence:{site}".encode()).digest()
+
+
+def split(items: list[Item]) -> tuple[dict[str, str], str]:
+    """{site: "dev" | "test"} and the rule used (see the module docstring)."""
+    counts: dict[str, int] = {}
+    for i in items:
+        counts[i.site] = counts.get(i.site, 0) + 1
+    halves = {s: ("dev" if _site_hash(s)[0] % 2 == 0 else "test") for s in counts}
+    dev = sum(n for s, n in counts.items() if halves[s] == "dev")
+    test = sum(counts.values()) - dev
+    if max(dev, test) and abs(dev - test) <= MAX_IMBALANCE * max(dev, test):
+        return halves, "sha256 parity of the site"
+    halves, sizes = {}, {"dev": 0, "test": 0}
+    for s in sorted(counts, key=_site_hash):
+        half = "dev" if sizes["dev"] <= sizes["test"] else "test"
+        halves[s] = half
+        sizes[half] += counts[s]
+    return halves, "sites in sha256 order, each to the smaller half (parity split was unbalanced)"
+
+
+# --------------------------------------------------------------------------- scoring
+
+@dataclass
+class Scores:
+    n: int = 0
+    sites: set[str] = field(default_factory=set)
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    topic_right: int = 0
+    numbers: int = 0
+    numbers_read: int = 0
+    numbers_kind_right: int = 0
+    non_claims: int = 0
+    non_claim_verdicts: int = 0
+    mistakes: list[str] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def topics(self) -> float:
+        return self.topic_right / self.n if self.n else 1.0
+
+    @property
+    def numbers_rate(self) -> float:
+        return self.numbers_read / self.numbers if self.numbers else 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sentences": self.n, "sites": len(self.sites), "precision": round(self.precision, 3),
+                "recall": round(self.recall, 3), "tp": self.tp, "fp": self.fp, "fn": self.fn,
+                "topics": round(self.topics, 3), "topic_right": self.topic_right,
+                "numbers": round(self.numbers_rate, 3), "numbers_read": self.numbers_read,
+                "numbers_labelled": self.numbers, "numbers_kind_right": self.numbers_kind_right,
+                "non_claims": self.non_claims, "non_claim_verdicts": self.non_claim_verdicts}
+
+
+def acceptable_claims(item: Item, known: set[str]) -> set[str]:
+    return {c for c in (item.claim, *item.also_claims) if c and c in known}
+
+
+def number_read(label: dict[str, Any], quantities: list[dict[str, Any]]) -> tuple[bool, bool]:
+    """(value and unit read, and also its kind) for one labelled number against the checker's quantities."""
+    lo, hi, unit = label.get("low"), label.get("high", label.get("low")), str(label.get("unit") or "none")
+    if lo is None:
+        return False, False
+    hi = lo if hi is None else hi
+    value_hit = kind_hit = False
+    for q in quantities:
+        if not _same_value(float(lo), float(hi), unit, q):
+            continue
+        value_hit = True
+        kind = label.get("kind")
+        if kind in (q["kind"], "other") or (kind == "count" and q["kind"] == "count"):
+            kind_hit = True
+    return value_hit, kind_hit
+
+
+def _same_value(lo: float, hi: float, unit: str, q: dict[str, Any]) -> bool:
+    if unit in _HOURS:
+        if q["unit"] not in _HOURS:
+            return False
+        scale_l, scale_q = _HOURS[unit], _HOURS[q["unit"]]
+        a, b = lo * scale_l, hi * scale_l
+        c, d = q["low"] * scale_q, q["high"] * scale_q
+    elif unit == "percent":
+        if q["unit"] != "percent":
+            return False
+        a, b, c, d = lo, hi, q["low"], q["high"]
+    else:  # infusions / none: counts
+        if q["kind"] != "count" and q["unit"] not in ("infusions", "none"):
+            return False
+        a, b, c, d = lo, hi, q["low"], q["high"]
+    tol = lambda x: max(0.011 * abs(x), 0.01)  # noqa: E731 - rounding of 2/3, a month as 30.4 days
+    return abs(a - c) <= tol(a) and abs(b - d) <= tol(b)
+
+
+def evaluate(items: list[Item], dataset: Any, tables: Any, *, keep_mistakes: bool = False) -> Scores:
+    from evidence.checking.checker import check_text
+
+    known = {c.id for c in dataset.claims}
+    s = Scores()
+    for item in items:
+        [f] = check_text(item.text, dataset, tables, html=False, include_all=True, as_sentence=True)
+        s.n += 1
+        s.sites.add(item.site)
+        expected = acceptable_claims(item, known)
+        predicted = f.claim_id
+        if predicted is not None and predicted in expected:
+            s.tp += 1
+        elif predicted is not None:
+            s.fp += 1
+            s.fn += bool(expected)
+        elif expected:
+            s.fn += 1
+        if keep_mistakes and predicted not in (expected | ({None} if not expected else set())):
+            s.mistakes.append(f"claim {item.id}: expected {sorted(expected) or None}, got {predicted} "
+                              f"({f.similarity:g}): {item.text[:110]}")
+        labelled = set(item.topics)
+        got = set(f.topics)
+        right = bool(labelled & got) if labelled else not got
+        s.topic_right += right
+        if keep_mistakes and not right:
+            s.mistakes.append(f"topic {item.id}: expected {sorted(labelled)}, got {sorted(got)}: {item.text[:110]}")
+        for label in item.numbers:
+            s.numbers += 1
+            value_hit, kind_hit = number_read(label, f.quantities)
+            s.numbers_read += value_hit
+            s.numbers_kind_right += kind_hit
+            if keep_mistakes and not value_hit:
+                got_q = [(q["kind"], q["low"], q["high"], q["unit"]) for q in f.quantities]
+                s.mistakes.append(f"number {item.id}: {label.get('text')!r} {label.get('low')}-{label.get('high')} "
+                                  f"{label.get('unit')}, got {got_q}")
+        if item.kind == "non-claim":
+            s.non_claims += 1
+            s.non_claim_verdicts += f.verdict is not None
+            if keep_mistakes and f.verdict is not None:
+                s.mistakes.append(f"verdict {item.id}: non-claim got {f.verdict}: {item.text[:110]}")
+    return s
+
+
+def halves(items: list[Item]) -> tuple[list[Item], list[Item], str]:
+    assignment, rule = split(items)
+    dev = [i for i in items if assignment[i.site] == "dev"]
+    test = [i for i in items if assignment[i.site] == "test"]
+    return dev, test, rule
+
+
+def load_data(data: str | None = None):
+    from evidence.curation.load import data_dir, load_dataset
+    from evidence.curation.tables import build_tables
+
+    dataset = load_dataset(data_dir(data))
+    return dataset, build_tables(dataset)
+
+
+# --------------------------------------------------------------------------- the report
+
+def report(dev: Scores, test: Scores, rule: str, items: list[Item], unknown: dict[str, int]) -> str:
+    rows = [("claim matching: precision", "precision", TARGETS["precision"]),
+            ("claim matching: recall", "recall", TARGETS["recall"]),
+            ("topic right (any labelled topic)", "topics", TARGETS["topics"]),
+            ("numbers read with value and unit", "numbers_rate", TARGETS["numbers"])]
+    out = [f"Checker accuracy on {len(items)} real sentences from {len({i.site for i in items})} sites "
+           f"(split by site: {rule}; tuned on development only)", "",
+           f"{'':40} {'development':>18} {'test':>18} {'target':>8}"]
+    for label, attr, target in rows:
+        out.append(f"{label:40} {_cell(dev, attr):>18} {_cell(test, attr):>18} {target:>8.2f}")
+    out.append(f"{'non-claims given a verdict':40} {f'{dev.non_claim_verdicts} of {dev.non_claims}':>18} "
+               f"{f'{test.non_claim_verdicts} of {test.non_claims}':>18} {'0':>8}")
+    out.append(f"{'sentences / sites':40} {f'{dev.n} / {len(dev.sites)}':>18} {f'{test.n} / {len(test.sites)}':>18}")
+    if unknown:
+        out += ["", "claim ids not in data/claims.yaml, counted as null: "
+                + ", ".join(f"{k} ({v})" for k, v in sorted(unknown.items()))]
+    return "\n".join(out) + "\n"
+
+
+def _cell(s: Scores, attr: str) -> str:
+    value = getattr(s, attr)
+    counts = {"precision": (s.tp, s.tp + s.fp), "recall": (s.tp, s.tp + s.fn), "topics": (s.topic_right, s.n),
+              "numbers_rate": (s.numbers_read, s.numbers)}[attr]
+    return f"{value:.2f} ({counts[0]}/{counts[1]})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.eval_checker", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", help="the curated data directory (default: data/)")
+    p.add_argument("--corpus", nargs="*", type=Path, help="corpus files (default: bench/corpus/real_sentences_*.yaml)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--mistakes", choices=("dev",), help="list the development half's mistakes (for tuning; the "
+                                                           "test half's are never listed)")
+    args = p.parse_args(argv)
+    try:
+        items = load_corpus(args.corpus)
+    except (CorpusError, OSError, yaml.YAMLError) as exc:
+        print(f"eval-checker: {exc}", file=sys.stderr)
+        return 2
+    if not items:
+        print("eval-checker: no corpus files in bench/corpus/", file=sys.stderr)
+        return 2
+    dataset, tables = load_data(args.data)
+    known = {c.id for c in dataset.claims}
+    unknown: dict[str, int] = {}
+    for i in items:
+        for c in (i.claim, *i.also_claims):
+            if c and c not in known:
+                unknown[c] = unknown.get(c, 0) + 1
+    dev_items, test_items, rule = halves(items)
+    dev = evaluate(dev_items, dataset, tables, keep_mistakes=args.mistakes == "dev")
+    test = evaluate(test_items, dataset, tables)
+    if args.json:
+        print(json.dumps({"rule": rule, "development": dev.as_dict(), "test": test.as_dict(),
+                          "unknown_claims": unknown}, indent=2))
+    else:
+        print(report(dev, test, rule, items, unknown), end="")
+    if args.mistakes:
+        print("\nDevelopment-half mistakes:")
+        for m in dev.mistakes:
+            print("  " + m)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
