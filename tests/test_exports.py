@@ -33,6 +33,7 @@ from evidence.curation.verdicts import CERTAINTY, VERDICTS
 from evidence.publishing import bundle as bx
 from evidence.publishing import exports as ex
 from evidence.publishing import stamp as sp
+from evidence.synthesis import claim_evidence
 
 FIXTURE = Path(__file__).parent / "fixtures" / "minimal"
 CONTRACT = {
@@ -413,7 +414,7 @@ def test_quote_paragraph_when_the_summary_fails(ds, tables, monkeypatch):
     def broken(*_args, **_kwargs):
         raise ValueError("summary failed")
 
-    monkeypatch.setattr(bx, "panel", broken)
+    monkeypatch.setattr(claim_evidence, "panel", broken)
     claim = claim_variant(ds.claims[0], summaries=[{"kind": "response_rate"}])
     with pytest.warns(RuntimeWarning, match="summary failed"):
         text = bx.quote_paragraph(claim, ds, tables)

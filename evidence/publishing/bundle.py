@@ -1,4 +1,4 @@
-"""The journalist bundle, the quote-ready paragraph, chart images and the static HTML report.
+"""The journalist bundle, chart images and the static HTML report: renderers of the claim page model.
 
 Nothing here invents a number: figures come from the shared claim summaries in
 :mod:`evidence.synthesis.claim_evidence`, text from the curated records.  The only optional external piece is a
@@ -16,21 +16,20 @@ import json
 import math
 import os
 import shutil
-import warnings
 import zipfile
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from evidence.curation.load import Dataset
 from evidence.curation.schema import Claim
 from evidence.curation.tables import Tables
-from evidence.curation.verdicts import CERTAINTY, CERTAINTY_MEANING, VERDICTS, verdict_badge
-from evidence.publishing import charts
+from evidence.curation.verdicts import VERDICTS, verdict_badge
+from evidence.pages import claim as claim_pages
+from evidence.pages.claim import ClaimPage, certainty_sentence
 from evidence.publishing.exports import (
     _is_web_url,
     bibtex,
@@ -44,7 +43,6 @@ from evidence.publishing.exports import (
     table_export,
 )
 from evidence.publishing.stamp import LICENCE, PROJECT, TITLE, claim_url, resolve_base_url, stamp
-from evidence.synthesis.claim_evidence import claimed_value, panel
 
 BUNDLE_FILES = (
     "paragraph.txt", "chart.png", "chart.svg", "evidence.csv", "citations.bib", "citations.ris",
@@ -54,182 +52,27 @@ IMAGE_FILES = ("chart.png", "chart.svg")
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 IMAGE_TIMEOUT = 90.0
 
-# --------------------------------------------------------------------------- key numbers and charts
-
-_UNSET: Any = object()  # "compute the panel here" (callers that have it pass it, to compute it once)
+# --------------------------------------------------------------------------- the claim page model
 
 
-def _panel(claim: Claim, tables: Tables):
-    """The shared computed panel for the claim's first summary, or None (no summary, or no module)."""
-    if not claim.summaries:
-        return None
-    try:
-        return panel(claim.summaries[0], claim, tables)
-    except Exception as exc:  # an export never fails, and never shows a number, on a summary error
-        warnings.warn(f"claim {claim.id}: summary {claim.summaries[0].kind!r} failed ({type(exc).__name__}: "
-                      f"{exc}); exported without its computed number", RuntimeWarning, stacklevel=2)
-        return None
+def _page(claim: Claim, dataset: Dataset, tables: Tables, page: ClaimPage | None) -> ClaimPage:
+    return page if page is not None else claim_pages.build(claim, dataset, tables)
 
 
-def key_number(claim: Claim, tables: Tables, *, panel: Any = _UNSET) -> tuple[str | None, Any]:
-    """The headline number computed from the data for the claim's first summary, or None.
-
-    Returns (sentence, panel).  None when the claim has no summary, the summary module is
-    absent, or no study in the data answers it (k = 0): a number is never made up.
-    """
-    p = _panel(claim, tables) if panel is _UNSET else panel
-    if p is None or not p.k:
-        return None, p
-    if p.spec.kind in ("response_rate", "risk_ratio") and math.isnan(p.estimate):
-        return None, p
-    studies = "study" if p.k == 1 else "studies"
-    if p.spec.kind in ("response_rate", "risk_ratio"):  # pooled: the estimate rests on exactly these
-        basis = f"{p.k} {studies}, {p.n} participants" if p.n else f"{p.k} {studies}"
-    else:  # descriptive: the headline picks from the data shown
-        basis = f"from {p.k} {studies} in the data"
-    return f"{p.headline.rstrip('.')} ({basis}).", p
-
-
-def _quantity(claim: Claim) -> str | None:
-    if claim.summaries:
-        return {"response_rate": "response_rate", "risk_ratio": "relative_risk", "response_over_time": "onset",
-                "durations": "duration", "adverse_events": "side_effect_rate"}[claim.summaries[0].kind]
-    return claim.assertion.quantity if claim.assertion else None
-
-
-def _wilson(events: Any, total: Any, rate: float) -> tuple[float, float]:
-    from evidence.synthesis.stats import wilson_interval
-
-    if pd.notna(events) and pd.notna(total) and int(total) > 0:
-        return wilson_interval(int(events), int(total))
-    return rate, rate
-
-
-def _evidence_rows(claim: Claim, frame: pd.DataFrame, *, linked_outcomes: bool = False) -> pd.DataFrame:
-    ids = [e.study for e in claim.evidence]
-    rows = frame[frame["study_id"].isin(ids)]
-    if linked_outcomes:
-        wanted = {(e.study, o) for e in claim.evidence for o in e.outcomes}
-        listed = {e.study for e in claim.evidence if e.outcomes}
-        keep = [(s not in listed) or ((s, o) in wanted) for s, o in zip(rows["study_id"], rows["outcome_id"],
-                                                                         strict=True)]
-        rows = rows[np.asarray(keep, dtype=bool)]
-    return rows
-
-
-def claim_chart(claim: Claim, dataset: Dataset, tables: Tables, *, panel: Any = _UNSET) -> go.Figure:
-    """The claim's chart: the shared panel figure when the claim names a summary, else a chart of its
-    evidence studies chosen by the assertion's quantity (an empty figure when nothing applies)."""
-    p = _panel(claim, tables) if panel is _UNSET else panel
-    if p is not None:
-        return p.figure
-    quantity = _quantity(claim)
-    title = claim.short
-    if quantity in ("response_rate", "onset"):
-        rows = _evidence_rows(claim, tables.outcomes, linked_outcomes=True)
-        rows = rows[pd.to_numeric(rows["rate"]).notna() & rows["arm"].notna()]
-        kind = "response" if rows["kind"].eq("response").any() else "remission"
-        rows = rows[rows["kind"].eq(kind)]
-        if quantity == "onset":
-            points = rows.assign(group=[charts.arm_group(d) for d in rows["arm_drug"]],
-                                 schedule=rows["arm_schedule"], rate=pd.to_numeric(rows["rate"]))
-            return charts.response_over_time(points, claimed_hours=claimed_value(claim, "hours"),
-                                             claim_label="claimed", title=title)
-        bounds = [_wilson(e, t, r) for e, t, r in zip(rows["events"], rows["total"], pd.to_numeric(rows["rate"]),
-                                                     strict=True)]
-        rates = pd.DataFrame({
-            "label": [f"{tables.label(s)} · {a} · {h:g} h" for s, a, h in
-                      zip(rows["study_id"], rows["arm"], rows["timepoint_hours"], strict=True)],
-            "rate": pd.to_numeric(rows["rate"]).to_numpy(), "ci_low": [b[0] for b in bounds],
-            "ci_high": [b[1] for b in bounds], "group": [charts.arm_group(d) for d in rows["arm_drug"]]})
-        claimed = claimed_value(claim, "percent")
-        return charts.rates_against_claim(rates, claimed=claimed, title=title,
-                                          claim_label=f"claimed: {claimed:g}%" if claimed is not None else "")
-    if quantity in ("relative_effect", "relative_risk"):
-        rows = _evidence_rows(claim, tables.outcomes, linked_outcomes=True)
-        rows = rows.dropna(subset=["estimate", "ci_low", "ci_high"]).drop_duplicates(["study_id", "outcome_id"])
-        if not rows.empty:
-            kind = rows["effect_type"].mode().iloc[0]
-            rows = rows[rows["effect_type"] == kind]
-            ratio = kind in ("OR", "RR", "HR")
-            effects = pd.DataFrame({
-                "label": [f"{tables.label(s)} · {o}" for s, o in
-                          zip(rows["study_id"], rows["outcome_id"], strict=True)],
-                "estimate": rows["estimate"].astype(float).to_numpy(),
-                "ci_low": rows["ci_low"].astype(float).to_numpy(), "ci_high": rows["ci_high"].astype(float).to_numpy()})
-            return charts.forest(effects, None, measure=f"{kind} as reported", title=title, log=ratio)
-        return charts.empty(title, "No reported effect with a confidence interval in the cited studies.")
-    if quantity == "duration":
-        rows = _evidence_rows(claim, tables.durability)
-        rows = rows[pd.to_numeric(rows["days"]).notna()]
-        items = rows.assign(label=[tables.label(s) for s in rows["study_id"]],
-                            days=pd.to_numeric(rows["days"]))
-        claimed = claimed_value(claim, "days")
-        return charts.durations(items, claimed_days=claimed, title=title,
-                                claim_label=f"claimed: {claimed:g} days" if claimed else "")
-    if quantity == "side_effect_rate":
-        rows = _evidence_rows(claim, tables.adverse_events)
-        rows = rows[pd.to_numeric(rows["rate"]).notna()]
-        rates = rows.assign(group=[charts.arm_group(d) for d in rows["arm_drug"]], rate=pd.to_numeric(rows["rate"]),
-                            label=[f"{tables.label(s)} · {a}" for s, a in
-                                   zip(rows["study_id"], rows["arm"], strict=True)])
-        return charts.harms(rates, title=title)
-    return charts.empty(title, "This claim has no numeric assertion to chart; see the cited studies.")
+def claim_chart(claim: Claim, dataset: Dataset, tables: Tables, *, page: ClaimPage | None = None) -> go.Figure:
+    """The claim's chart, as its page model draws it (first summary, else its cited studies)."""
+    return _page(claim, dataset, tables, page).chart.figure
 
 
 def has_data(fig: go.Figure) -> bool:
     return len(fig.data) > 0
 
 
-# --------------------------------------------------------------------------- paragraph
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s" if not word.endswith("y") else f"{n} {word[:-1]}ies"
-
-
-def certainty_sentence(certainty: str | None) -> str:
-    if certainty is None:
-        return "Certainty of the evidence: not graded."
-    wording = CERTAINTY[certainty]
-    if wording.startswith("the evidence"):
-        phrase = f"in GRADE wording, “{wording}” the effect"
-    else:
-        phrase = f"in GRADE wording, ketamine “{wording}” the effect"
-    return f"Certainty of the evidence: {certainty.lower()} — {phrase}. {CERTAINTY_MEANING[certainty]}"
-
-
 def quote_paragraph(claim: Claim, dataset: Dataset, tables: Tables, *, base: str | None = None,
-                    today: date | None = None, panel: Any = _UNSET) -> str:
-    """A quote-ready paragraph: the claim and its page, the verdict, the key number computed from the
-    data (with its 95% CI) or the studies it rests on, the certainty, the caveat and the data version."""
-    sources = {s.id: s for s in dataset.sources}
-    app = claim.appearances[0]
-    src = sources.get(app.source)
-    where = src.title if src else app.source
-    if src is not None and src.publisher and src.publisher != src.title:
-        where = f"{src.title} ({src.publisher})"
-    others = len({a.source for a in claim.appearances}) - 1
-    also = f", and {_plural(others, 'other page')}" if others > 0 else ""
-    parts = [f"The claim “{app.quote}” appears on the page “{where}”{also}.",
-             f"The {PROJECT} rates it “{claim.verdict}”: {VERDICTS[claim.verdict].rule}"]
-    number, _ = key_number(claim, tables, panel=panel)
-    if number:
-        parts.append(f"Key number computed from the curated data: {number}")
-    else:
-        labels = [f"{tables.label(s.id)}" for s in claim_studies(claim, dataset)]
-        if labels:
-            parts.append(f"The verdict rests on {_plural(len(labels), 'study')} ({'; '.join(labels)}); "
-                         "the curated data give no summary number for this claim.")
-        else:
-            parts.append("No study in the curated data addresses the claim.")
-    parts.append(certainty_sentence(claim.certainty))
-    parts.append(f"What the evidence supports: “{claim.supported_wording}”")
-    if claim.checkable_if:
-        parts.append(f"What would make it checkable: {claim.checkable_if}")
-    parts.append(f"(Source: {PROJECT}, {claim_url(claim.id, base)}, data version {dataset.version}, "
-                 f"data files last changed {dataset.modified}, retrieved {(today or date.today()).isoformat()}; "
-                 f"{LICENCE}.)")
-    return " ".join(p if p.rstrip().endswith((".", ")", "”", "?", "!")) else p + "." for p in parts)
+                    today: date | None = None, page: ClaimPage | None = None) -> str:
+    """The quote-ready paragraph of the claim's page model (see :func:`evidence.pages.claim.quote_paragraph`)."""
+    return claim_pages.quote_paragraph(_page(claim, dataset, tables, page), dataset, tables, base=base,
+                                       today=today)
 
 
 # --------------------------------------------------------------------------- images
@@ -353,7 +196,8 @@ def _find_claim(dataset: Dataset, claim_id: str) -> Claim:
     raise KeyError(f"unknown claim {claim_id!r}; choose from {', '.join(c.id for c in dataset.claims)}")
 
 
-def _readme(claim: Claim, dataset: Dataset, files: list[str], image_note: str, base: str, today: date) -> str:
+def _readme(claim: Claim, dataset: Dataset, files: list[str], image_note: str, base: str, today: date,
+            url: str | None = None) -> str:
     described = {
         "paragraph.txt": "a quote-ready paragraph: the claim, the verdict, the key number, certainty and caveat",
         "chart.png": "the claim's chart (PNG, 2x resolution)",
@@ -371,7 +215,7 @@ def _readme(claim: Claim, dataset: Dataset, files: list[str], image_note: str, b
         "",
         f"Claim:          {claim.short}",
         f"Verdict:        {claim.verdict}" + (f" (certainty: {claim.certainty})" if claim.certainty else ""),
-        f"Claim page:     {claim_url(claim.id, base)}",
+        f"Claim page:     {url or claim_url(claim.id, base)}",
         f"Data version:   {s['data_version']} (data files last changed {s['data_modified']})",
         f"Exported:       {s['exported']}",
         f"Licence:        {s['licence']}",
@@ -389,23 +233,26 @@ def _readme(claim: Claim, dataset: Dataset, files: list[str], image_note: str, b
 
 
 def bundle(claim_id: str, dataset: Dataset, tables: Tables, *, base_url: str | None = None, images: bool = True,
-           browser: str | None = None, today: date | None = None) -> bytes:
+           browser: str | None = None, today: date | None = None, page: ClaimPage | None = None,
+           url: str | None = None) -> bytes:
     """A zip for one claim: paragraph.txt, chart.png, chart.svg, evidence.csv, citations.bib,
     citations.ris, citations.csl.json, claimreview.jsonld and README.txt.
 
     The two images need a browser; without one (or with ``images=False``) they are left out
-    and README.txt says so ("Images: skipped — ...").
+    and README.txt says so ("Images: skipped — ...").  ``page``: the claim's page model, if the caller
+    has it; ``url``: the page to cite (default: the app's permalink).  Entries are dated ``today`` at
+    midnight, so the same data and date give the same bytes.
     """
     today = today or date.today()
     base = resolve_base_url(base_url)
     claim = _find_claim(dataset, claim_id)
     studies = claim_studies(claim, dataset)
-    p = _panel(claim, tables)
-    paragraph = quote_paragraph(claim, dataset, tables, base=base, today=today, panel=p)
+    model = _page(claim, dataset, tables, page)
+    paragraph = claim_pages.quote_paragraph(model, dataset, tables, base=base, today=today, url=url)
     contents: dict[str, bytes] = {"paragraph.txt": (paragraph + "\n").encode("utf-8")}
     if images:
         credit = f"Source: {PROJECT}, data version {dataset.version} ({dataset.modified}). {LICENCE}."
-        rendered, reason = render_images(claim_chart(claim, dataset, tables, panel=p), browser=browser,
+        rendered, reason = render_images(model.chart.figure, browser=browser,
                                          credit=credit)
     else:
         rendered, reason = {}, "turned off for this export"
@@ -414,17 +261,20 @@ def bundle(claim_id: str, dataset: Dataset, tables: Tables, *, base_url: str | N
         image_note = "included (chart.png and chart.svg, rendered with Kaleido and a headless browser)."
     else:
         image_note = (f"skipped: {reason}. The interactive chart is on the claim page: "
-                      f"{claim_url(claim.id, base)}")
+                      f"{url or claim_url(claim.id, base)}")
     contents["evidence.csv"] = table_export(claim_evidence_rows(claim, tables), "csv", dataset=dataset,
                                             table_name="outcomes", filters={"claim": claim.id}, today=today)
     contents["citations.bib"] = bibtex(studies).encode("utf-8")
     contents["citations.ris"] = ris(studies).encode("utf-8")
     contents["citations.csl.json"] = _dumps(csl_json(studies))
-    contents["claimreview.jsonld"] = _dumps(claim_review(claim, dataset, base))
+    review = claim_review(claim, dataset, base)
+    if url:
+        review["url"] = url
+    contents["claimreview.jsonld"] = _dumps(review)
     names = [n for n in BUNDLE_FILES if n in contents or n == "README.txt"]
-    contents["README.txt"] = _readme(claim, dataset, names, image_note, base, today).encode("utf-8")
+    contents["README.txt"] = _readme(claim, dataset, names, image_note, base, today, url).encode("utf-8")
     buffer = io.BytesIO()
-    stamp_time = datetime.now().timetuple()[:6]
+    stamp_time = (today.year, today.month, today.day, 0, 0, 0)
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name in names:
             info = zipfile.ZipInfo(name, date_time=stamp_time)
@@ -512,8 +362,8 @@ def report_html(dataset: Dataset, tables: Tables, *, base_url: str | None = None
             if src is not None and src.publisher:
                 who += f" ({_e(src.publisher)})"
             out.append(f"<blockquote>“{_e(app.quote)}”<br><small>— {who}</small></blockquote>")
-        p = _panel(c, tables)
-        number, _ = key_number(c, tables, panel=p)
+        page = claim_pages.build(c, dataset, tables)
+        number = page.key_number
         if number:
             out.append(f'<p class="key"><strong>Key number:</strong> {_e(number)}</p>')
         elif c.evidence:
@@ -531,7 +381,7 @@ def report_html(dataset: Dataset, tables: Tables, *, base_url: str | None = None
                              f"({_e(link.stance)}){note}</li>")
             out.append("<p><strong>Studies:</strong></p><ul>" + "".join(items) + "</ul>")
         if include_charts:
-            fig = pin_log_axis(claim_chart(c, dataset, tables, panel=p))
+            fig = pin_log_axis(go.Figure(page.chart.figure))
             if has_data(fig):
                 out.append(fig.to_html(full_html=False, include_plotlyjs=not plotly_included,
                                        include_mathjax=False, config={"displaylogo": False}))

@@ -2,8 +2,11 @@
 
 A claim's ``summaries`` (``SummarySpec``) say which computed summary answers it;
 this module runs the summary, phrases the key number, and draws the claim's own
-figure on the chart.  The claim page, the journalist bundle and the static report
-all use it, so they always show the same numbers.
+figure on the chart.  A claim without a summary gets one panel charting the studies
+it cites, chosen by its assertion's quantity.  The claim page model
+(:mod:`evidence.pages.claim`) is built from these panels, and every renderer (the
+app, the static site, the report, the bundle) draws that model, so all show the
+same numbers.  Every caption's k and n count the same studies.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from evidence.curation.load import Dataset
 from evidence.curation.schema import HOURS_PER_UNIT, Claim, SummarySpec
 from evidence.curation.tables import Tables
 from evidence.publishing import charts
 from evidence.synthesis.explore import duration_labels, forest_frame
+from evidence.synthesis.stats import study_ratio_intervals
 from evidence.synthesis.summaries import (
     Filter,
     PooledSummary,
@@ -34,9 +39,12 @@ from evidence.synthesis.summaries import (
 
 @dataclass(frozen=True, eq=False)
 class Panel:
-    """One computed answer: the headline, its basis (k, n, method), a figure and its data."""
+    """One computed answer: the headline, its basis (k, n, method), a figure, its data and a text summary.
 
-    spec: SummarySpec
+    ``spec`` is None for the chart of a claim's cited studies (no computed summary: no key number).
+    ``summary`` says in one sentence what the chart shows, for readers who cannot see it."""
+
+    spec: SummarySpec | None
     title: str
     headline: str
     basis: str
@@ -49,6 +57,15 @@ class Panel:
     ci_low: float = math.nan
     ci_high: float = math.nan
     sensitivity: pd.DataFrame | None = None
+    summary: str = ""
+
+    @property
+    def caption(self) -> str:
+        return f"{self.title}. {self.basis}"
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind if self.spec is not None else "cited_studies"
 
 
 def claimed_value(claim: Claim, unit: str) -> float | None:
@@ -116,6 +133,25 @@ def panels(claim: Claim, tables: Tables) -> list[Panel]:
     return [panel(spec, claim, tables) for spec in claim.summaries]
 
 
+def claim_panels(claim: Claim, dataset: Dataset, tables: Tables) -> tuple[list[Panel], list[str]]:
+    """Every panel a claim page shows, and the summaries that failed (an export never fails on one).
+
+    A claim without summaries gets one panel of its cited studies (no key number)."""
+    out, failed = [], []
+    for spec in claim.summaries:
+        try:
+            out.append(panel(spec, claim, tables))
+        except Exception as exc:  # shown without its number, never with a made-up one
+            failed.append(f"claim {claim.id}: summary {spec.kind!r} failed ({type(exc).__name__}: {exc})")
+    if not claim.summaries:
+        out.append(cited_panel(claim, dataset, tables))
+    return out, failed
+
+
+def _one_or_pooled(s: PooledSummary, what: str) -> str:
+    return f"Pooled {what}" if s.k > 1 else f"{what[0].upper()}{what[1:]} in the only study with counts"
+
+
 def _response_rate(spec, claim, tables, f) -> Panel:
     s: PooledSummary = pooled_response_rate(tables, f)
     title = spec.label or f"Response in ketamine arms ({_scope(spec)})"
@@ -133,15 +169,34 @@ def _response_rate(spec, claim, tables, f) -> Panel:
             "total": best["total"], "has_counts": best["total"].notna()})
     else:
         rates = pd.DataFrame(columns=["label", "rate", "ci_low", "ci_high", "group"])
-    pooled = {"estimate": s.estimate, "ci_low": s.ci_low, "ci_high": s.ci_high,
-              "label": f"pooled ketamine response {_pct(s.estimate)} (95% CI {_pct(s.ci_low)}–{_pct(s.ci_high)})"}
+    what = _one_or_pooled(s, "response in ketamine arms")
+    est, low, high = _estimate(s, "rate")
+    pooled = {"estimate": est, "ci_low": low, "ci_high": high,
+              "label": f"{what.lower()} {_pct(est)} (95% CI {_pct(low)}–{_pct(high)})"}
     fig = charts.rates_against_claim(rates, claimed=claimed, claim_label=f"claimed: {claimed:g}%" if claimed else "",
                                      title=title, pooled=pooled if s.k else None)
-    headline = (f"Pooled response in ketamine arms: {_pct(s.estimate)} (95% CI {_pct(s.ci_low)} to "
-                f"{_pct(s.ci_high)})" if s.k else "No study in the data reports response counts for this scope.")
+    headline = (f"{what}: {_pct(est)} (95% CI {_pct(low)} to {_pct(high)})" if s.k
+                else "No study in the data reports response counts for this scope.")
     sens = sensitivity(tables, f, pooled_response_rate, main=s).table()
-    return Panel(spec, title, headline, _basis(s), fig, rates, s.studies, s.k, s.n, s.estimate, s.ci_low,
-                 s.ci_high, sens)
+    summary = (f"{title}: {s.k} {_studies(s.k)} with counts, {s.n} participants in ketamine arms; {headline}; "
+               f"{len(rates)} arm rates drawn" + (f"; the claim says {claimed:g}%." if claimed else "."))
+    return Panel(spec, title, headline, _basis(s.k, s.n, s.k, s.method), fig, rates, s.studies, s.k, s.n,
+                 est, low, high, sens, summary)
+
+
+def _estimate(s: PooledSummary, kind: str) -> tuple[float, float, float]:
+    """The pooled estimate, or the one study's own (a single study is never pooled)."""
+    if s.k != 1 or not math.isnan(s.estimate):
+        return s.estimate, s.ci_low, s.ci_high
+    row = s.per_study.iloc[0]
+    if kind == "rate":
+        from evidence.synthesis.stats import wilson_interval
+
+        low, high = wilson_interval(int(row["events"]), int(row["total"]))
+        return float(row["events"]) / float(row["total"]), low, high
+    est, low, high = study_ratio_intervals("RR", s.per_study["events_t"], s.per_study["total_t"],
+                                           s.per_study["events_c"], s.per_study["total_c"])
+    return float(est[0]), float(low[0]), float(high[0])
 
 
 def _risk_ratio(spec, claim, tables, f) -> Panel:
@@ -150,13 +205,17 @@ def _risk_ratio(spec, claim, tables, f) -> Panel:
     data = forest_frame(tables, s)
     pooled = {"estimate": s.estimate, "ci_low": s.ci_low, "ci_high": s.ci_high, "pi_low": s.pi_low,
               "pi_high": s.pi_high, "label": f"Pooled RR ({s.pooled.method})"}
-    fig = charts.forest(data, pooled if s.k else None, measure="risk ratio of response (log scale)", title=title)
-    headline = (f"Pooled risk ratio of response: {s.estimate:.2f} (95% CI {s.ci_low:.2f} to {s.ci_high:.2f}); "
-                f"τ² {s.pooled.tau2:.3f}, I² {s.pooled.i2:.0f}%" if s.k
+    fig = charts.forest(data, pooled if s.k > 1 else None, measure="risk ratio of response (log scale)",
+                        title=title)
+    what = _one_or_pooled(s, "risk ratio of response")
+    est, low, high = _estimate(s, "ratio") if s.k else (math.nan, math.nan, math.nan)
+    headline = (f"{what}: {est:.2f} (95% CI {low:.2f} to {high:.2f})"
+                + (f"; τ² {s.pooled.tau2:.3f}, I² {s.pooled.i2:.0f}%" if s.k > 1 else "") if s.k
                 else "No study in the data has counts for both arms here.")
     sens = sensitivity(tables, f, pooled_risk_ratio, main=s).table()
-    return Panel(spec, title, headline, _basis(s), fig, data, s.studies, s.k, s.n, s.estimate, s.ci_low,
-                 s.ci_high, sens)
+    summary = f"{title}: {s.k} {_studies(s.k)}, {s.n} participants; {headline}."
+    return Panel(spec, title, headline, _basis(s.k, s.n, s.k, s.method), fig, data, s.studies, s.k, s.n,
+                 est, low, high, sens, summary)
 
 
 def _over_time(spec, claim, tables, f) -> Panel:
@@ -168,7 +227,43 @@ def _over_time(spec, claim, tables, f) -> Panel:
                                     title=title)
     earliest = _earliest_difference(data)
     headline = earliest or "No arm-level response rates over time in this scope."
-    return Panel(spec, title, headline, _basis(s), fig, data, s.studies, s.k, s.n)
+    n, k_n = arm_participants(data, tables)
+    summary = (f"{title}: {s.k} {_studies(s.k)}, {n} participants; {len(data)} arm rates at "
+               f"{data['timepoint_hours'].nunique() if s.k else 0} time points. {headline}"
+               + (f" The claim says {_hours_text(claimed)}." if claimed else ""))
+    return Panel(spec, title, headline, _basis(s.k, n, k_n, s.method), fig, data, s.studies, s.k, n,
+                 summary=summary)
+
+
+def arm_participants(rows: pd.DataFrame, tables: Tables) -> tuple[int, int]:
+    """Participants in the study arms of ``rows`` and how many of its studies give their size.
+
+    An arm's size is its largest count total (or outcome n) in the rows, else its randomised number; a
+    study with an arm of unknown size counts its randomised total instead; a crossover trial's
+    participants are counted once (the same people in every arm)."""
+    if rows.empty:
+        return 0, 0
+    keys = ["study_id", "outcome_id", "arm"]
+    reported = tables.outcomes.drop_duplicates(keys).set_index(keys)["n"]
+    outcome_n = pd.to_numeric(reported.reindex(pd.MultiIndex.from_frame(rows[keys])), errors="coerce").to_numpy()
+    sized = rows.assign(_size=pd.to_numeric(rows["total"], errors="coerce").fillna(
+        pd.Series(outcome_n, index=rows.index)))
+    size = sized.groupby(["study_id", "arm"])["_size"].max()
+    randomised = tables.arms.drop_duplicates(["study_id", "arm"]).set_index(["study_id", "arm"])["n_randomized"]
+    size = size.fillna(pd.Series(pd.to_numeric(randomised.reindex(size.index), errors="coerce").to_numpy(),
+                                 index=size.index))
+    info = tables.studies.set_index("id")
+    n, known = 0, 0
+    for study, arms in size.groupby(level="study_id"):
+        whole = pd.to_numeric(info["n_randomized"].get(study), errors="coerce")
+        if arms.isna().any() or info["design"].get(study) == "RCT crossover":
+            value = whole if pd.notna(whole) else (arms.max() if arms.notna().any() else math.nan)
+        else:
+            value = arms.sum()
+        if pd.notna(value):
+            known += 1
+            n += int(value)
+    return n, known
 
 
 def _earliest_difference(data: pd.DataFrame) -> str | None:
@@ -207,7 +302,13 @@ def _durations(spec, claim, tables, f) -> Panel:
             for r in own.sort_values("days").itertuples()) + "."
     else:
         headline = "No durations in the data for this scope."
-    return Panel(spec, title, headline, _basis(s), fig, data, s.studies, s.k, s.n)
+    sizes = tables.studies.set_index("id")["n_randomized"].reindex(s.studies)
+    k_n, n = int(sizes.notna().sum()), int(sizes.fillna(0).sum())
+    summary = (f"{title}: {len(data)} reported durations from {s.k} {_studies(s.k)}"
+               + (f", from {data['days'].min():g} to {data['days'].max():g} days" if not data.empty else "")
+               + (f"; the claim says {claimed:g} days." if claimed else "."))
+    return Panel(spec, title, headline, _basis(s.k, n, k_n, s.method), fig, data, s.studies, s.k, n,
+                 summary=summary)
 
 
 def _adverse_events(spec, claim, tables, f) -> Panel:
@@ -222,8 +323,117 @@ def _adverse_events(spec, claim, tables, f) -> Panel:
     headline = ("Most frequent in ketamine arms: " + "; ".join(
         f"{r.event} {_pct(r.rate)} (k={r.k})" for r in top.itertuples()) + ".") if not top.empty else (
         "No adverse-event counts in this scope.")
-    return Panel(spec, title, headline, _basis(s), fig, data, s.studies, s.k, s.n)
+    summary = (f"{title}: {table['event'].nunique() if not table.empty else 0} events from {s.k} "
+               f"{_studies(s.k)}, {s.n} participants. {headline}")
+    return Panel(spec, title, headline, _basis(s.k, s.n, s.k, s.method), fig, data, s.studies, s.k, s.n,
+                 summary=summary)
 
 
-def _basis(s) -> str:
-    return f"Based on k = {s.k} studies, n = {s.n} participants. Method: {s.method}."
+def _studies(k: int) -> str:
+    return "study" if k == 1 else "studies"
+
+
+def _basis(k: int, n: int, k_with_n: int, method: str) -> str:
+    """"Based on k studies, n participants", where n counts the same k studies (or says which of them)."""
+    people = f"n = {n} participants" if k_with_n == k else (
+        f"n = {n} participants in the {k_with_n} of them that report arm sizes" if k_with_n
+        else "none of them reports its arm sizes")
+    return f"Based on k = {k} {_studies(k)}, {people}. Method: {method}."
+
+
+# --------------------------------------------------------------------------- a claim without a summary
+
+def _quantity(claim: Claim) -> str | None:
+    return claim.assertion.quantity if claim.assertion else None
+
+
+def _wilson(events, total, rate: float) -> tuple[float, float]:
+    from evidence.synthesis.stats import wilson_interval
+
+    if pd.notna(events) and pd.notna(total) and int(total) > 0:
+        return wilson_interval(int(events), int(total))
+    return rate, rate
+
+
+def _evidence_rows(claim: Claim, frame: pd.DataFrame, *, linked_outcomes: bool = False) -> pd.DataFrame:
+    ids = [e.study for e in claim.evidence]
+    rows = frame[frame["study_id"].isin(ids)]
+    if linked_outcomes:
+        wanted = {(e.study, o) for e in claim.evidence for o in e.outcomes}
+        listed = {e.study for e in claim.evidence if e.outcomes}
+        keep = [(s not in listed) or ((s, o) in wanted) for s, o in zip(rows["study_id"], rows["outcome_id"],
+                                                                         strict=True)]
+        rows = rows[np.asarray(keep, dtype=bool)]
+    return rows
+
+
+def cited_panel(claim: Claim, dataset: Dataset, tables: Tables) -> Panel:
+    """The chart of a claim's cited studies, chosen by its assertion's quantity (no pooling, no key number)."""
+    title = f"The cited studies: {claim.short}"
+    fig, data = _cited_chart(claim, tables, title)
+    studies = sorted(set(data["study_id"])) if "study_id" in data.columns and not data.empty else []
+    k = len(studies)
+    sizes = tables.studies.set_index("id")["n_randomized"].reindex(studies)
+    n, k_n = int(sizes.fillna(0).sum()), int(sizes.notna().sum())
+    cited = len({e.study for e in claim.evidence})
+    headline = (f"{len(data)} reported figures from {k} of the {cited} cited {_studies(cited)}." if k
+                else "No computed summary answers this claim; the cited studies are listed below.")
+    summary = f"{title}: {headline}" if k else headline
+    return Panel(None, title, headline, _basis(k, n, k_n, "figures as reported by each cited study (not pooled)"),
+                 fig, data, studies, k, n, summary=summary)
+
+
+def _cited_chart(claim: Claim, tables: Tables, title: str) -> tuple[go.Figure, pd.DataFrame]:
+    quantity = _quantity(claim)
+    none = pd.DataFrame(columns=["study_id"])
+    if quantity in ("response_rate", "onset"):
+        rows = _evidence_rows(claim, tables.outcomes, linked_outcomes=True)
+        rows = rows[pd.to_numeric(rows["rate"]).notna() & rows["arm"].notna()]
+        kind = "response" if rows["kind"].eq("response").any() else "remission"
+        rows = rows[rows["kind"].eq(kind)]
+        if quantity == "onset":
+            points = rows.assign(group=[charts.arm_group(d) for d in rows["arm_drug"]],
+                                 schedule=rows["arm_schedule"], rate=pd.to_numeric(rows["rate"]))
+            return charts.response_over_time(points, claimed_hours=claimed_value(claim, "hours"),
+                                             claim_label="claimed", title=title), points
+        bounds = [_wilson(e, t, r) for e, t, r in zip(rows["events"], rows["total"], pd.to_numeric(rows["rate"]),
+                                                     strict=True)]
+        rates = pd.DataFrame({
+            "label": [f"{tables.label(s)} · {a} · {h:g} h" for s, a, h in
+                      zip(rows["study_id"], rows["arm"], rows["timepoint_hours"], strict=True)],
+            "rate": pd.to_numeric(rows["rate"]).to_numpy(), "ci_low": [b[0] for b in bounds],
+            "ci_high": [b[1] for b in bounds], "group": [charts.arm_group(d) for d in rows["arm_drug"]],
+            "study_id": rows["study_id"].to_numpy()})
+        claimed = claimed_value(claim, "percent")
+        return charts.rates_against_claim(rates, claimed=claimed, title=title, claim_label=(
+            f"claimed: {claimed:g}%" if claimed is not None else "")), rates
+    if quantity in ("relative_effect", "relative_risk"):
+        rows = _evidence_rows(claim, tables.outcomes, linked_outcomes=True)
+        rows = rows.dropna(subset=["estimate", "ci_low", "ci_high"]).drop_duplicates(["study_id", "outcome_id"])
+        if not rows.empty:
+            kind = rows["effect_type"].mode().iloc[0]
+            rows = rows[rows["effect_type"] == kind]
+            effects = pd.DataFrame({
+                "label": [f"{tables.label(s)} · {o}" for s, o in
+                          zip(rows["study_id"], rows["outcome_id"], strict=True)],
+                "estimate": rows["estimate"].astype(float).to_numpy(),
+                "ci_low": rows["ci_low"].astype(float).to_numpy(), "ci_high": rows["ci_high"].astype(float).to_numpy(),
+                "study_id": rows["study_id"].to_numpy()})
+            return charts.forest(effects, None, measure=f"{kind} as reported", title=title,
+                                 log=kind in ("OR", "RR", "HR")), effects
+        return charts.empty(title, "No reported effect with a confidence interval in the cited studies."), none
+    if quantity == "duration":
+        rows = _evidence_rows(claim, tables.durability)
+        rows = rows[pd.to_numeric(rows["days"]).notna()]
+        items = rows.assign(label=[tables.label(s) for s in rows["study_id"]], days=pd.to_numeric(rows["days"]))
+        claimed = claimed_value(claim, "days")
+        return charts.durations(items, claimed_days=claimed, title=title,
+                                claim_label=f"claimed: {claimed:g} days" if claimed else ""), items
+    if quantity == "side_effect_rate":
+        rows = _evidence_rows(claim, tables.adverse_events)
+        rows = rows[pd.to_numeric(rows["rate"]).notna()]
+        rates = rows.assign(group=[charts.arm_group(d) for d in rows["arm_drug"]], rate=pd.to_numeric(rows["rate"]),
+                            label=[f"{tables.label(s)} · {a}" for s, a in
+                                   zip(rows["study_id"], rows["arm"], strict=True)])
+        return charts.harms(rates, title=title), rates
+    return charts.empty(title, "This claim has no numeric assertion to chart; see the cited studies."), none
