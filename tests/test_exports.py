@@ -34,6 +34,7 @@ from evidence.publishing import bundle as bx
 from evidence.publishing import exports as ex
 from evidence.publishing import stamp as sp
 from evidence.synthesis import claim_evidence
+from evidence.synthesis.stats import wilson_interval
 
 FIXTURE = Path(__file__).parent / "fixtures" / "minimal"
 CONTRACT = {
@@ -397,11 +398,12 @@ def test_quote_paragraph_uses_the_computed_summary(ds, tables):
     summaries = pytest.importorskip("evidence.synthesis.summaries")
     claim = claim_variant(ds.claims[0], summaries=[{"kind": "response_rate", "hours_min": 12, "hours_max": 48}])
     expected = summaries.pooled_response_rate(tables, summaries.Filter.from_spec(claim.summaries[0]))
-    assert expected.k == 1
+    assert expected.k == 1  # a single study is quoted with its own rate and Wilson CI, never as "pooled"
+    row = expected.per_study.iloc[0]
+    low, high = wilson_interval(int(row["events"]), int(row["total"]))
     text = bx.quote_paragraph(claim, ds, tables)
-    assert f"{100 * expected.estimate:.0f}% (95% CI {100 * expected.ci_low:.0f}% to {100 * expected.ci_high:.0f}%)" \
-        in text
-    assert "1 study" in text
+    assert f"{100 * row['events'] / row['total']:.0f}% (95% CI {100 * low:.0f}% to {100 * high:.0f}%)" in text
+    assert "1 study" in text and "only study" in text and "Pooled" not in text
 
 
 def test_quote_paragraph_with_no_matching_studies_shows_no_number(ds, tables):
