@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("data", "export", "pool", "verify", "check")
+COMMAND_MODULES = ("data", "export", "pool", "verify", "check", "watch")
 
 
 class UserError(Exception):
@@ -52,9 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from evidence.curation.load import DataInvalid
+    from evidence.input_files import InputFileError, os_reason
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.data is not None and not args.data.strip():
+        parser.error("--data: an empty path (give a data directory, or leave --data out for data/)")
     try:
         return int(args.func(args) or 0)
     except DataInvalid as exc:
@@ -63,8 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"invalid: {len(exc.errors)} error(s) in the data; fix them (see `python -m evidence validate`)",
               file=sys.stderr)
         return 1
-    except UserError as exc:
+    except (UserError, InputFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # any other OS error (full disk, permissions...): one line naming the file
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{os_reason(exc)}", file=sys.stderr)
+        return 2

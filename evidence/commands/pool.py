@@ -14,10 +14,14 @@ import math
 from pathlib import Path
 
 from evidence.cli import UserError
+from evidence.curation.schema import MAX_COUNT
+from evidence.input_files import InputFileError, MiB, read_text
 from evidence.synthesis.stats import METHODS, PooledResult, pool_binary
 
 REQUIRED = ("study", "events_t", "total_t", "events_c", "total_c")
 MEASURES = {"RR": "risk ratio", "OR": "odds ratio", "RD": "risk difference"}
+MAX_BYTES = 16 * MiB
+MAX_ROWS = 10_000  # a meta-analysis of 2x2 tables; bounds the pooling's memory (k x k work in REML)
 
 
 def register(sub) -> None:
@@ -33,12 +37,11 @@ def register(sub) -> None:
 
 def read_counts(path: Path) -> dict[str, list]:
     """Parse and check the CSV; raise :class:`UserError` on the first problem, naming line and column."""
-    if not path.is_file():
-        raise UserError(f"file not found: {path}")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not a text CSV file (it is not UTF-8 text)") from None
+        text = read_text(path, MAX_BYTES, encoding="utf-8-sig")
+    except InputFileError as exc:
+        raise UserError(str(exc) if "UTF-8" not in exc.reason
+                        else f"{path}: not a text CSV file (it is not UTF-8 text)") from None
     if not text.strip():
         raise UserError(f"{path}: the file is empty; expected a header {','.join(REQUIRED)}")
     if "\x00" in text:
@@ -60,6 +63,8 @@ def read_counts(path: Path) -> dict[str, list]:
             if len(fields) < len(header):
                 raise UserError(f"{path} line {line}: expected {len(header)} fields, found {len(fields)}")
             row = {name: fields[i].strip() for name, i in index.items()}
+            if len(data["study"]) >= MAX_ROWS:
+                raise UserError(f"{path} line {line}: more than {MAX_ROWS:,} studies; pool at most {MAX_ROWS:,}")
             if not row["study"]:
                 raise UserError(f"{path} line {line}, column study: empty study label")
             if row["study"] in seen:
@@ -93,6 +98,9 @@ def _count(path: Path, line: int, column: str, value: str) -> int:
         raise UserError(f"{path} line {line}, column {column}: {value!r} is not a whole number") from None
     if number < 0:
         raise UserError(f"{path} line {line}, column {column}: counts cannot be negative, got {number}")
+    if number > MAX_COUNT:
+        raise UserError(f"{path} line {line}, column {column}: {number} is implausibly large "
+                        f"(at most {MAX_COUNT:,} per cell)")
     return number
 
 

@@ -11,18 +11,21 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import pickle
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from evidence.curation import parse_cache
+from evidence.curation.parse_cache import cache_dir as cache_dir  # re-exported: the bench reads it here
 from evidence.curation.schema import Claim, Source, Study
+from evidence.curation.yaml_reader import LineMap, line_map, parse_data
+from evidence.input_files import InputFileError, MiB, read_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FILES = {"studies": "studies.yaml", "sources": "sources.yaml", "claims": "claims.yaml"}
@@ -66,52 +69,12 @@ class DataInvalid(Exception):  # noqa: N818 - reads better at call sites than Da
 
 # --------------------------------------------------------------------------- YAML
 
-class _DuplicateKey(yaml.YAMLError):
-    def __init__(self, key: object, mark: yaml.Mark):
-        self.key, self.problem_mark = key, mark
-        super().__init__(f"duplicate key {key!r} (YAML would silently keep the last one)")
-
-
-class _StrictLoader(yaml.CSafeLoader):
-    """C safe loader that refuses duplicate keys."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise _DuplicateKey(key, key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=True)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-LineMap = dict[tuple[Any, ...], int]
+MAX_FILE_BYTES = 64 * MiB  # 2.3x the 100x benchmark's studies.yaml (27.6 MB); bounds the parser's memory
 
 
 def parse_yaml(text: str) -> tuple[Any, LineMap]:
     """Parse one YAML document; return the data and a map from key path to line number."""
     return parse_data(text), line_map(text)
-
-
-def parse_data(text: str) -> Any:
-    """Parse one YAML document strictly (C safe loader, duplicate keys refused)."""
-    loader = _StrictLoader(text)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
-
-
-def line_map(text: str) -> LineMap:
-    """Key path -> line number for every node (composed again: only needed to report errors)."""
-    lines: LineMap = {}
-    node = yaml.compose(text, Loader=yaml.CSafeLoader)
-    if node is not None:
-        _walk(node, (), lines)
-    return lines
 
 
 class _LazyLines:
@@ -132,69 +95,20 @@ class _LazyLines:
         return self._get()[key]
 
 
-# --------------------------------------------------------------------------- parse cache
-
-class _DataUnpickler(pickle.Unpickler):
-    """Only plain YAML data come out of the cache: dates are the one class allowed."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == ("datetime", "date"):
-            return date
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from the parse cache")
-
-
-def cache_dir() -> Path | None:
-    """Where parsed files are cached by content hash: $EVIDENCE_CACHE_DIR ("off" disables it), else the
-    user's cache directory.  Never inside data/."""
-    chosen = os.environ.get("EVIDENCE_CACHE_DIR")
-    if chosen == "off":
-        return None
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return Path(chosen) if chosen else base / "ketamine-evidence"
-
-
-CACHE_KEEP = 32
-
-
-def parse_cached(raw: bytes) -> Any:
-    """The parsed content of a file, from the cache when this exact content (SHA-256) was parsed before.
+def parse_cached(raw: bytes, data_directory: Path | None = None) -> Any:
+    """The parsed content of a file, from the parse cache when this exact content was parsed before.
 
     PyYAML's C loader still builds every object in Python, which costs seconds on large files; the cache
     makes every later load (a server restart, each CLI command) cost an unpickle instead.  A file that fails
     to parse is never cached, so errors are always reported from the YAML itself.
     """
-    directory = cache_dir()
-    path = directory / f"{hashlib.sha256(raw).hexdigest()}.pickle" if directory else None
-    if path is not None and path.exists():
-        try:
-            with path.open("rb") as handle:
-                return _DataUnpickler(handle).load()
-        except Exception:  # a damaged or foreign cache file: parse the YAML instead
-            pass
+    digest = hashlib.sha256(raw).digest()
+    hit, data = parse_cache.get(digest, data_directory)
+    if hit:
+        return data
     data = parse_data(raw.decode("utf-8"))
-    if path is not None:
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(path)
-            for old in sorted(directory.glob("*.pickle"), key=lambda p: p.stat().st_mtime)[:-CACHE_KEEP]:
-                old.unlink(missing_ok=True)
-        except OSError:
-            pass  # a read-only or full cache directory only costs speed
+    parse_cache.put(digest, data, data_directory)
     return data
-
-
-def _walk(node: yaml.Node, path: tuple[Any, ...], lines: LineMap) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key_path = (*path, key_node.value)
-            _walk(value_node, key_path, lines)
-            lines[key_path] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, (*path, i), lines)
 
 
 def _line_for(lines: LineMap, loc: Iterable[Any]) -> int | None:
@@ -232,20 +146,28 @@ class Dataset:
         return self._index[kind][key]
 
 
-_FILE_HASHES: dict[tuple[str, int, int], bytes] = {}
+_FILE_HASHES: dict[tuple[str, int, int, int], bytes] = {}
 
 
 def _file_digest(path: Path) -> bytes:
-    """SHA-256 of a file, remembered per (path, mtime, size): pages call this on every rerun."""
+    """SHA-256 of a file, remembered per (path, inode, mtime, size): pages call this on every rerun.
+
+    Anything that is not a readable regular file of bounded size gets a digest naming the problem (it is
+    reported by the validator), so a FIFO, a device or a directory never hangs or crashes a page.
+    """
     try:
         st = path.stat()
-    except FileNotFoundError:
-        return b"<missing>"
-    key = (str(path), st.st_mtime_ns, st.st_size)
+    except OSError as exc:
+        return f"<{type(exc).__name__}>".encode()
+    key = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
     if key not in _FILE_HASHES:
+        try:
+            digest = hashlib.sha256(read_bytes(path, MAX_FILE_BYTES)).digest()
+        except InputFileError as exc:
+            return f"<{exc.reason}>".encode()
         if len(_FILE_HASHES) > 64:
             _FILE_HASHES.clear()
-        _FILE_HASHES[key] = hashlib.sha256(path.read_bytes()).digest()
+        _FILE_HASHES[key] = digest
     return _FILE_HASHES[key]
 
 
@@ -320,14 +242,16 @@ def _validate_uncached(directory: Path, version: str) -> tuple[Dataset | None, l
 
 def _load_file(path: Path, label: str, kind: str):
     model = MODELS[kind]
-    if not path.exists():
-        return [], [], None, [DataError(label, None, None, "", "file not found")]
-    raw = path.read_bytes()
     try:
-        data = parse_cached(raw)
-        lines = _LazyLines(raw.decode("utf-8"))
+        raw = read_bytes(path, MAX_FILE_BYTES)
+        text = raw.decode("utf-8")
+    except InputFileError as exc:
+        return [], [], None, [DataError(label, None, None, "", exc.reason)]
     except UnicodeDecodeError as exc:
-        return [], [], None, [DataError(label, None, None, "", f"not UTF-8 text ({exc.reason})")]
+        return [], [], None, [DataError(label, None, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+    try:
+        data = parse_cached(raw, path.parent)
+        lines = _LazyLines(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -335,6 +259,8 @@ def _load_file(path: Path, label: str, kind: str):
         if "could not determine a constructor" in str(exc):
             problem = "a YAML tag that would construct an object is not allowed: " + problem
         return [], [], None, [DataError(label, line, None, "", f"invalid YAML: {problem}")]
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # a value PyYAML cannot build
+        return [], [], None, [DataError(label, None, None, "", f"invalid YAML: {exc}")]
     if not isinstance(data, dict) or not isinstance(data.get(kind), list):
         message = f"the file must be a mapping with a list under '{kind}:'"
         return [], [], lines, [DataError(label, 1, None, kind, message)]
@@ -375,20 +301,28 @@ def _message(err: dict[str, Any]) -> str:
     return msg
 
 
+def _duplicate_ids(raw_list: list[dict[str, Any]], lines: LineMap, kind: str, label: str) -> list[DataError]:
+    errors: list[DataError] = []
+    seen: dict[Any, int] = {}
+    for i, raw in enumerate(raw_list):
+        rid = raw.get("id")
+        if rid is None:
+            continue
+        try:
+            first = seen.setdefault(rid, i)
+        except TypeError:  # an unhashable id (a list or mapping) is already a schema error
+            continue
+        if first != i:
+            errors.append(DataError(label, _line_for(lines, (kind, i, "id")), str(rid), "id",
+                                    f"duplicate id (first used by record #{first + 1})"))
+    return errors
+
+
 def _cross_references(records, raws, line_maps, dirname, broken) -> list[DataError]:
     """Ids unique within each file; every claim reference resolves."""
     errors: list[DataError] = []
     for kind, raw_list in raws.items():
-        seen: dict[str, int] = {}
-        for i, raw in enumerate(raw_list):
-            rid = raw.get("id")
-            if rid is None:
-                continue
-            if rid in seen:
-                errors.append(DataError(f"{dirname}/{FILES[kind]}", _line_for(line_maps[kind], (kind, i, "id")),
-                                        str(rid), "id", f"duplicate id (first used by record #{seen[rid] + 1})"))
-            else:
-                seen[rid] = i
+        errors.extend(_duplicate_ids(raw_list, line_maps[kind], kind, f"{dirname}/{FILES[kind]}"))
     study_ids = {r.get("id") for r in raws["studies"]}
     outcomes = {s.id: {o.id for o in s.outcomes} for s in records["studies"]}
     source_ids = {r.get("id") for r in raws["sources"]}
@@ -419,5 +353,7 @@ def _cross_references(records, raws, line_maps, dirname, broken) -> list[DataErr
 
 def load_fragment(path: Path) -> tuple[list[Study], list[DataError]]:
     """Validate a stand-alone studies file (a curator's draft) without the other files."""
-    models, _, _, errors = _load_file(path, str(path), "studies")
+    models, raws, lines, errors = _load_file(path, str(path), "studies")
+    if lines is not None:
+        errors.extend(_duplicate_ids(raws, lines, "studies", str(path)))
     return models, errors

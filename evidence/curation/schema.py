@@ -82,10 +82,14 @@ Framing = Literal["up to", "as little as", "more than", "at least", "about", "ty
 
 HOURS_PER_UNIT = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0, "weeks": 168.0, "months": 730.0}
 
-class Model(BaseModel):
-    """Base: unknown fields are errors, strings are never coerced from numbers/booleans."""
+MAX_COUNT = 100_000_000  # participants, events, studies: far above any study, far below int64 overflow in sums
 
-    model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
+
+class Model(BaseModel):
+    """Base: unknown fields are errors and nothing is coerced (strict): YAML's ``yes`` is not 1, ``'2013'`` is
+    not a year, ``12.0`` is not a count, ``!!binary`` bytes are not text; ``.inf`` and ``.nan`` are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, str_strip_whitespace=True)
 
 
 # --------------------------------------------------------------------------- provenance
@@ -126,8 +130,8 @@ class RiskOfBias(Model):
 class Sample(Model):
     """Study-level size: participants randomized (or pooled, for a synthesis)."""
 
-    n_randomized: int | None = Field(None, ge=1)
-    k_studies: int | None = Field(None, ge=1, description="Syntheses: number of studies pooled.")
+    n_randomized: int | None = Field(None, ge=1, le=MAX_COUNT)
+    k_studies: int | None = Field(None, ge=1, le=MAX_COUNT, description="Syntheses: number of studies pooled.")
     source: Provenance
 
 
@@ -147,7 +151,7 @@ class Arm(Model):
     dose: str | None = None
     route: Route | None = None
     schedule: Schedule | None = None
-    n_randomized: int | None = Field(None, ge=1)
+    n_randomized: int | None = Field(None, ge=1, le=MAX_COUNT)
     source: Provenance | None = Field(None, description="Required when n_randomized is given.")
 
     @model_validator(mode="after")
@@ -199,19 +203,19 @@ def counts_matching_percent(percent: float, total: int) -> list[int]:
     half = 0.5 * 10 ** -percent_decimals(percent)
     lo, hi = (percent - half) * total / 100, (percent + half) * total / 100
     eps = 1e-9
-    return [k for k in range(max(0, math.ceil(lo - eps)), min(total, math.floor(hi + eps)) + 1)]
+    return list(range(max(0, math.ceil(lo - eps)), min(total, math.floor(hi + eps)) + 1))
 
 
 class ArmResult(Model):
     """One arm's result: events/total for binary outcomes, mean/sd/n for continuous ones."""
 
     arm: Slug
-    events: int | None = Field(None, ge=0)
-    total: int | None = Field(None, ge=1)
+    events: int | None = Field(None, ge=0, le=MAX_COUNT)
+    total: int | None = Field(None, ge=1, le=MAX_COUNT)
     percent: float | None = Field(None, ge=0, le=100)
     mean: float | None = None
     sd: float | None = Field(None, ge=0)
-    n: int | None = Field(None, ge=1)
+    n: int | None = Field(None, ge=1, le=MAX_COUNT)
     derived: Derivation | None = Field(None, description="Set when events or sd were derived by an exact rule.")
     source: Provenance | None = Field(None, description="Where this arm's figures were read, when not the outcome's.")
 
@@ -242,6 +246,11 @@ class ArmResult(Model):
             raise ValueError(f"events ({self.events}) exceed total ({self.total})")
         if (self.events is None) != (self.total is None) and self.percent is None:
             raise ValueError("give events with total, or a percent")
+        if self.percent is not None and self.events is not None and self.total is not None and self.derived is None \
+                and self.events not in counts_matching_percent(self.percent, self.total):
+            raise ValueError(f"percent {self.percent:g} does not match {self.events}/{self.total} "
+                             f"({100 * self.events / self.total:.{percent_decimals(self.percent)}f}% at the "
+                             "percent's printed precision)")
         if self.events is None and self.total is None and self.percent is None and self.mean is None:
             raise ValueError("an arm result needs events/total, percent or mean")
         return self
@@ -258,10 +267,14 @@ class Effect(Model):
     p: float | None = Field(None, ge=0, le=1)
     comparison: str | None = Field(None, description='e.g. "ketamine vs midazolam".')
     se: float | None = Field(None, gt=0, description="A reported standard error (e.g. of a mean difference).")
-    n_intervention: int | None = Field(None, ge=1, description="Participants analysed in the intervention arm(s).")
-    n_control: int | None = Field(None, ge=1, description="Participants analysed in the control arm(s).")
-    k_studies: int | None = Field(None, ge=1, description="Syntheses: studies pooled in this estimate.")
-    n_participants: int | None = Field(None, ge=1, description="Syntheses: participants in this estimate.")
+    n_intervention: int | None = Field(None, ge=1, le=MAX_COUNT,
+                                        description="Participants analysed in the intervention arm(s).")
+    n_control: int | None = Field(None, ge=1, le=MAX_COUNT,
+                                   description="Participants analysed in the control arm(s).")
+    k_studies: int | None = Field(None, ge=1, le=MAX_COUNT,
+                                   description="Syntheses: studies pooled in this estimate.")
+    n_participants: int | None = Field(None, ge=1, le=MAX_COUNT,
+                                        description="Syntheses: participants in this estimate.")
     certainty: Certainty | None = Field(None, description="GRADE certainty, where the review gives one.")
     includes: list[Slug] = Field(default_factory=list, description="Syntheses: studies in data/ it pooled.")
 
