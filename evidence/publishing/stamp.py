@@ -11,6 +11,7 @@ import re
 from datetime import date
 from urllib.parse import quote as _urlquote
 
+from evidence.curation import last_search
 from evidence.curation.load import Dataset
 
 PROJECT = "Ketamine evidence tracker"
@@ -28,10 +29,16 @@ def claim_url(claim_id: str, base: str | None = None) -> str:
     return f"{resolve_base_url(base)}/claim?claim={_urlquote(claim_id, safe='')}"
 
 
+def search_statement(dataset: Dataset) -> str:
+    """How far the reading goes: the last recorded literature search (``data/last_search.json``), or none."""
+    return last_search.statement(*last_search.read(dataset.data_dir))
+
+
 def how_to_cite(dataset: Dataset, *, today: date | None = None, base: str | None = None) -> str:
     today = today or date.today()
     return (f"{PROJECT}. {TITLE}. Data version {dataset.version} (data files last changed "
-            f"{dataset.modified or 'unknown'}). {resolve_base_url(base)} (accessed {today.isoformat()}). {LICENCE}.")
+            f"{dataset.modified or 'unknown'}; {search_statement(dataset)}). {resolve_base_url(base)} "
+            f"(accessed {today.isoformat()}). {LICENCE}.")
 
 
 def stamp(dataset: Dataset, *, today: date | None = None, base: str | None = None) -> dict[str, str]:
@@ -45,6 +52,7 @@ def stamp(dataset: Dataset, *, today: date | None = None, base: str | None = Non
         "source": PROJECT,
         "url": resolve_base_url(base),
         "how_to_cite": how_to_cite(dataset, today=today, base=base),
+        "last_search": search_statement(dataset),
     }
 
 

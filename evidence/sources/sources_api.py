@@ -1,8 +1,9 @@
 """Clients for the bibliographic services we check citations against.
 
-* PubMed E-utilities ``esummary`` (JSON), batched up to 200 PMIDs a request;
+* PubMed E-utilities ``esummary`` (JSON), batched up to 200 PMIDs a request, and
+  ``esearch`` (JSON, ``retstart`` paging) for ``watch``;
 * Crossref ``/works/{doi}``;
-* ClinicalTrials.gov API v2 ``/studies/{nct}``.
+* ClinicalTrials.gov API v2 ``/studies/{nct}``, and ``/studies`` searches (``pageToken`` paging).
 
 Each client owns one :class:`requests.Session` built by :func:`make_session`:
 urllib3 ``Retry`` (GET only; 429/500/502/503/504; ``Retry-After`` honoured;
@@ -56,6 +57,10 @@ _PRIVATE_PARAMS = (
 )
 
 PUBMED_BATCH = 200
+ESEARCH_PAGE = 500
+ESEARCH_LIMIT = 10_000  # esearch returns only the first 10,000 UIDs of a PubMed search
+CTGOV_PAGE = 100
+CTGOV_MAX_PAGES = 200
 _PMID = re.compile(r"^\d{1,9}$")
 _NCT = re.compile(r"^NCT\d{8}$")
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|2100)(?!\d)")
@@ -83,6 +88,12 @@ class BadResponse(ApiError):
     """The service answered, but not with the JSON shape we expect."""
 
     kind = "bad response"
+
+
+class TooManyHits(BadResponse):
+    """A search matched more records than the service lets us page through."""
+
+    kind = "too many hits"
 
 
 class NotFound(ApiError):
@@ -155,6 +166,27 @@ def make_retry(retries: int = 3, backoff_factor: float = 0.5) -> Retry:
         return Retry(**settings)
 
 
+def _check_cache_file(path: Path) -> None:
+    """An existing cache must be a readable SQLite database: anything else would fail mid-run with a traceback."""
+    import stat
+
+    if not path.exists() and not path.is_symlink():
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not hang us
+        try:
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+            head = os.read(fd, 16) if regular else b""
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise ValueError(f"${ENV_CACHE}: {path}: cannot be read ({exc.strerror})") from None
+    if not regular:
+        raise ValueError(f"${ENV_CACHE}: {path} is not a regular file")
+    if head and head != b"SQLite format 3\x00":
+        raise ValueError(f"${ENV_CACHE}: {path} is not a SQLite cache; remove it or choose another file")
+
+
 def make_session(config: HttpConfig | None = None) -> requests.Session:
     """One session: retries, default timeouts, our User-Agent, and the optional disk cache."""
     config = config or HttpConfig.from_env()
@@ -165,6 +197,7 @@ def make_session(config: HttpConfig | None = None) -> requests.Session:
         cache_file = Path(config.cache_path).expanduser()
         if not cache_file.parent.is_dir():
             raise ValueError(f"${ENV_CACHE}: directory not found: {cache_file.parent}")
+        _check_cache_file(cache_file)
         session = CachedSession(
             str(cache_file),
             backend="sqlite",
@@ -229,6 +262,7 @@ class PubRecord:
     erratum: bool = False  # an "Erratum in" link, or this PMID is itself a "Published Erratum"
     journal_full: str | None = None  # ``fulljournalname``
     epub_year: int | None = None
+    pmcid: str | None = None  # from ``articleids`` (idtype "pmc"), e.g. "PMC1234567"
 
 
 @dataclass(frozen=True)
@@ -257,6 +291,10 @@ class TrialRecord:
     start_date: str | None
     enrollment_type: str | None = None
     official_title: str | None = None
+    has_results: bool | None = None  # top-level ``hasResults``
+    results_first_posted: str | None = None  # statusModule.resultsFirstPostDateStruct.date
+    study_type: str | None = None  # designModule.studyType, e.g. "INTERVENTIONAL"
+    result_pmids: tuple[str, ...] = ()  # referencesModule.references[] of type RESULT
 
 
 # --------------------------------------------------------------------------- base client
@@ -378,6 +416,27 @@ class PubMedClient(_Client):
             raise NotFound(self.service, f"PMID {pmid}")
         return record
 
+    def search(self, term: str, *, filters: Mapping[str, str] | None = None,
+               page_size: int = ESEARCH_PAGE) -> tuple[int, list[str]]:
+        """``esearch``: (count, every PMID), paged with ``retstart``.  ``filters`` adds e.g. ``datetype``,
+        ``mindate``, ``maxdate``.  PubMed pages through only the first 10,000 hits: more is a ``BadResponse``."""
+        ids: list[str] = []
+        seen: set[str] = set()
+        count = None
+        while count is None or len(ids) < count:
+            params = {"db": "pubmed", "term": term, "retmode": "json", "retstart": str(len(ids)),
+                      "retmax": str(page_size), **(filters or {}), **self._contact()}
+            total, page = parse_esearch(self._get_json(f"{self.base_url}/esearch.fcgi", params))
+            if total > ESEARCH_LIMIT:
+                raise TooManyHits(self.service, f"{total}, more than the {ESEARCH_LIMIT} esearch pages through")
+            count = total if count is None else count
+            fresh = [i for i in dict.fromkeys(page) if i not in seen]
+            if not fresh:  # the result set shifted while we paged: keep what we have
+                break
+            ids += fresh
+            seen.update(fresh)
+        return count, ids
+
 
 def parse_esummary(data: Any, service: str = "pubmed") -> dict[str, PubRecord]:
     """``{"result": {"uids": [...], "<pmid>": {...}}}`` -> records; entries with ``error`` are skipped."""
@@ -437,7 +496,27 @@ def _pub_record(uid: str, entry: dict[str, Any], service: str) -> PubRecord:
         erratum="Published Erratum" in pubtypes or bool(reftypes & {"Erratum in", "Corrected and republished in"}),
         journal_full=_str(entry.get("fulljournalname")),
         epub_year=_year(entry.get("epubdate")),
+        pmcid=next((_str(i.get("value")) for i in ids if isinstance(i, dict) and i.get("idtype") == "pmc"), None),
     )
+
+
+def parse_esearch(data: Any, service: str = "pubmed") -> tuple[int, list[str]]:
+    """``{"esearchresult": {"count": "2", "idlist": ["1", "2"], ...}}`` -> (2, ["1", "2"])."""
+    if not isinstance(data, dict):
+        raise _bad(service, "top level is not an object")
+    if "error" in data and "esearchresult" not in data:
+        raise BadResponse(service, f"esearch error: {str(data['error'])[:100]}")
+    result = data.get("esearchresult")
+    if not isinstance(result, dict):
+        raise _bad(service, "no 'esearchresult' object")
+    if "ERROR" in result:  # e.g. {"ERROR": "Invalid query"}
+        raise BadResponse(service, f"esearch error: {str(result['ERROR'])[:100]}")
+    count, ids = result.get("count"), result.get("idlist")
+    if not (isinstance(count, str | int) and str(count).isdigit()):
+        raise _bad(service, "'esearchresult.count' is not a number")
+    if not isinstance(ids, list) or not all(isinstance(i, str) and _PMID.match(i) for i in ids):
+        raise _bad(service, "'esearchresult.idlist' is not a list of PMIDs")
+    return int(count), ids
 
 
 # --------------------------------------------------------------------------- Crossref
@@ -557,6 +636,31 @@ class ClinicalTrialsClient(_Client):
             raise NotFound(self.service, nct) from exc
         return parse_ct_study(data)
 
+    def search(self, params: Mapping[str, str], page_size: int = CTGOV_PAGE) -> tuple[int | None, list[TrialRecord]]:
+        """``/studies`` with ``query.*``/``filter.*``/``aggFilters`` params: (totalCount, every study), paged
+        with ``pageToken`` until the answer has no ``nextPageToken``."""
+        studies: list[TrialRecord] = []
+        total: int | None = None
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(CTGOV_MAX_PAGES):
+            query = {**params, "format": "json", "pageSize": str(page_size), "countTotal": "true"}
+            if token:
+                query["pageToken"] = token
+            data = self._get_json(f"{self.base_url}/studies", query)
+            if not isinstance(data, dict) or not isinstance(data.get("studies", []), list):
+                raise _bad(self.service, "no 'studies' list")
+            if total is None and isinstance(data.get("totalCount"), int):
+                total = data["totalCount"]
+            studies += [parse_ct_study(s, self.service) for s in data.get("studies", [])]
+            token = _str(data.get("nextPageToken"))
+            if token is None:
+                return total, studies
+            if token in seen:
+                raise _bad(self.service, "the same nextPageToken twice")
+            seen.add(token)
+        raise BadResponse(self.service, f"more than {CTGOV_MAX_PAGES} pages")
+
 
 def parse_ct_study(data: Any, service: str = "clinicaltrials") -> TrialRecord:
     if not isinstance(data, dict):
@@ -572,6 +676,12 @@ def parse_ct_study(data: Any, service: str = "clinicaltrials") -> TrialRecord:
     enrollment = design.get("enrollmentInfo") if isinstance(design.get("enrollmentInfo"), dict) else {}
     start = status.get("startDateStruct") if isinstance(status.get("startDateStruct"), dict) else {}
     count = enrollment.get("count")
+    results_posted = status.get("resultsFirstPostDateStruct")
+    references = proto.get("referencesModule") if isinstance(proto.get("referencesModule"), dict) else {}
+    refs = references.get("references") if isinstance(references.get("references"), list) else []
+    result_pmids = tuple(dict.fromkeys(
+        str(r["pmid"]).strip() for r in refs if isinstance(r, dict) and r.get("type") == "RESULT"
+        and _PMID.match(str(r.get("pmid", "")).strip())))
     return TrialRecord(
         nct=ident["nctId"].strip(),
         title=_str(ident.get("briefTitle")) or "",
@@ -580,6 +690,10 @@ def parse_ct_study(data: Any, service: str = "clinicaltrials") -> TrialRecord:
         start_date=_str(start.get("date")),
         enrollment_type=_str(enrollment.get("type")),
         official_title=_str(ident.get("officialTitle")),
+        has_results=data["hasResults"] if isinstance(data.get("hasResults"), bool) else None,
+        results_first_posted=_str(results_posted.get("date")) if isinstance(results_posted, dict) else None,
+        study_type=_str(design.get("studyType")),
+        result_pmids=result_pmids,
     )
 
 

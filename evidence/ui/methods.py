@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from evidence.curation import last_search
 from evidence.curation.provenance import count_figures
 from evidence.curation.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, verdict_badge
 from evidence.ui import common
@@ -46,6 +47,8 @@ st.markdown(
     "- Pooling: REML random effects by default (DerSimonian–Laird and fixed effect on request), log scale for "
     "ratios and logit for proportions, Wilson intervals for single proportions; validated against R's metafor."
 )
+st.header("Literature search")
+st.markdown(last_search.methods_markdown(*last_search.read(dataset.data_dir)))
 st.header("Limitations")
 st.markdown(
     "- The stored copies of many papers showed only the abstract, so arm-level counts are missing for several "
