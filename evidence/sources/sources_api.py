@@ -187,27 +187,6 @@ def _check_cache_file(path: Path) -> None:
         raise ValueError(f"${ENV_CACHE}: {path} is not a SQLite cache; remove it or choose another file")
 
 
-def _check_cache_file(path: Path) -> None:
-    """An existing cache must be a readable SQLite database: anything else would fail mid-run with a traceback."""
-    import stat
-
-    if not path.exists() and not path.is_symlink():
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not hang us
-        try:
-            regular = stat.S_ISREG(os.fstat(fd).st_mode)
-            head = os.read(fd, 16) if regular else b""
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise ValueError(f"${ENV_CACHE}: {path}: cannot be read ({exc.strerror})") from None
-    if not regular:
-        raise ValueError(f"${ENV_CACHE}: {path} is not a regular file")
-    if head and head != b"SQLite format 3\x00":
-        raise ValueError(f"${ENV_CACHE}: {path} is not a SQLite cache; remove it or choose another file")
-
-
 def make_session(config: HttpConfig | None = None) -> requests.Session:
     """One session: retries, default timeouts, our User-Agent, and the optional disk cache."""
     config = config or HttpConfig.from_env()
@@ -218,7 +197,6 @@ def make_session(config: HttpConfig | None = None) -> requests.Session:
         cache_file = Path(config.cache_path).expanduser()
         if not cache_file.parent.is_dir():
             raise ValueError(f"${ENV_CACHE}: directory not found: {cache_file.parent}")
-        _check_cache_file(cache_file)
         _check_cache_file(cache_file)
         session = CachedSession(
             str(cache_file),
