@@ -26,6 +26,7 @@ from evidence.curation.tables import (
     OUTCOME_COLUMNS,
     RISK_OF_BIAS_COLUMNS,
     STUDY_COLUMNS,
+    SYNTHESIS_COLUMNS,
     TABLE_NAMES,
     build_tables,
 )
@@ -40,7 +41,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "minimal"
 CONTRACT = {
     "studies": STUDY_COLUMNS, "arms": ARM_COLUMNS, "outcomes": OUTCOME_COLUMNS, "durability": DURABILITY_COLUMNS,
     "adverse_events": ADVERSE_EVENT_COLUMNS, "findings": FINDING_COLUMNS, "claims": CLAIM_COLUMNS,
-    "claim_evidence": CLAIM_EVIDENCE_COLUMNS, "risk_of_bias": RISK_OF_BIAS_COLUMNS,
+    "claim_evidence": CLAIM_EVIDENCE_COLUMNS, "risk_of_bias": RISK_OF_BIAS_COLUMNS, "syntheses": SYNTHESIS_COLUMNS,
 }
 TODAY = date(2026, 11, 21)
 CHROMIUM = Path("/usr/bin/chromium")

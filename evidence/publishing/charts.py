@@ -294,3 +294,67 @@ def _wrap(text: str, width: int) -> list[str]:
         else:
             lines.append(word)
     return lines
+
+
+# --------------------------------------------------------------------------- the syntheses layer
+
+SYNTHESIS_NULL = {"ratio": 1.0, "standardized": 0.0, "difference": 0.0, "other": 0.0}
+FAMILY_TITLES = {
+    "ratio": "Ratios (OR, RR, HR) as reported — log scale, 1 = no difference",
+    "standardized": "Standardized differences (SMD, g, d) as reported — 0 = no difference, sign as each review has it",
+    "difference": "Differences (MD, RD) as reported — units of the scale, 0 = no difference",
+    "other": "Other measures as reported",
+}
+
+
+def _synthesis_label(r) -> str:
+    when = r.timepoint_label or f"{r.timepoint_hours:g} h"
+    head = f"<b>{r.label}</b> · {r.measure} · {when}"
+    basis = ", ".join(p for p in (
+        f"k = {int(r.k_trials)}" if pd.notna(r.k_trials) else "",
+        f"n = {int(r.n_participants):,}" if pd.notna(r.n_participants) else "",
+        f"GRADE {str(r.certainty).lower()}" if isinstance(r.certainty, str) else "") if p)
+    comparison = "<br>".join(_wrap(str(r.comparison or ""), 48))
+    return "<br>".join(x for x in (head, comparison, basis) if x)
+
+
+def syntheses_forest(model) -> go.Figure:
+    """"What the meta-analyses found": each estimate on its own reported measure, never pooled.
+
+    ``model``: :class:`evidence.synthesis.summaries.SynthesesSummary`.  One panel per measure family (ratios on a
+    log axis with the null at 1; standardized and raw differences on linear axes with the null at 0), each row
+    labelled with the review, the measure, the time point, the comparison, and k, n and GRADE certainty where the
+    review gives them.  The model's caption is the figure's subtitle, so it travels with every copy."""
+    from plotly.subplots import make_subplots
+
+    rows = model.rows
+    title = f"{model.title}<br><sup>{model.caption}</sup>"
+    if rows.empty:
+        return empty(title, "No published meta-analytic estimate in the data for this outcome, time and control.")
+    families = list(dict.fromkeys(rows["family"]))
+    sizes = [int((rows["family"] == f).sum()) for f in families]
+    heights = [40 + 62 * n for n in sizes]
+    fig = make_subplots(rows=len(families), cols=1, row_heights=heights,
+                        vertical_spacing=min(0.3, 90 / sum(heights)) if len(families) > 1 else 0.0,
+                        subplot_titles=[FAMILY_TITLES.get(f, f) for f in families])
+    for i, family in enumerate(families, start=1):
+        part = rows[rows["family"] == family].iloc[::-1]
+        labels = [_synthesis_label(r) for r in part.itertuples()]
+        has_ci = part["ci_low"].notna()
+        est = part["estimate"].astype(float)
+        fig.add_trace(go.Scatter(
+            x=est, y=labels, mode="markers", name=family, showlegend=False,
+            marker={"symbol": "diamond", "size": 12, "color": "#CC79A7", "line": {"color": "#000000", "width": 1}},
+            error_x={"type": "data", "symmetric": False,
+                     "array": (part["ci_high"].astype(float) - est).where(has_ci, 0),
+                     "arrayminus": (est - part["ci_low"].astype(float)).where(has_ci, 0), "color": "#CC79A7"},
+            customdata=part[["source_location", "source_quote"]].fillna(""),
+            hovertemplate="%{x:.2f}<br>%{customdata[0]}: “%{customdata[1]}”<extra></extra>",
+        ), row=i, col=1)
+        fig.add_vline(x=SYNTHESIS_NULL[family], line={"color": "#666666", "dash": "dash"}, row=i, col=1)
+        if family == "ratio":
+            fig.update_xaxes(type="log", tickvals=[0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100], row=i, col=1)
+        fig.update_yaxes(categoryorder="array", categoryarray=labels, row=i, col=1)
+    fig.update_annotations(font={"size": 12}, x=0, xanchor="left")  # subplot titles, left-aligned
+    _layout(fig, title, height=120 + sum(heights) + 60 * len(families))
+    return fig

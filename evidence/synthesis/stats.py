@@ -141,6 +141,85 @@ def standardized_mean_difference(mean_t, sd_t, n_t, mean_c, sd_c, n_c) -> Effect
     return Effects(g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2)))
 
 
+# --------------------------------------------------------------------------- effects as reported
+
+# Generic inverse-variance inputs from what a paper prints (what R's metafor takes as rma(yi, sei=...)).
+#   ratio (OR, RR, HR) with a 95% CI:  yi = ln(est),  SE = (ln hi - ln lo) / (2 z),  z = 1.959964 (95%)
+#   mean difference:                    yi = MD,       SE as reported, else (hi - lo) / (2 z)
+#   Cohen's d with arm sizes:           g = J d,  J = Γ(m/2) / (√(m/2) Γ((m-1)/2)),  m = n1 + n2 - 2
+#                                       (≈ 1 - 3 / (4 (n1 + n2) - 9); metafor's escalc uses the exact J)
+#   Hedges' g / SMD with arm sizes:     used as printed (already corrected)
+#   variance of g (escalc "SMD", vtype "LS"):  v = (n1 + n2) / (n1 n2) + g² / (2 (n1 + n2))
+
+def z_value(level: float = 0.95) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def se_from_ci(low: float, high: float, *, log: bool, level: float = 0.95) -> float:
+    """The SE implied by a symmetric (on the analysis scale) CI: (hi - lo) / (2 z), on the log scale for ratios."""
+    if log:
+        if low <= 0 or high <= 0:
+            raise ValueError("ratio confidence bounds must be positive")
+        low, high = math.log(low), math.log(high)
+    if not high > low:
+        raise ValueError(f"the CI upper bound ({high}) must exceed the lower ({low})")
+    return (high - low) / (2 * z_value(level))
+
+
+def ratio_from_ci(estimate: float, low: float, high: float, level: float = 0.95) -> tuple[float, float]:
+    """(yi, vi) on the log scale from a reported OR/RR/HR and its CI."""
+    if estimate <= 0:
+        raise ValueError("a ratio must be positive")
+    return math.log(estimate), se_from_ci(low, high, log=True, level=level) ** 2
+
+
+def difference_from_report(estimate: float, *, se: float | None = None, low: float | None = None,
+                           high: float | None = None, level: float = 0.95) -> tuple[float, float]:
+    """(yi, vi) from a reported mean difference with its SE (preferred) or its CI."""
+    if se is not None:
+        if not se > 0:
+            raise ValueError("the SE must be positive")
+        return float(estimate), float(se) ** 2
+    if low is None or high is None:
+        raise ValueError("a mean difference needs its SE or its CI")
+    return float(estimate), se_from_ci(low, high, log=False, level=level) ** 2
+
+
+def smd_from_report(value: float, n1: float, n2: float, *, corrected: bool) -> tuple[float, float]:
+    """(g, v) from a reported standardized difference and the arm sizes.
+
+    ``corrected=False`` (Cohen's d) applies Hedges' J first; ``corrected=True`` (Hedges' g, SMD) uses the value
+    as printed.  v = (n1 + n2) / (n1 n2) + g² / (2 (n1 + n2)), as metafor's escalc("SMD")."""
+    if n1 < 2 or n2 < 2:
+        raise ValueError("each arm needs n >= 2")
+    g = float(value) if corrected else float(hedges_correction(n1 + n2 - 2) * value)
+    return g, (n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2))
+
+
+def combine_groups(ns: ArrayLike, means: ArrayLike, sds: ArrayLike) -> tuple[float, float, float]:
+    """Several arms (e.g. doses) as one group: n, mean and SD (Cochrane Handbook, Table 6.5.a), applied pairwise.
+
+    SD = √(((n1-1)s1² + (n2-1)s2² + n1 n2 / (n1 + n2) (m1 - m2)²) / (n1 + n2 - 1))."""
+    n, m, s = float(ns[0]), float(means[0]), float(sds[0])
+    for n2, m2, s2 in zip(ns[1:], means[1:], sds[1:], strict=True):
+        n2, m2, s2 = float(n2), float(m2), float(s2)
+        total = n + n2
+        s = math.sqrt(((n - 1) * s**2 + (n2 - 1) * s2**2 + n * n2 / total * (m - m2) ** 2) / (total - 1))
+        m = (n * m + n2 * m2) / total
+        n = total
+    return n, m, s
+
+
+# Below this many studies a random-effects interval uses Knapp-Hartung (t with k-1 df): the z interval assumes
+# tau² is known and under-covers badly with few studies (IntHout, Ioannidis & Borm 2014, BMC Med Res Methodol
+# 14:25); Knapp-Hartung keeps close to nominal coverage at the price of wide intervals, which is the honest answer.
+SMALL_K = 5
+
+
+def needs_knapp_hartung(k: int, method: str) -> bool:
+    return method != "FE" and 2 <= k < SMALL_K
+
+
 def wilson_interval(events: int, total: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for one proportion (statsmodels' default is the weaker Wald interval).
 

@@ -19,6 +19,14 @@ Rules, chosen to avoid invented or double-counted data:
   and totals; likewise several eligible control arms.
 * Risk ratios follow metafor's escalc rules (0.5 added to all cells only when a
   study has a zero cell); crossover trials are analysed as if parallel.
+* No false pools: with fewer than two studies there is no pooled estimate (``estimate``
+  is NaN, ``pooled_ok`` False, ``reason`` says why); with 2-4 studies random-effects
+  intervals use Knapp-Hartung (``stats.SMALL_K``).
+* Overlap: a study that re-analyses others (``reanalysis_of``) is dropped when any of
+  them is in the same pool (the primary trials are kept); a pooled analysis that does
+  not name its trials is never pooled; syntheses never enter a pool.
+* Fixed-time windows leave out "by this time" results (``timepoint.within``), and the
+  single-dose windows (up to 9 days) leave out results after the last dose of a course.
 """
 
 from __future__ import annotations
@@ -31,8 +39,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evidence.curation.tables import OUTCOME_COLUMNS, Tables, is_depression_scale  # noqa: F401 (re-exported)
-from evidence.synthesis.stats import PooledResult, empty_result, pool_binary, pool_proportions, wilson_interval
+from evidence.curation.tables import (
+    OUTCOME_COLUMNS,
+    SYNTHESIS_DESIGNS,
+    Tables,
+    is_depression_scale,
+)
+from evidence.synthesis.stats import (
+    PooledResult,
+    empty_result,
+    logit_proportion,
+    needs_knapp_hartung,
+    pool,
+    wilson_interval,
+)
 
 KETAMINE_DRUGS = ("racemic ketamine", "esketamine", "arketamine", "ketamine (mixed forms)")
 SALINE = ("placebo (saline)", "placebo (intranasal)", "placebo (oral)")
@@ -44,6 +64,10 @@ RCT_DESIGNS = ("RCT parallel", "RCT crossover", "randomized withdrawal")
 SECONDARY_KINDS = ("meta_analysis", "systematic_review", "review", "regulatory", "label")
 DEFAULT_TARGET_HOURS = 24.0
 RATE_TOLERANCE = 0.01
+SINGLE_DOSE_MAX_HOURS = 216.0  # windows ending by 9 days are single-dose windows: no end-of-course results
+TOO_FEW = "single study, too few studies to pool"
+SYNTHESES_CAPTION = ("Published meta-analyses share trials, so their estimates are not pooled with each other or "
+                     "with the trials.")
 
 
 @dataclass(frozen=True)
@@ -95,26 +119,44 @@ class PooledSummary:
     method: str
     pooled: PooledResult
     notes: list[str] = field(default_factory=list)
+    measure: str = ""
+    reason: str = ""  # why there is no pooled estimate (empty when pooled)
+
+    @property
+    def pooled_ok(self) -> bool:
+        """A pooled estimate exists only for two or more studies (and no reason against it)."""
+        return self.k >= 2 and not self.reason
+
+    def _natural(self, name: str) -> float:
+        return self.pooled.natural[name] if self.pooled_ok else math.nan
 
     @property
     def estimate(self) -> float:
-        return self.pooled.natural["estimate"]
+        return self._natural("estimate")
 
     @property
     def ci_low(self) -> float:
-        return self.pooled.natural["ci_low"]
+        return self._natural("ci_low")
 
     @property
     def ci_high(self) -> float:
-        return self.pooled.natural["ci_high"]
+        return self._natural("ci_high")
 
     @property
     def pi_low(self) -> float:
-        return self.pooled.natural["pi_low"]
+        return self._natural("pi_low")
 
     @property
     def pi_high(self) -> float:
-        return self.pooled.natural["pi_high"]
+        return self._natural("pi_high")
+
+    @property
+    def why_not_pooled(self) -> str:
+        if self.pooled_ok:
+            return ""
+        if self.reason:
+            return self.reason
+        return "no study in this view" if self.k == 0 else TOO_FEW
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,9 +192,16 @@ class Sensitivity:
 # --------------------------------------------------------------------------- selection
 
 def select_studies(tables: Tables, f: Filter) -> pd.DataFrame:
-    """Study rows passing the study-level filters."""
+    """Study rows passing the study-level filters.
+
+    When secondary kinds are excluded (the default), synthesis designs are too, and so is a pooled analysis that
+    does not name the trials it re-analyses (its participants could be counted twice)."""
     st = tables.studies
     keep = ~st["kind"].isin(f.exclude_kinds)
+    if "meta_analysis" in f.exclude_kinds:
+        keep &= ~st["design"].isin(SYNTHESIS_DESIGNS)
+        unnamed = st["reanalysis_of"].fillna("").eq("") if "reanalysis_of" in st else True
+        keep &= ~(st["design"].eq("pooled analysis") & unnamed)
     if f.blinded_only:
         keep &= st["blinded"].eq(True)
     for column, allowed in (("drug", f.drugs), ("population", f.populations), ("design", f.designs),
@@ -181,12 +230,46 @@ def _outcome_rows(tables: Tables, f: Filter) -> pd.DataFrame:
     keep = out["study_id"].isin(ids) & out["kind"].eq(f.outcome_kind) & out["arm"].notna()
     if f.outcome_kind in ("response", "remission"):
         keep &= out["depression_scale"]
+    return out[keep & window_mask(out, f)]
+
+
+def window_mask(out: pd.DataFrame, f: Filter) -> pd.Series:
+    """Rows in the filter's time window: fixed-time windows drop "by this time" results, single-dose windows drop
+    end-of-course results."""
     hours = pd.to_numeric(out["timepoint_hours"], errors="coerce")
+    keep = pd.Series(True, index=out.index)
     if f.hours_min is not None:
         keep &= hours >= f.hours_min
     if f.hours_max is not None:
         keep &= hours <= f.hours_max
-    return out[keep]
+    if (f.hours_min is not None or f.hours_max is not None) and "within" in out:
+        keep &= ~out["within"].fillna(False).astype(bool)
+    if f.hours_max is not None and f.hours_max <= SINGLE_DOSE_MAX_HOURS and "after_course" in out:
+        keep &= ~out["after_course"].fillna(False).astype(bool)
+    return keep
+
+
+def drop_reanalyses(per_study: pd.DataFrame, tables: Tables) -> tuple[pd.DataFrame, list[str]]:
+    """Drop each study that re-analyses another study in the same pool (the primary trials are kept)."""
+    if per_study.empty or "reanalysis_of" not in tables.studies:
+        return per_study, []
+    of = tables.studies.set_index("id")["reanalysis_of"].fillna("")
+    present = set(per_study["study_id"])
+    notes, drop = [], set()
+    for sid in per_study["study_id"]:
+        primaries = [p for p in str(of.get(sid, "")).split("; ") if p]
+        overlap = sorted(present & set(primaries))
+        if overlap:
+            drop.add(sid)
+            notes.append(f"{sid} re-analyses {', '.join(overlap)}: the primary trials are pooled, not the "
+                         "re-analysis")
+    return per_study[~per_study["study_id"].isin(drop)].reset_index(drop=True), notes
+
+
+def pool_few(yi, vi, method: str, *, measure: str, knapp_hartung: bool = False) -> PooledResult:
+    """:func:`stats.pool` with Knapp-Hartung forced for 2-4 studies under random effects (``stats.SMALL_K``)."""
+    k = len(np.asarray(yi).ravel())
+    return pool(yi, vi, method, measure=measure, knapp_hartung=knapp_hartung or needs_knapp_hartung(k, method))
 
 
 def _with_counts(rows: pd.DataFrame) -> pd.DataFrame:
@@ -248,50 +331,104 @@ def pooled_response_rate(tables: Tables, f: Filter, method: str = "REML", *,
     per_study = _one_per_study(sums.assign(participants=sums["total"]), f.target_hours)
     notes = ["ketamine arms within a study are combined by summing events and totals",
              f"one time point per study, the closest to {f.target_hours:g} h"]
+    per_study, overlap = drop_reanalyses(per_study.reset_index(drop=True), tables)
+    notes += overlap
     if per_study.empty:
         pooled = empty_result(method, "PLO", knapp_hartung)
-        return PooledSummary(0, 0, [], _empty_rows(), per_study, pooled.describe(), pooled, notes)
-    pooled = pool_proportions(per_study["events"].to_numpy(), per_study["total"].to_numpy(), method=method,
-                              knapp_hartung=knapp_hartung)
+        return PooledSummary(0, 0, [], _empty_rows(), per_study, pooled.describe(), pooled, notes, "PLO")
+    eff = logit_proportion(per_study["events"].to_numpy(), per_study["total"].to_numpy())
+    pooled = pool_few(eff.yi, eff.vi, method, measure="PLO", knapp_hartung=knapp_hartung)
     used = ket.merge(per_study[["study_id", "outcome_id"]], on=["study_id", "outcome_id"])
     per_study = per_study.assign(rate=per_study["events"] / per_study["total"]).reset_index(drop=True)
     return PooledSummary(pooled.k, _participants(per_study, tables, False), list(per_study["study_id"]),
-                         _strip(used), per_study, pooled.describe(), pooled, notes)
+                         _strip(used), per_study, pooled.describe(), pooled, notes, "PLO")
 
 
 def pooled_risk_ratio(tables: Tables, f: Filter, method: str = "REML", *,
                       knapp_hartung: bool = False, measure: str = "RR") -> PooledSummary:
-    """Ketamine vs control (of the filter's type) per study, pooled as a risk ratio (or OR/RD).
+    """Ketamine vs control (of the filter's type) per study, pooled as a risk ratio (or an odds ratio).
 
-    ``n`` counts both arms, but a crossover trial's participants once.
-    """
-    rows = _with_counts(_outcome_rows(tables, f))
-    rows = rows[rows["_events"].notna()]
-    arm = pd.Series(np.select([_ketamine_mask(rows), _control_mask(rows, f.control)], ["t", "c"], ""),
-                    index=rows.index)
-    rows = rows[arm.ne("")].assign(_side=arm[arm.ne("")])
-    sums = rows.pivot_table(index=["study_id", "outcome_id", "timepoint_hours"], columns="_side",
-                            values=["_events", "_total"], aggfunc="sum") if not rows.empty else pd.DataFrame()
-    notes = ["ketamine arms (and control arms) within a study are combined by summing events and totals",
-             f"one time point per study, the closest to {f.target_hours:g} h",
-             "0.5 added to every cell of a study with a zero cell (metafor escalc default)"]
-    per_study = pd.DataFrame(columns=["study_id", "outcome_id", "events_t", "total_t", "events_c", "total_c"])
-    if not sums.empty and {("_events", "t"), ("_events", "c")} <= set(sums.columns):
-        both = sums.dropna()
-        per_study = pd.DataFrame({
-            "events_t": both[("_events", "t")], "total_t": both[("_total", "t")],
-            "events_c": both[("_events", "c")], "total_c": both[("_total", "c")]})
-        per_study = per_study.reset_index().rename(columns={"timepoint_hours": "hours"})
-        per_study = _one_per_study(per_study.assign(participants=per_study["total_t"] + per_study["total_c"]),
-                                   f.target_hours).reset_index(drop=True)
-    if per_study.empty:
-        pooled = empty_result(method, measure, knapp_hartung)
-        return PooledSummary(0, 0, [], _empty_rows(), per_study, pooled.describe(), pooled, notes)
-    pooled = pool_binary(per_study["events_t"], per_study["total_t"], per_study["events_c"],
-                         per_study["total_c"], measure=measure, method=method, knapp_hartung=knapp_hartung)
-    used = rows.merge(per_study[["study_id", "outcome_id"]], on=["study_id", "outcome_id"])
-    return PooledSummary(pooled.k, _participants(per_study, tables, True), list(per_study["study_id"]),
-                         _strip(used), per_study, pooled.describe(), pooled, notes)
+    Counts, derived counts and reported ratios of the same measure (:func:`evidence.synthesis.effects.pooled_effect`);
+    ``n`` counts both arms, but a crossover trial's participants once."""
+    from evidence.synthesis.effects import pooled_effect
+
+    return pooled_effect(tables, f, "binary", method, knapp_hartung=knapp_hartung, measure=measure)
+
+
+# --------------------------------------------------------------------------- the syntheses layer
+
+CONTINUOUS_ALIASES = ("smd", "md", "continuous", "mean_change", "mean_score", "effect_size")
+CONTINUOUS_KINDS = ("mean_change", "mean_score", "effect_size")
+MEASURE_FAMILY = {"OR": "ratio", "RR": "ratio", "HR": "ratio", "SMD": "standardized", "g": "standardized",
+                  "d": "standardized", "MD": "difference", "RD": "difference", "NNT": "other"}
+FAMILY_ORDER = ("ratio", "standardized", "difference", "other")
+UNCONTROLLED = r"(?i)within-patient|vs\.? baseline|uncontrolled|pre-post|no control"
+_SYNTHESIS_CONTROLS = {"any": None, "saline": ("saline",), "midazolam": ("midazolam",),
+                       "active": ("midazolam", "active")}
+
+
+@dataclass(frozen=True, eq=False)
+class SynthesesSummary:
+    """Published meta-analytic estimates for one view: shown beside the pools, never pooled themselves.
+
+    ``rows``: the ``syntheses`` table's rows for the view plus ``label`` (first author year) and ``family``
+    (ratio, standardized, difference, other: each family is drawn on its own axis)."""
+
+    outcome_kind: str
+    hours: tuple[float | None, float | None]
+    control: str
+    rows: pd.DataFrame
+    caption: str = SYNTHESES_CAPTION
+
+    @property
+    def k(self) -> int:
+        """Number of estimates (not of trials: the syntheses share trials)."""
+        return len(self.rows)
+
+    @property
+    def reviews(self) -> list[str]:
+        return sorted(self.rows["study_id"].unique()) if not self.rows.empty else []
+
+    @property
+    def title(self) -> str:
+        return "What the meta-analyses found"
+
+
+def syntheses(tables: Tables, *, outcome_kind: str = "response",
+              hours: tuple[float | None, float | None] = (None, None), control: str = "any") -> SynthesesSummary:
+    """The published meta-analytic estimates for an outcome, a time window (hours, inclusive) and a control type.
+
+    ``outcome_kind``: "response", "remission" (or any schema outcome kind); "smd", "md" or "continuous" take every
+    continuous kind.  ``control``: any, saline (placebo), midazolam, or active (midazolam or another active control);
+    a synthesis mixing both kinds of control is shown under "any" only.  Fixed windows leave out "by this time"
+    estimates; uncontrolled (pre-post) syntheses and other scales (e.g. suicidal ideation in a depression view) are
+    left out."""
+    if control not in _SYNTHESIS_CONTROLS:
+        raise ValueError(f"control must be one of {', '.join(_SYNTHESIS_CONTROLS)}, not {control!r}")
+    table = tables.syntheses
+    kinds = CONTINUOUS_KINDS if outcome_kind in CONTINUOUS_ALIASES else (outcome_kind,)
+    keep = table["outcome_kind"].isin(kinds)
+    lo, hi = hours
+    h = pd.to_numeric(table["timepoint_hours"], errors="coerce")
+    if lo is not None:
+        keep &= h >= lo
+    if hi is not None:
+        keep &= h <= hi
+    if lo is not None or hi is not None:
+        keep &= ~table["within"].fillna(False).astype(bool)
+    allowed = _SYNTHESIS_CONTROLS[control]
+    if allowed is not None:
+        keep &= table["control"].isin(allowed)
+    if outcome_kind != "suicidal_ideation_resolution":  # depression outcomes on depression scales only
+        keep &= table["scale"].map(lambda x: is_depression_scale(x) or "depressi" in str(x).lower())
+    keep &= ~table["comparison"].fillna("").str.contains(UNCONTROLLED, regex=True)
+    rows = table[keep]
+    rows = rows.assign(label=tables.labels(rows["study_id"]),
+                       family=rows["measure"].map(MEASURE_FAMILY).fillna("other"))
+    order = {f: i for i, f in enumerate(FAMILY_ORDER)}
+    rows = (rows.assign(_o=rows["family"].map(order)).sort_values(["_o", "measure", "label", "outcome_id"])
+            .drop(columns="_o").reset_index(drop=True))
+    return SynthesesSummary(outcome_kind, (lo, hi), control, rows)
 
 
 def response_over_time(tables: Tables, f: Filter) -> TableSummary:

@@ -1,0 +1,360 @@
+"""Per-study effects for one view, from whatever each trial reports, and one pool per scale.
+
+Trials rarely print per-arm counts in their abstracts, but most print an effect with its
+confidence interval.  Each study contributes one effect, taken from (in this order of
+preference at the same time point):
+
+* ``counts``: per-arm data (events and totals, or means, SDs and ns) as quoted;
+* ``derived``: per-arm data where a value was derived by an exact rule (a count from a
+  rounded percent and its denominator, an SD from a quoted SE; or a rate x n that is a
+  whole number);
+* ``reported``: the paper's own between-arm effect, converted to the pool's scale by the
+  generic inverse-variance formulas in :mod:`evidence.synthesis.stats`.
+
+Scales are never mixed.  ``binary``: log odds ratios (default) or log risk ratios; counts
+and reported ratios of the same measure only (a reported RR never enters an OR pool).
+``smd``: Hedges' g from arm means and SDs or a reported SMD/g/d with arm sizes (or its CI).
+``md``: mean differences on one instrument only (the most common one in the view).
+Sign convention for continuous scales: ketamine minus control, so that on a symptom
+scale a negative value favours ketamine.  A reported SMD/g/d is pooled only when the data
+say which direction favours ketamine (see :func:`favours`); a reported MD without a
+statement is taken as ketamine minus control, as the trials print it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from evidence.curation.tables import KETAMINE_DRUGS, Tables, comparison_control
+from evidence.synthesis import stats
+from evidence.synthesis.summaries import (
+    CONTROLS,
+    UNCONTROLLED,
+    Filter,
+    PooledSummary,
+    _control_mask,
+    _empty_rows,
+    _ketamine_mask,
+    _strip,
+    _with_counts,
+    drop_reanalyses,
+    pool_few,
+    select_studies,
+    window_mask,
+)
+
+SCALES = ("binary", "smd", "md")
+BINARY_MEASURES = ("OR", "RR")
+CONTINUOUS_KINDS = ("mean_change", "mean_score", "effect_size")
+SMD_TYPES = {"SMD": True, "g": True, "d": False}  # type -> already bias-corrected?
+MEASURE_LABELS = {"OR": "odds ratio", "RR": "risk ratio", "SMD": "standardized mean difference (Hedges' g)",
+                  "MD": "mean difference"}
+PER_STUDY_COLUMNS = [
+    "study_id", "outcome_id", "hours", "effect_source", "derived_rule", "instrument", "yi", "vi", "estimate",
+    "ci_low", "ci_high", "participants", "events_t", "total_t", "events_c", "total_c", "reported_type",
+    "reported_estimate", "note",
+]
+_UNCONTROLLED = re.compile(UNCONTROLLED)
+_NEGATIVE_FAVOURS = re.compile(r"negative favours ketamine|lower\s*=\s*better|negative values? favou?r", re.I)
+_POSITIVE_FAVOURS = re.compile(r"positive favours ketamine|higher\s*=\s*better|greater (improvement|reduction)|"
+                               r"positive values? favou?r", re.I)
+
+
+def favours(*texts: object) -> int | None:
+    """-1 when the texts say a negative value favours ketamine, +1 when a positive one does, else None."""
+    text = " ".join(str(t) for t in texts if isinstance(t, str))
+    neg, pos = bool(_NEGATIVE_FAVOURS.search(text)), bool(_POSITIVE_FAVOURS.search(text))
+    if neg == pos:
+        return None
+    return -1 if neg else 1
+
+
+def _view_rows(tables: Tables, f: Filter, kinds: tuple[str, ...]) -> pd.DataFrame:
+    out = tables.outcomes
+    ids = select_studies(tables, f)["id"]
+    keep = out["study_id"].isin(ids) & out["kind"].isin(kinds) & out["depression_scale"]
+    return out[keep & window_mask(out, f)]
+
+
+def _design(tables: Tables) -> pd.Series:
+    return tables.studies.set_index("id")["design"]
+
+
+def _participants(n_t: float, n_c: float, crossover: bool) -> float:
+    return max(n_t, n_c) if crossover else n_t + n_c
+
+
+def _reported_participants(tables: Tables, study_id: str, n_t: float, n_c: float) -> float:
+    """Participants behind a reported effect: its arm sizes, else the study's randomized total."""
+    crossover = bool(_design(tables).eq("RCT crossover").get(study_id, False))
+    if not (math.isnan(n_t) or math.isnan(n_c)):
+        return _participants(n_t, n_c, crossover)
+    n = tables.studies.set_index("id")["n_randomized"].get(study_id)
+    return math.nan if n is None or pd.isna(n) else float(n)
+
+
+# --------------------------------------------------------------------------- controls for reported effects
+
+def _reported_control_ok(tables: Tables, study_id: str, comparison: object, control: str) -> bool:
+    """Whether a reported between-arm effect is ketamine against a control of the filter's type."""
+    if isinstance(comparison, str) and _UNCONTROLLED.search(comparison):
+        return False
+    arms = tables.arms[(tables.arms["study_id"] == study_id) & tables.arms["role"].eq("control")
+                       & ~tables.arms["drug"].isin(KETAMINE_DRUGS)]
+    named = comparison_control(comparison)
+    allowed = CONTROLS[control]
+    if named != "mixed":
+        if allowed is None:
+            return True
+        wanted = {"saline": {"saline"}, "midazolam": {"midazolam"}, "active": {"midazolam", "active"}}[control]
+        return named in wanted
+    if arms.empty:
+        return False
+    return allowed is None or bool(arms["drug"].isin(allowed).all())
+
+
+def _arm_sizes(tables: Tables, row: pd.Series, control: str) -> tuple[float, float, str]:
+    """(n ketamine, n control, basis) for a reported effect: the effect's own, its outcome's arms, the arms."""
+    if pd.notna(row.get("effect_n_t")) and pd.notna(row.get("effect_n_c")):
+        return float(row["effect_n_t"]), float(row["effect_n_c"]), "reported"
+    out = tables.outcomes
+    arms_rows = out[(out["study_id"] == row["study_id"]) & (out["outcome_id"] == row["outcome_id"])
+                    & out["arm"].notna()]
+    for frame, column, basis in ((arms_rows, "n", "outcome arms"),
+                                 (tables.arms[tables.arms["study_id"] == row["study_id"]].rename(
+                                     columns={"drug": "arm_drug", "role": "arm_role"}), "n_randomized",
+                                  "randomized")):
+        if frame.empty:
+            continue
+        n = pd.to_numeric(frame[column], errors="coerce")
+        n_t = n[_ketamine_mask(frame)].sum(min_count=1)
+        n_c = n[_control_mask(frame, control)].sum(min_count=1)
+        if pd.notna(n_t) and pd.notna(n_c):
+            return float(n_t), float(n_c), basis
+    return math.nan, math.nan, ""
+
+
+# --------------------------------------------------------------------------- binary
+
+def _binary_counts(rows: pd.DataFrame, f: Filter, measure: str, tables: Tables) -> pd.DataFrame:
+    rows = _with_counts(rows[rows["arm"].notna()])
+    rows = rows[rows["_events"].notna()]
+    side = pd.Series(np.select([_ketamine_mask(rows), _control_mask(rows, f.control)], ["t", "c"], ""),
+                     index=rows.index)
+    rows = rows[side.ne("")].assign(_side=side[side.ne("")])
+    if rows.empty:
+        return pd.DataFrame(columns=PER_STUDY_COLUMNS)
+    implied = rows["events"].isna()  # rate x n, a whole number
+    rule = rows["derived_rule"].where(rows["derived_rule"].notna(), np.where(implied, "rate x n", None))
+    rows = rows.assign(_rule=rule)
+    out = []
+    crossover = _design(tables).eq("RCT crossover")
+    for (sid, oid, hours), g in rows.groupby(["study_id", "outcome_id", "timepoint_hours"], sort=True):
+        t, c = g[g["_side"] == "t"], g[g["_side"] == "c"]
+        if t.empty or c.empty:
+            continue
+        et, nt, ec, nc = t["_events"].sum(), t["_total"].sum(), c["_events"].sum(), c["_total"].sum()
+        eff = stats.binary_effects(measure, [et], [nt], [ec], [nc])
+        rules = sorted({r for r in g["_rule"] if isinstance(r, str)})
+        out.append({"study_id": sid, "outcome_id": oid, "hours": hours,
+                    "effect_source": "derived" if rules else "counts", "derived_rule": "; ".join(rules) or None,
+                    "instrument": g["measure"].iloc[0], "yi": float(eff.yi[0]), "vi": float(eff.vi[0]),
+                    "participants": _participants(nt, nc, bool(crossover.get(sid, False))),
+                    "events_t": et, "total_t": nt, "events_c": ec, "total_c": nc, "note": ""})
+    return pd.DataFrame(out, columns=PER_STUDY_COLUMNS)
+
+
+def _binary_reported(rows: pd.DataFrame, f: Filter, measure: str, tables: Tables,
+                     skipped: list[str]) -> pd.DataFrame:
+    rep = rows[rows["effect_type"].notna()].drop_duplicates(["study_id", "outcome_id"])
+    out = []
+    for _, r in rep.iterrows():
+        if not _reported_control_ok(tables, r["study_id"], r["comparison"], f.control):
+            continue
+        if r["effect_type"] != measure:
+            skipped.append(f"{r['study_id']}: reports a {r['effect_type']}, not an {measure} (scales are not mixed)")
+            continue
+        if pd.isna(r["ci_low"]) or pd.isna(r["ci_high"]):
+            skipped.append(f"{r['study_id']}: {measure} {r['estimate']:g} without a CI")
+            continue
+        yi, vi = stats.ratio_from_ci(float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"]))
+        n_t, n_c, basis = _arm_sizes(tables, r, f.control)
+        out.append({"study_id": r["study_id"], "outcome_id": r["outcome_id"], "hours": r["timepoint_hours"],
+                    "effect_source": "reported", "derived_rule": None, "instrument": r["measure"], "yi": yi,
+                    "vi": vi, "participants": _reported_participants(tables, r["study_id"], n_t, n_c),
+                    "reported_type": r["effect_type"], "reported_estimate": r["estimate"],
+                    "note": f"arm sizes: {basis}" if basis else "arm sizes unknown"})
+    return pd.DataFrame(out, columns=PER_STUDY_COLUMNS)
+
+
+# --------------------------------------------------------------------------- continuous
+
+def _continuous_arms(rows: pd.DataFrame, f: Filter, scale: str, tables: Tables) -> pd.DataFrame:
+    rows = rows[rows["arm"].notna() & rows["mean"].notna() & rows["sd"].notna() & rows["n"].notna()]
+    side = pd.Series(np.select([_ketamine_mask(rows), _control_mask(rows, f.control)], ["t", "c"], ""),
+                     index=rows.index)
+    rows = rows[side.ne("")].assign(_side=side[side.ne("")])
+    out = []
+    crossover = _design(tables).eq("RCT crossover")
+    for (sid, oid, hours), g in rows.groupby(["study_id", "outcome_id", "timepoint_hours"], sort=True):
+        t, c = g[g["_side"] == "t"], g[g["_side"] == "c"]
+        if t.empty or c.empty:
+            continue
+        nt, mt, st_ = stats.combine_groups(t["n"].astype(float).to_numpy(), t["mean"].astype(float).to_numpy(),
+                                           t["sd"].astype(float).to_numpy())
+        nc, mc, sc = stats.combine_groups(c["n"].astype(float).to_numpy(), c["mean"].astype(float).to_numpy(),
+                                          c["sd"].astype(float).to_numpy())
+        if nt < 2 or nc < 2:
+            continue
+        fn = stats.standardized_mean_difference if scale == "smd" else stats.mean_difference
+        eff = fn([mt], [st_], [nt], [mc], [sc], [nc])
+        rules = sorted({r for r in g["derived_rule"] if isinstance(r, str)})
+        out.append({"study_id": sid, "outcome_id": oid, "hours": hours,
+                    "effect_source": "derived" if rules else "counts", "derived_rule": "; ".join(rules) or None,
+                    "instrument": g["measure"].iloc[0], "yi": float(eff.yi[0]), "vi": float(eff.vi[0]),
+                    "participants": _participants(nt, nc, bool(crossover.get(sid, False))),
+                    "total_t": nt, "total_c": nc, "note": "ketamine minus control"})
+    return pd.DataFrame(out, columns=PER_STUDY_COLUMNS)
+
+
+def _continuous_reported(rows: pd.DataFrame, f: Filter, scale: str, tables: Tables,
+                         skipped: list[str]) -> pd.DataFrame:
+    rep = rows[rows["effect_type"].notna()].drop_duplicates(["study_id", "outcome_id"])
+    out = []
+    for _, r in rep.iterrows():
+        sid, kind, value = r["study_id"], r["effect_type"], float(r["estimate"])
+        if not _reported_control_ok(tables, sid, r["comparison"], f.control):
+            continue
+        wanted = kind in SMD_TYPES if scale == "smd" else kind == "MD"
+        if not wanted:
+            if kind in SMD_TYPES or kind == "MD":
+                skipped.append(f"{sid}: reports a {kind}, which is not on the {scale.upper()} scale")
+            continue
+        direction = favours(r["definition"], r["comparison"])
+        if direction is None and scale == "smd":
+            skipped.append(f"{sid}: {kind} {value:g} does not say which direction favours ketamine")
+            continue
+        sign = 1.0 if direction in (None, -1) else -1.0  # to "negative favours ketamine"
+        lo, hi = r["ci_low"], r["ci_high"]
+        if sign < 0 and pd.notna(lo):
+            lo, hi = -hi, -lo
+        n_t, n_c, basis = _arm_sizes(tables, r, f.control)
+        try:
+            if scale == "smd" and not math.isnan(n_t):
+                yi, vi = stats.smd_from_report(sign * value, n_t, n_c, corrected=SMD_TYPES[kind])
+            elif scale == "smd" and pd.notna(lo):  # no arm sizes: the value as printed, its CI's SE
+                yi, vi = sign * value, stats.se_from_ci(float(lo), float(hi), log=False) ** 2
+            else:
+                se = r["effect_se"] if pd.notna(r["effect_se"]) else None
+                yi, vi = stats.difference_from_report(
+                    sign * value, se=se, low=None if pd.isna(lo) else float(lo), high=None if pd.isna(hi) else
+                    float(hi))
+        except ValueError:
+            skipped.append(f"{sid}: {kind} {value:g} without an SE, a CI or arm sizes")
+            continue
+        out.append({"study_id": sid, "outcome_id": r["outcome_id"], "hours": r["timepoint_hours"],
+                    "effect_source": "reported", "derived_rule": None, "instrument": r["measure"], "yi": yi,
+                    "vi": vi, "participants": _reported_participants(tables, sid, n_t, n_c),
+                    "total_t": n_t, "total_c": n_c, "reported_type": kind, "reported_estimate": value,
+                    "note": "; ".join(x for x in (
+                        "sign flipped to ketamine minus control" if sign < 0 else "",
+                        f"arm sizes: {basis}" if basis else "arm sizes unknown") if x)})
+    return pd.DataFrame(out, columns=PER_STUDY_COLUMNS)
+
+
+def _instrument(name: object) -> str:
+    return re.split(r"[\s(,;]", str(name).strip().upper(), maxsplit=1)[0]
+
+
+# --------------------------------------------------------------------------- the pool
+
+def _unnamed_pooled_analyses(tables: Tables, f: Filter, kinds: tuple[str, ...]) -> list[str]:
+    st = tables.studies
+    ids = st.loc[st["design"].eq("pooled analysis") & st["reanalysis_of"].fillna("").eq(""), "id"]
+    out = tables.outcomes
+    hit = out[out["study_id"].isin(ids) & out["kind"].isin(kinds) & window_mask(out, f)]
+    return sorted(hit["study_id"].unique())
+
+
+def _choose(candidates: pd.DataFrame, target: float) -> pd.DataFrame:
+    """One effect per study: closest to the window centre, earlier, per-arm data before a reported effect,
+    more participants, then outcome id."""
+    if candidates.empty:
+        return candidates
+    c = candidates.assign(_d=(candidates["hours"].astype(float) - target).abs(),
+                          _p=candidates["effect_source"].eq("reported").astype(int),
+                          _n=-pd.to_numeric(candidates["participants"], errors="coerce").fillna(0))
+    c = c.sort_values(["study_id", "_d", "hours", "_p", "_n", "outcome_id"])
+    return c.drop_duplicates("study_id").drop(columns=["_d", "_p", "_n"]).reset_index(drop=True)
+
+
+def pooled_effect(tables: Tables, f: Filter, scale: str = "binary", method: str = "REML", *,
+                  knapp_hartung: bool = False, measure: str = "OR") -> PooledSummary:
+    """Ketamine vs control, one effect per study, pooled on one scale (see the module docstring).
+
+    ``scale`` "binary" uses ``f.outcome_kind`` (response or remission) and ``measure`` OR or RR; "smd" and "md"
+    use every continuous outcome kind on a depression scale.  ``n`` counts the participants of the studies
+    pooled (a crossover trial's once); ``rows`` are the outcome rows used."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
+    if scale == "binary" and measure not in BINARY_MEASURES:
+        raise ValueError(f"binary pools use {' or '.join(BINARY_MEASURES)}, not {measure!r}")
+    measure = measure if scale == "binary" else scale.upper()
+    kinds = (f.outcome_kind,) if scale == "binary" else CONTINUOUS_KINDS
+    rows = _view_rows(tables, f, kinds)
+    skipped: list[str] = []
+    if scale == "binary":
+        parts = [_binary_counts(rows, f, measure, tables), _binary_reported(rows, f, measure, tables, skipped)]
+    else:
+        parts = [_continuous_arms(rows, f, scale, tables), _continuous_reported(rows, f, scale, tables, skipped)]
+    candidates = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(
+        not p.empty for p in parts) else pd.DataFrame(columns=PER_STUDY_COLUMNS)
+    notes = [f"one effect per study, the closest to {f.target_hours:g} h; per-arm data preferred to a reported "
+             "effect at the same time point"]
+    if scale != "binary":
+        notes.append("sign: ketamine minus control (negative favours ketamine on a symptom scale)")
+    if scale == "md" and not candidates.empty:
+        inst = candidates["instrument"].map(_instrument)
+        counts = inst.groupby(inst).apply(lambda s: candidates.loc[s.index, "study_id"].nunique())
+        chosen = sorted(counts.index, key=lambda i: (-counts[i], i))[0]
+        others = sorted(set(candidates.loc[inst != chosen, "study_id"]) - set(candidates.loc[inst == chosen,
+                                                                                               "study_id"]))
+        if others:
+            notes.append(f"mean differences pooled on {chosen} only (one instrument); left out: {', '.join(others)}"
+                         " (use the SMD view)")
+        candidates = candidates[inst == chosen]
+    per_study = _choose(candidates, f.target_hours)
+    per_study, overlap = drop_reanalyses(per_study, tables)
+    pooled_ids = set(per_study["study_id"])
+    notes += overlap + [f"left out: {s}" for s in dict.fromkeys(skipped) if s.split(":")[0] not in pooled_ids]
+    unnamed = _unnamed_pooled_analyses(tables, f, kinds)
+    if unnamed:
+        notes.append(f"not pooled: {', '.join(unnamed)} (a pooled analysis that does not name the trials it "
+                     "re-analyses could count their participants twice)")
+    if per_study.empty:
+        pooled = stats.empty_result(method, measure, knapp_hartung)
+        return PooledSummary(0, 0, [], _empty_rows(), per_study, pooled.describe(), pooled, notes, measure)
+    pooled = pool_few(per_study["yi"].to_numpy(float), per_study["vi"].to_numpy(float), method, measure=measure,
+                      knapp_hartung=knapp_hartung)
+    if pooled.knapp_hartung and not knapp_hartung:
+        notes.append(f"Knapp-Hartung t interval ({pooled.k} studies, fewer than {stats.SMALL_K})")
+    z = stats.z_value()
+    se = np.sqrt(per_study["vi"].astype(float))
+    back = (lambda x: np.exp(x)) if scale == "binary" else (lambda x: x)
+    per_study = per_study.assign(estimate=back(per_study["yi"].astype(float)),
+                                 ci_low=back(per_study["yi"].astype(float) - z * se),
+                                 ci_high=back(per_study["yi"].astype(float) + z * se))
+    keys = per_study[["study_id", "outcome_id"]]
+    used = tables.outcomes.merge(keys, on=["study_id", "outcome_id"])
+    if scale == "binary":
+        used = used[used["arm"].isna() | _ketamine_mask(used) | _control_mask(used, f.control)]
+    n = int(pd.to_numeric(per_study["participants"], errors="coerce").fillna(0).sum())
+    unknown = int(pd.to_numeric(per_study["participants"], errors="coerce").isna().sum())
+    if unknown:
+        notes.append(f"participants unknown for {unknown} of the {len(per_study)} studies (not in n)")
+    return PooledSummary(pooled.k, n, list(per_study["study_id"]), _strip(used), per_study, pooled.describe(),
+                         pooled, notes, measure)
