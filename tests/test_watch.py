@@ -31,7 +31,7 @@ TODAY = date(2026, 12, 1)
 
 BASE = {"design": "RCT parallel", "blinding": "double-blind", "drug": "racemic ketamine", "route": "intravenous",
         "population": "TRD"}
-# In the data under its DOI only (upper case, with a resolver prefix): PubMed's record has another case.
+# In the data under its DOI only, in upper case; PubMed's record has it in mixed case.
 BY_DOI = {"id": "example2026_fictpsych", "kind": "trial", "doi": "10.5555/FICT.KET.2026.001",
           "citation": {"authors": ["Example AB"], "year": 2026, "title": "A fictitious trial",
                        "journal": "J Fict Psychiatry"}, **BASE}
@@ -259,12 +259,25 @@ def test_record_feeds_the_next_search_the_stamp_and_methods(tmp_path, mocked, ca
     assert mocked.calls[-5].request.params["mindate"] == "2026/12/01"
 
 
-def test_committed_record_says_no_search_yet():
-    record = last_search.load(REPO / "data" / last_search.FILENAME)
+def test_a_json_export_cites_the_recorded_search(tmp_path, mocked, capsys):
+    d = write_data(tmp_path, [BY_DOI, BY_NCT])
+    mock_all(mocked)
+    assert run(capsys, "--data", str(d), "watch", "--since", "2026-11-01", "--record")[0] == 0
+    out = tmp_path / "studies.json"
+    code, _, err = run(capsys, "--data", str(d), "export", "--format", "json", "--table", "studies", "--out", str(out))
+    assert code == 0, err
+    cite = json.loads(out.read_text(encoding="utf-8"))["how_to_cite"]
+    assert "literature last searched 2026-12-01" in cite and "3 of 5 candidates not yet curated" in cite
+
+
+def test_committed_record_says_no_search_yet(tmp_path):
+    committed = REPO / "data" / last_search.FILENAME
+    record = last_search.load(committed)
     assert record.searched is None and record.candidates is None and not record.searches
     assert last_search.statement(record) == "no literature search run yet"
-    dataset = load_dataset(REPO / "data")
-    assert "no literature search run yet" in stamp.how_to_cite(dataset, today=TODAY)
+    d = write_data(tmp_path, [BY_DOI])
+    (d / last_search.FILENAME).write_bytes(committed.read_bytes())
+    assert "no literature search run yet" in stamp.how_to_cite(load_dataset(d), today=TODAY)
 
 
 def test_without_a_record_the_stamp_says_so(tmp_path):
