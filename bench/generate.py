@@ -158,7 +158,7 @@ def synthetic_claim(real: Claim, copy: int) -> Claim:
 
 
 def _dump(path: Path, key: str, records: list) -> None:
-    rows = [r.model_dump(mode="json", exclude_none=True) for r in records]
+    rows = [r.model_dump(exclude_none=True) for r in records]  # dates stay dates (the schema is strict)
     text = yaml.dump({key: rows}, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=120)
     path.write_text(f"# SYNTHETIC benchmark data (bench/generate.py): not real studies.\n{text}", encoding="utf-8")
 

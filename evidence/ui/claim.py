@@ -13,7 +13,8 @@ from evidence.ui import common
 dataset, tables = common.data()
 ids = [c.id for c in dataset.claims]
 shorts = {c.id: c.short for c in dataset.claims}
-claim_id = common.bound_select("Claim", "claim", ids, format_func=shorts.get)
+claim_id = common.bound_record("Claim", "claim", ids, list_page=common.PAGES["claims"], list_label="All claims",
+                               format_func=shorts.get)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -25,7 +26,7 @@ def page_model(version: str, claim_id: str) -> claim_pages.ClaimPage:
 page = page_model(dataset.version, claim_id)
 claim = page.claim
 
-st.title(page.title)
+st.title(common.plain(page.title))
 st.markdown(f"{verdict_badge(claim.verdict)} &nbsp; {certainty_badge(claim.certainty)} &nbsp; *topic: {claim.topic}*",
             unsafe_allow_html=True)
 common.permalink_note()
@@ -33,8 +34,8 @@ st.caption(static_twin("claim", claim=claim.id))
 
 st.header("What the pages say")
 for q in page.quotes:
-    who = f" ({q.publisher})" if q.publisher else ""
-    st.markdown(f"> “{q.text}”\n>\n> — *{q.title}*{who}, {q.kind}")
+    who = f" ({common.plain(q.publisher)})" if q.publisher else ""
+    st.markdown(f"> “{common.plain(q.text)}”\n>\n> — *{common.plain(q.title)}*{who}, {q.kind}")
 
 st.header("Verdict")
 st.markdown(f"**{claim.verdict}** — {page.verdict_rule}")
@@ -46,10 +47,10 @@ if page.reasons:
     with st.expander("What the reason tags mean"):
         for tag, text in page.reasons:
             st.markdown(f"- **{tag}**: {text}")
-st.markdown(claim.rationale)
+st.markdown(common.plain(claim.rationale))
 if claim.checkable_if:
-    st.info(f"**What would make it checkable:** {claim.checkable_if}")
-st.success(f"**What the evidence supports:** {claim.supported_wording}")
+    st.info(f"**What would make it checkable:** {common.plain(claim.checkable_if)}")
+st.success(f"**What the evidence supports:** {common.plain(claim.supported_wording)}")
 
 st.header("What the evidence says (computed from the data)" if page.computed else "What the cited studies report")
 if not page.computed:

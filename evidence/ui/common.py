@@ -8,6 +8,7 @@ bound to the URL's query parameters so that a pasted link restores the view.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -62,10 +63,15 @@ def claim_panels(dataset: Dataset, tables: Tables, claim) -> list:
 def dataset() -> Dataset:
     """The validated dataset; stops the page with the validator's error list if invalid."""
     directory = data_dir()
-    if not directory.is_dir():
-        st.error(f"Data directory not found: `{directory}`")
+    try:
+        found = directory.is_dir()
+        resolved = str(directory.resolve())
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
+        found = False
+    if not found:
+        st.error(f"Data directory not found (or not readable): `{directory}`")
         st.stop()
-    loaded, errors = _load(str(directory.resolve()), content_hash(directory))
+    loaded, errors = _load(resolved, content_hash(directory))
     if loaded is None:
         st.error(f"The data in `{directory}` did not validate ({len(errors)} error(s)); fix them and reload.")
         st.code("\n".join(errors), language=None)
@@ -80,6 +86,8 @@ def data() -> tuple[Dataset, Tables]:
 
 
 # --------------------------------------------------------------------------- permalinks
+# A link may carry anything: every bound widget takes only values it offers, clamps numbers into its range, and
+# says what it refused (a journalist following a broken link must be told, not shown something else).
 
 def param(key: str, default: str | None = None) -> str | None:
     return st.query_params.get(key, default)
@@ -89,10 +97,17 @@ def param_list(key: str, options: list[str]) -> list[str]:
     return [v for v in st.query_params.get_all(key) if v in options]
 
 
+def _refused(label: str, given: str, shown: str) -> None:
+    st.warning(f"The link's {label.lower()} {given[:80]!r} is not available here; showing {shown}.", icon="⚠️")
+
+
 def bound_multiselect(label: str, key: str, options: list[str], **kwargs) -> list[str]:
     """A multiselect whose value lives in the URL (``?key=a&key=b``)."""
     if key not in st.session_state:
         st.session_state[key] = param_list(key, options)
+        unknown = [v for v in st.query_params.get_all(key) if v not in options]
+        if unknown:
+            _refused(label, ", ".join(unknown), "the other choices" if st.session_state[key] else "all")
     value = st.multiselect(label, options, key=key, **kwargs)
     _set_param(key, value)
     return value
@@ -100,7 +115,7 @@ def bound_multiselect(label: str, key: str, options: list[str], **kwargs) -> lis
 
 def bound_text(label: str, key: str, **kwargs) -> str:
     if key not in st.session_state:
-        st.session_state[key] = param(key, "") or ""
+        st.session_state[key] = (param(key, "") or "")[:500]
     value = st.text_input(label, key=key, **kwargs)
     _set_param(key, value)
     return value
@@ -114,32 +129,68 @@ def bound_toggle(label: str, key: str, **kwargs) -> bool:
     return value
 
 
+def _initial_choice(label: str, key: str, options: list[str]) -> str:
+    current = param(key)
+    if current is not None and current not in options:
+        _refused(label, current, f"{options[0]!r}")
+    return current if current in options else options[0]
+
+
 def bound_select(label: str, key: str, options: list[str], **kwargs) -> str:
     if key not in st.session_state:
-        current = param(key)
-        st.session_state[key] = current if current in options else options[0]
+        st.session_state[key] = _initial_choice(label, key, options)
     value = st.selectbox(label, options, key=key, **kwargs)
     _set_param(key, value)
     return value
 
 
+def bound_record(label: str, key: str, ids: list[str], *, list_page: str, list_label: str, **kwargs) -> str:
+    """The record a permalink names (``?claim=ID``): an unknown id stops the page with "not found" and a link
+    to the list, instead of silently showing the first record."""
+    wanted = param(key)
+    if key not in st.session_state and wanted is not None and wanted not in ids:
+        st.title(f"{label} not found")
+        st.error(f"There is no {label.lower()} with the id {wanted[:80]!r} in this version of the data. "
+                 "The link may be mistyped, or the record was renamed.")
+        st.page_link(list_page, label=f"{list_label} →")
+        st.stop()
+    if not ids:
+        st.info(f"There are no {label.lower()} records in the data.")
+        st.stop()
+    return bound_select(label, key, ids, **kwargs)
+
+
 def bound_choice(label: str, key: str, options: list[str]) -> str:
     """A segmented control (one choice) whose value lives in the URL; never empty."""
     if key not in st.session_state:
-        current = param(key)
-        st.session_state[key] = current if current in options else options[0]
+        st.session_state[key] = _initial_choice(label, key, options)
     value = st.segmented_control(label, options, key=key) or options[0]
     _set_param(key, value)
     return value
 
 
+def parse_range(raw: str | None, low: int, high: int) -> tuple[tuple[int, int], str | None]:
+    """A ``"from-to"`` range from a link, clamped into ``[low, high]``; and why it was changed, if it was."""
+    if not raw:
+        return (low, high), None
+    try:
+        a, b = (int(part) for part in raw.split("-"))
+    except ValueError:
+        return (low, high), f"{raw[:40]!r} is not a range like {low}-{high}"
+    if a > b:
+        a, b = b, a
+    if b < low or a > high:
+        return (low, high), f"{raw[:40]} lies outside the data ({low}–{high})"
+    clamped = (max(low, a), min(high, b))
+    return clamped, None if clamped == (a, b) else f"{raw[:40]} was narrowed to the data's {low}–{high}"
+
+
 def bound_range(label: str, key: str, low: int, high: int) -> tuple[int, int]:
     if key not in st.session_state:
-        raw = (param(key) or "").split("-")
-        try:
-            st.session_state[key] = (max(low, int(raw[0])), min(high, int(raw[1])))
-        except (ValueError, IndexError):
-            st.session_state[key] = (low, high)
+        st.session_state[key], why = parse_range(param(key), low, high)
+        if why:
+            st.warning(f"The link's {label.lower()}: {why}; showing {st.session_state[key][0]}–"
+                       f"{st.session_state[key][1]}.", icon="⚠️")
     value = st.slider(label, low, high, key=key)
     _set_param(key, "" if value == (low, high) else f"{value[0]}-{value[1]}")
     return value
@@ -162,6 +213,27 @@ def _set_param(key: str, value: str | list[str]) -> None:
 def permalink_note() -> None:
     st.caption("Permalink: the address bar holds this exact view (page, selection and filters): "
                "copy it to cite or share.")
+
+
+# --------------------------------------------------------------------------- curated text
+
+_INLINE_MARKUP = str.maketrans({c: "\\" + c for c in "\\`*_[]<>!$~&"})
+
+
+def plain(text: str | None) -> str:
+    """Curated text for ``st.markdown`` shown as written, on one line.
+
+    The characters that open inline markup (images, links, HTML, code, emphasis, LaTeX ``$``, entities) are
+    backslash-escaped, as CommonMark allows for any ASCII punctuation, and so is a leading one (a heading, list
+    or quote marker): no image, link or HTML in the data is rendered, and the reader's browser never fetches a
+    URL a record names.
+    """
+    if not text:
+        return ""
+    line = " ".join(text.split()).translate(_INLINE_MARKUP)
+    if line[0] in "#+-=>|":
+        return "\\" + line
+    return re.sub(r"^(\d+)([.)])", r"\1\\\2", line)  # "1. " would start an ordered list
 
 
 # --------------------------------------------------------------------------- blocks

@@ -9,7 +9,8 @@ from evidence.ui import common
 dataset, tables = common.data()
 ids = [s.id for s in dataset.studies]
 labels = {s.id: f"{s.citation.authors[0]} {s.citation.year} — {s.citation.title[:80]}" for s in dataset.studies}
-study_id = common.bound_select("Study", "study", ids, format_func=labels.get)
+study_id = common.bound_record("Study", "study", ids, list_page=common.PAGES["explorer"],
+                               list_label="All studies (evidence explorer)", format_func=labels.get)
 s = dataset.study(study_id)
 row = tables.studies.set_index("id").loc[study_id]
 

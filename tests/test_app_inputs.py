@@ -1,0 +1,167 @@
+"""The app under junk links and broken data: clamped or refused values with a notice, "not found" pages,
+the validator's error panel instead of a traceback, and curated text that never renders an image."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import markdown_it
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from evidence.curation.load import load_dataset
+from evidence.ui.common import parse_range, plain
+from tests.conftest import FIXTURES, REPO, edit
+
+DATASET = load_dataset(REPO / "data")
+YEARS = sorted(s.citation.year for s in DATASET.studies)
+
+
+def run(page: str, params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(f"evidence/ui/{page}.py")
+    at.run()
+    return at
+
+
+def shown(at: AppTest) -> str:
+    return "\n".join(e.value for kind in ("markdown", "caption", "title", "info", "warning", "error", "code")
+                     for e in getattr(at, kind))
+
+
+# --------------------------------------------------------------------------- query parameters
+
+@pytest.mark.parametrize(("raw", "expected", "why"), [
+    ("3000-1000", (2000, 2020), "narrowed"),
+    ("2030-2040", (2000, 2020), "outside"),
+    ("1900-1950", (2000, 2020), "outside"),
+    ("2015-2005", (2005, 2015), None),
+    ("2010-1990", (2000, 2010), "narrowed"),
+    ("0-0", (2000, 2020), "outside"),
+    ("abc", (2000, 2020), "not a range"),
+    ("2001-2002-2003", (2000, 2020), "not a range"),
+    ("", (2000, 2020), None),
+    ("2003-2007", (2003, 2007), None),
+])
+def test_year_range_from_a_link_is_clamped_or_refused(raw, expected, why):
+    value, message = parse_range(raw, 2000, 2020)
+    assert value == expected
+    assert (message is None) if why is None else (why in message)
+
+
+@pytest.mark.parametrize("year", ["3000-1000", "2030-2040", "1900-1950", "2000-1990", "0-0"])
+def test_explorer_survives_any_year_range(year):
+    at = run("explorer", {"year": year})
+    assert not at.exception, [e.value for e in at.exception]
+    low, high = at.slider(key="year").value
+    assert YEARS[0] <= low <= high <= YEARS[-1]
+    assert any("publication year" in w.value for w in at.warning), "the page says it changed the link's value"
+
+
+def test_unknown_select_value_is_refused_with_a_notice():
+    at = run("explorer", {"chart": "Pie chart", "kind": "astrology"})
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "'Pie chart'" in warnings and "'astrology'" in warnings
+
+
+@pytest.mark.parametrize(("page", "key", "list_label"), [("claim", "claim", "All claims"),
+                                                         ("study", "study", "All studies")])
+def test_unknown_permalink_is_not_found_with_a_link_to_the_list(page, key, list_label):
+    at = run(page, {key: "no_such_record_x"})
+    assert not at.exception, [e.value for e in at.exception]
+    assert "not found" in at.title[0].value
+    assert "no_such_record_x" in at.error[0].value
+    links = [e.proto.label for e in at.get("page_link")]
+    assert any(link.startswith(list_label) for link in links), links
+    first = DATASET.claims[0].short if page == "claim" else DATASET.studies[0].citation.title
+    assert first not in shown(at), "never silently the first record"
+
+
+def test_known_permalink_still_opens_its_record():
+    claim = DATASET.claims[-1]
+    at = run("claim", {"claim": claim.id})
+    assert not at.exception
+    assert claim.id in at.query_params["claim"]
+    assert "not found" not in at.title[0].value
+
+
+# --------------------------------------------------------------------------- broken data in the app
+
+def _broken(tmp_path: Path, how: str) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURES / "minimal", data)
+    if how == "unhashable key":
+        edit(data / "studies.yaml", "  kind: trial\n", "  kind: trial\n  ? [a]\n  : 1\n")
+    elif how == "impossible date":
+        text = (data / "claims.yaml").read_text()
+        assert "2026-" in text
+        import re
+
+        (data / "claims.yaml").write_text(re.sub(r"2026-\d\d-\d\d", "2026-02-30", text, count=1))
+    elif how == "directory":
+        (data / "sources.yaml").unlink()
+        (data / "sources.yaml").mkdir()
+    elif how == "deep nesting":
+        edit(data / "sources.yaml", 'title: "A page"', "title: " + "[" * 100_000)
+    return data
+
+
+@pytest.mark.parametrize("how", ["unhashable key", "impossible date", "directory", "deep nesting"])
+def test_broken_data_shows_the_error_panel_not_a_traceback(tmp_path, monkeypatch, how):
+    monkeypatch.setenv("EVIDENCE_DATA_DIR", str(_broken(tmp_path, how)))
+    at = run("claims")
+    assert not at.exception, [e.value for e in at.exception]
+    assert "did not validate" in at.error[0].value
+    assert at.code and ".yaml" in at.code[0].value
+
+
+# --------------------------------------------------------------------------- curated text
+
+MD = markdown_it.MarkdownIt("commonmark")
+
+
+def _tokens(text: str) -> list[str]:
+    kinds = []
+    for token in MD.parse(text):
+        kinds.append(token.type)
+        kinds.extend(child.type for child in token.children or [])
+    return kinds
+
+
+@pytest.mark.parametrize("text", [
+    "See ![beacon](https://tracker.example/p.png?id=1) here",
+    "![a][r]\n\n[r]: https://tracker.example/p.png",
+    '<img src="https://tracker.example/p.png">',
+    "[click](javascript:alert(1)) and <https://x.example>",
+    "# Heading\n- list\n1. one\n> quote",
+    "*emphasis* `code` $x^2$ &amp; ~~gone~~",
+])
+def test_plain_renders_curated_text_as_written(text):
+    rendered = _tokens(plain(text))
+    assert not {"image", "link_open", "html_inline", "html_block", "heading_open", "bullet_list_open",
+                "ordered_list_open", "blockquote_open", "em_open", "code_inline"} & set(rendered), rendered
+    assert "$" not in plain(text).replace("\\$", ""), "no LaTeX for Streamlit's markdown"
+    words = [w for w in text.replace("\n", " ").split() if w.isalpha()]
+    assert all(w in MD.render(plain(text)) for w in words), "the words themselves are kept"
+
+
+def test_claim_page_escapes_curated_markdown(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("*.json", "*.md"))
+    claim = DATASET.claims[0]
+    text = (data / "claims.yaml").read_text(encoding="utf-8")
+    marker = "rationale: >-\n"
+    i = text.index(marker, text.index(f"id: {claim.id}")) + len(marker)
+    (data / "claims.yaml").write_text(text[:i] + "    ![beacon](https://tracker.example/b.png)\n" + text[i:],
+                                      encoding="utf-8")
+    monkeypatch.setenv("EVIDENCE_DATA_DIR", str(data))
+    at = run("claim", {"claim": claim.id})
+    assert not at.exception
+    bodies = [m.value for m in at.markdown if "tracker.example" in m.value]
+    assert bodies, "the rationale is shown"
+    assert all("image" not in _tokens(b) for b in bodies)
