@@ -65,41 +65,107 @@ def empty(title: str, message: str = "No data match the current filters.") -> go
     return _layout(fig, title, height=220)
 
 
+SOURCE_MARKS = {"counts": "", "reported": " (reported effect)", "derived": " (derived †)"}
+
+
+def _forest_labels(rows: pd.DataFrame) -> list[str]:
+    """Study labels, marked with where the effect came from (a dagger for a value derived by an exact rule)."""
+    labels = [str(x) for x in rows["label"]]
+    if "effect_source" in rows:
+        labels = [lab + SOURCE_MARKS.get(src, "") for lab, src in zip(labels, rows["effect_source"], strict=True)]
+    return labels
+
+
 def forest(effects: pd.DataFrame, pooled: dict | None, *, measure: str, title: str, log: bool = True,
-           null: float | None = None) -> go.Figure:
-    """Forest plot. ``effects``: label, estimate, ci_low, ci_high (ratio scale if log); ``pooled``:
-    estimate, ci_low, ci_high, label (and optional pi_low, pi_high)."""
+           null: float | None = None, rob: pd.DataFrame | None = None) -> go.Figure:
+    """Forest plot. ``effects``: label, estimate, ci_low, ci_high (ratio scale if log), optionally effect_source
+    (marked on the label), derived_rule and rob_overall; ``pooled``: estimate, ci_low, ci_high, label (and optional
+    pi_low, pi_high, k).  No diamond is drawn for fewer than two studies, whatever the caller passes.
+
+    With a ``rob_overall`` column, a risk-of-bias column is drawn beside each study row: the overall judgement,
+    and the domains where ``rob`` (label, domain, judgement) records them."""
     if effects.empty:
         return empty(title)
     rows = effects.iloc[::-1].reset_index(drop=True)
-    labels = list(rows["label"])
-    fig = go.Figure(go.Scatter(
+    labels = _forest_labels(rows)
+    if pooled and (pooled.get("k", len(effects)) < 2 or len(effects) < 2):
+        pooled = None
+    with_rob = "rob_overall" in rows
+    if with_rob:
+        from plotly.subplots import make_subplots
+
+        fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.74, 0.26], horizontal_spacing=0.02)
+    else:
+        fig = go.Figure()
+    place = {"row": 1, "col": 1} if with_rob else {}
+    hover = "%{y}: %{x:.2f} (%{customdata[0]:.2f} to %{customdata[1]:.2f})"
+    if "derived_rule" in rows:
+        hover += "<br>%{customdata[2]}"
+    rules = rows["derived_rule"].fillna("").map(lambda r: f"derived by rule: {r}" if r else "") if (
+        "derived_rule" in rows) else pd.Series([""] * len(rows))
+    fig.add_trace(go.Scatter(
         x=rows["estimate"], y=labels, mode="markers", name="study estimate",
         marker={"symbol": "square", "size": 10, "color": "#0072B2"},
         error_x={"type": "data", "symmetric": False, "array": rows["ci_high"] - rows["estimate"],
                  "arrayminus": rows["estimate"] - rows["ci_low"], "color": "#0072B2"},
-        hovertemplate="%{y}: %{x:.2f}<extra></extra>",
-    ))
+        customdata=list(zip(rows["ci_low"], rows["ci_high"], rules, strict=True)),
+        hovertemplate=hover + "<extra></extra>",
+    ), **place)
+    order = labels
     if pooled and not math.isnan(pooled.get("estimate", math.nan)):
         label = pooled.get("label", "Pooled")
+        order = [label, *labels]
         fig.add_trace(go.Scatter(
             x=[pooled["estimate"]], y=[label], mode="markers", name=label,
             marker={"symbol": "diamond-wide", "size": 18, "color": "#000000"},
             error_x={"type": "data", "symmetric": False, "array": [pooled["ci_high"] - pooled["estimate"]],
                      "arrayminus": [pooled["estimate"] - pooled["ci_low"]], "color": "#000000"},
-        ))
+        ), **place)
         if pooled.get("pi_low") is not None and not math.isnan(pooled["pi_low"]):
             fig.add_trace(go.Scatter(
                 x=[pooled["pi_low"], pooled["pi_high"]], y=[label, label], mode="lines",
                 name="95% prediction interval", line={"color": "#000000", "dash": "dot"},
-            ))
+            ), **place)
     if null is None:
         null = 1.0 if log else 0.0
-    fig.add_vline(x=null, line={"color": "#666666", "dash": "dash"})
-    fig.update_xaxes(type="log" if log else "linear", title=measure)
-    fig.update_yaxes(categoryorder="array", categoryarray=[pooled.get("label", "Pooled"), *labels]
-                     if pooled else labels)
-    return _layout(fig, title, height=max(260, 40 + 28 * (len(rows) + 2)))
+    fig.add_vline(x=null, line={"color": "#666666", "dash": "dash"}, **place)
+    fig.update_xaxes(type="log" if log else "linear", title=measure, **place)
+    fig.update_yaxes(categoryorder="array", categoryarray=order)
+    if with_rob:
+        _rob_column(fig, rows, labels, rob)
+    return _layout(fig, title, height=max(300, 170 + 34 * (len(rows) + (2 if pooled else 0))))
+
+
+def _rob_column(fig: go.Figure, rows: pd.DataFrame, labels: list[str], rob: pd.DataFrame | None) -> None:
+    """Risk of bias beside the forest: one cell per study and domain (overall last), lettered and coloured."""
+    cells = []
+    by_label = dict(zip(rows["label"], labels, strict=True))
+    if rob is not None and not rob.empty:
+        for r in rob.itertuples():
+            if r.label in by_label and r.domain != "overall":
+                cells.append((by_label[r.label], _wrap_short(r.domain), r.judgement))
+    for label, judgement in zip(labels, rows["rob_overall"], strict=True):
+        cells.append((label, "overall", judgement if isinstance(judgement, str) else "not assessed"))
+    frame = pd.DataFrame(cells, columns=["y", "x", "judgement"])
+    columns = [*dict.fromkeys(x for x in frame["x"] if x != "overall"), "overall"]
+    for judgement, colour in {**ROB_COLOURS, "not assessed": "#FFFFFF"}.items():
+        part = frame[frame["judgement"] == judgement]
+        if part.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=part["x"], y=part["y"], mode="markers+text", name=f"risk of bias: {judgement}",
+            marker={"symbol": "square", "size": 20, "color": colour, "line": {"color": "#333333", "width": 1}},
+            text=["–" if judgement == "not assessed" else judgement[0].upper() for _ in range(len(part))],
+            textfont={"color": "#000000", "size": 11}, showlegend=False,
+            hovertemplate="%{y}<br>%{x}: " + judgement + "<extra></extra>",
+        ), row=1, col=2)
+    fig.update_xaxes(categoryorder="array", categoryarray=columns, side="top", tickangle=0, row=1, col=2,
+                     title="risk of bias: L low · S some concerns<br>U unclear · H high · – not assessed",
+                     title_font={"size": 11}, showgrid=False)
+
+
+def _wrap_short(domain: str) -> str:
+    return "<br>".join(_wrap(str(domain), 14))
 
 
 def rates_against_claim(rates: pd.DataFrame, *, claimed: float | None, claim_label: str, title: str,

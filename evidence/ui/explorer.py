@@ -4,10 +4,13 @@ import streamlit as st
 
 from evidence.publishing import charts, exports
 from evidence.synthesis.explore import (
+    AXIS_TITLES,
     FOREST_WINDOWS,
+    OUTCOMES,
+    default_view,
     design_rates,
     duration_items,
-    forest_data,
+    effect_view,
     harm_items,
     risk_of_bias_items,
     time_points,
@@ -67,25 +70,36 @@ pick = st.selectbox("Open a study record", ["", *view.studies["id"]], key="open_
 if pick:
     st.page_link(common.PAGES["study"], label=f"Study record: {pick} →", query_params={"study": pick})
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _default_view(version: str, _tables) -> tuple[str, str, str]:
+    return default_view(_tables)
+
+
 def forest_view() -> None:
-    c1, c2, c3 = st.columns(3)
+    default_outcome, default_window, why = _default_view(dataset.version, tables)
+    if "outcome" not in st.session_state and common.param("outcome") is None and common.param("window") is None:
+        st.session_state["outcome"], st.session_state["window"] = default_outcome, default_window
+    c1, c2, c3, c4 = st.columns(4)
     with c1:
-        window = common.bound_select("Time point", "window", list(FOREST_WINDOWS))
+        outcome = common.bound_select("Outcome", "outcome", list(OUTCOMES), format_func=lambda o: OUTCOMES[o][2])
     with c2:
-        control = common.bound_select("Control", "control", ["any", "saline", "midazolam", "active"])
+        window = common.bound_select("Time point", "window", list(FOREST_WINDOWS))
     with c3:
+        control = common.bound_select("Control", "control", ["any", "saline", "midazolam", "active"])
+    with c4:
         method = common.bound_select("Pooling method", "method", ["REML", "DL", "FE"])
-    effects, summary = forest_data(view, window, control, method)
-    pooled = {"estimate": summary.estimate, "ci_low": summary.ci_low, "ci_high": summary.ci_high,
-              "pi_low": summary.pi_low, "pi_high": summary.pi_high, "label": f"Pooled ({method})"}
-    fig = charts.forest(effects, pooled if summary.k else None, measure="risk ratio of response (log scale)",
-                        title=f"Response, ketamine vs {control} control, {window}")
-    p = summary.pooled
-    stats = (f"Pooled RR {summary.estimate:.2f} (95% CI {summary.ci_low:.2f}–{summary.ci_high:.2f}); "
-             f"τ² = {p.tau2:.3f}, I² = {p.i2:.0f}%, Q = {p.q:.2f}. " if summary.k else "")
-    common.chart_block(fig, effects, name="forest", dataset=dataset,
-                       caption=f"{stats}k = {summary.k} studies, n = {summary.n}. Method: {summary.method}. "
-                               "Studies with response counts in both arms only; one time point per study.")
+    v = effect_view(view, outcome, FOREST_WINDOWS[window], control, method, synthesis_tables=tables)
+    if (outcome, window, control) == (default_outcome, default_window, "any"):
+        st.caption(f"The explorer's default view. {why}")
+    if not v.summary.pooled_ok:
+        st.info(f"{v.headline} No pooled estimate is drawn from fewer than two studies.")
+    fig = charts.forest(v.rows, v.pooled, measure=AXIS_TITLES[v.measure], title=v.title, log=v.log, rob=v.rob)
+    common.chart_block(fig, v.rows, name="forest", dataset=dataset,
+                       caption=v.caption + " † a value derived by an exact rule from quoted figures.")
+    st.subheader("What the meta-analyses found")
+    common.chart_block(charts.syntheses_forest(v.syntheses), v.syntheses.rows, name="syntheses", dataset=dataset,
+                       caption=f"{v.syntheses.caption} Each estimate on the measure it was reported on; shown "
+                               "whatever the study filters.")
 
 
 def over_time_view() -> None:
