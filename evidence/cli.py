@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("data", "export", "pool", "verify", "check", "watch")
+COMMAND_MODULES = ("data", "export", "pool", "verify", "check", "watch", "site", "summarize")
 
 
 class UserError(Exception):
