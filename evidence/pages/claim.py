@@ -10,7 +10,6 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import pandas as pd
 
@@ -18,10 +17,11 @@ from evidence.curation.load import Dataset
 from evidence.curation.schema import Claim
 from evidence.curation.tables import Tables
 from evidence.curation.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS
+from evidence.pages import syntheses
 from evidence.pages.figure import Chart
 from evidence.publishing import charts, exports
 from evidence.publishing.stamp import LICENCE, PROJECT, claim_url
-from evidence.synthesis import claim_evidence, summaries
+from evidence.synthesis import claim_evidence
 from evidence.synthesis.claim_evidence import Panel
 
 STUDY_COLUMNS = ["study_id", "stance", "outcomes", "first_author", "year", "design", "drug", "population",
@@ -102,39 +102,14 @@ def build(claim: Claim, dataset: Dataset, tables: Tables) -> ClaimPage:
 
 # --------------------------------------------------------------------------- what the meta-analyses found
 
-SYNTHESES_CAPTION = ("Published meta-analyses share trials, so their estimates are not pooled with each other or "
-                     "with the trials.")
-
-
 def syntheses_chart(claim: Claim, tables: Tables) -> Chart | None:
-    """The published syntheses' estimates for the claim's outcome and time window, or None.
-
-    Uses ``summaries.syntheses`` and ``charts.syntheses_forest`` (the syntheses layer); a claim whose
-    first summary is not about response or remission has no syntheses block."""
-    build_model = getattr(summaries, "syntheses", None)
-    draw = getattr(charts, "syntheses_forest", None)
+    """The published syntheses' estimates for the claim's first response or remission summary, or None."""
     spec = next((s for s in claim.summaries if s.outcome_kind in ("response", "remission")
                  and s.kind in ("response_rate", "risk_ratio", "response_over_time")), None)
-    if build_model is None or draw is None or spec is None:
+    if spec is None:
         return None
-    model = build_model(tables, outcome_kind=spec.outcome_kind, hours=(spec.hours_min, spec.hours_max),
-                        control=spec.control or "any")
-    rows = getattr(model, "rows", None)
-    if rows is None or len(rows) == 0:
-        return None
-    title = f"What the meta-analyses found ({spec.outcome_kind})"
-    k = rows["study_id"].nunique() if "study_id" in rows.columns else len(rows)
-    summary = (f"{title}: {len(rows)} published estimates from {k} syntheses; " + "; ".join(
-        f"{r.study_id}: {r.measure} {r.estimate:.2f} ({r.ci_low:.2f} to {r.ci_high:.2f})"
-        for r in rows.head(6).itertuples() if _finite(r.estimate)) + ".")
-    return Chart(f"{claim.id}-syntheses", title, draw(model), rows, f"{title}. {SYNTHESES_CAPTION}", summary)
-
-
-def _finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
+    return syntheses.chart(tables, name=f"{claim.id}-syntheses", outcome_kind=spec.outcome_kind,
+                           hours=(spec.hours_min, spec.hours_max), control=spec.control or "any")
 
 
 # --------------------------------------------------------------------------- text to quote

@@ -1,0 +1,377 @@
+"""The static site: every page model rendered to plain files that any static host or CDN can serve.
+
+Layout (see README "Publishing"): ``index.html`` (claims), ``claim/ID.html``, ``study/ID.html``,
+``explorer/VIEW.html``, ``methods.html``, ``data/`` (every table as CSV and JSON, the citations, the
+ClaimReviews and a zip), ``assets/`` (one local plotly.js for the whole site, the stylesheet and two small
+scripts), ``sitemap.xml``.  Each build also goes under ``v/DATA_VERSION/``; the top level is a copy of the
+latest, and every page links to its fixed twin, so a cited address never changes meaning.
+
+Deterministic: the same data give the same bytes.  The only date is the data's own (the latest date in
+the claims' changelogs and data/CHANGELOG.md); JSON keys are sorted; zip entries carry that date.
+Nothing is fetched from outside: no web fonts, no CDN scripts.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import shutil
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from plotly.utils import PlotlyJSONEncoder
+
+from evidence.curation.load import Dataset
+from evidence.curation.tables import TABLE_NAMES, Tables
+from evidence.curation.verdicts import VERDICTS
+from evidence.pages import claim as claim_pages
+from evidence.pages import explorer as explorer_pages
+from evidence.pages import index as index_pages
+from evidence.pages import methods as methods_pages
+from evidence.pages import study as study_pages
+from evidence.pages.figure import Chart
+from evidence.pages.paths import DEFAULT_SITE_URL, app_path, site_path, site_url
+from evidence.publishing import bundle, exports
+from evidence.publishing.stamp import LICENCE, PROJECT, how_to_cite
+
+MARKER = ".evidence-site"  # a directory holding this file was built here and may be rebuilt
+STATIC = Path(__file__).parent / "templates" / "static"
+_DATE_HEADING = re.compile(r"^#+\s*(\d{4}-\d{2}-\d{2})\b", re.MULTILINE)
+
+
+class SiteError(ValueError):
+    """An output directory the site will not overwrite (one line for the command line)."""
+
+
+@dataclass(frozen=True)
+class SiteReport:
+    out: Path
+    version: str
+    pages: int
+    files: int
+    seconds: float
+
+
+def data_date(dataset: Dataset) -> str:
+    """The data's own latest date: the claims' changelogs and the dated headings of data/CHANGELOG.md."""
+    dates = [e.date.isoformat() for c in dataset.claims for e in c.changelog]
+    changelog = dataset.data_dir / "CHANGELOG.md"
+    if changelog.is_file():
+        dates += _DATE_HEADING.findall(changelog.read_text(encoding="utf-8"))
+    return max(dates) if dates else (dataset.modified or "1970-01-01")
+
+
+# --------------------------------------------------------------------------- formatting helpers
+
+def _text(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_text(v) for v in value)
+    return str(value)
+
+
+_EXTERNAL = {"pmid": ("PubMed", exports.pubmed_url), "doi": ("DOI", exports.doi_url),
+             "nct": ("NCT", lambda n: f"https://clinicaltrials.gov/study/{n}")}
+
+
+def _json_script(doc: Any) -> Markup:
+    """JSON safe inside <script>: no '<', '>' or '&' that could end the element."""
+    text = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _figure_doc(chart: Chart) -> dict[str, Any]:
+    fig = chart.figure
+    if fig.layout.xaxis.type == "log" and fig.layout.xaxis.range is None:  # a copy: the model stays as built
+        fig = bundle.pin_log_axis(go.Figure(fig))
+    doc = json.loads(json.dumps(fig.to_plotly_json(), cls=PlotlyJSONEncoder))
+    doc.get("layout", {}).pop("template", None)  # plotly.js draws its defaults without it: a lighter page
+    return doc
+
+
+class _Markdown:
+    def __init__(self) -> None:
+        self.md = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+    def __call__(self, text: str, shift: int = 0) -> Markup:
+        tokens = self.md.parse(text or "")
+        for token in tokens:
+            if token.type in ("heading_open", "heading_close") and shift:
+                token.tag = f"h{min(6, int(token.tag[1]) + shift)}"
+        return Markup(self.md.renderer.render(tokens, self.md.options, {}))
+
+
+# --------------------------------------------------------------------------- the site
+
+class _Site:
+    def __init__(self, dataset: Dataset, tables: Tables, base: str, app_base: str | None) -> None:
+        self.ds = replace(dataset, modified=data_date(dataset))
+        self.tables = tables
+        self.today = date.fromisoformat(self.ds.modified)
+        self.base = base
+        self.app_base = app_base
+        self.version = self.ds.version
+        self.env = Environment(loader=PackageLoader("evidence.publishing", "templates"),
+                               autoescape=select_autoescape(["html", "xml"]), undefined=StrictUndefined,
+                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        self._figures: dict[int, Markup] = {}
+        self.env.globals.update(md=_Markdown(), figure_json=self._figure_json, cells=self._cells,
+                                claim_path=lambda cid: site_path("claim", claim=cid),
+                                study_path=lambda sid: site_path("study", study=sid))
+        self.site = {
+            "project": PROJECT, "version": self.version, "modified": self.ds.modified, "licence": LICENCE,
+            "how_to_cite": how_to_cite(self.ds, today=self.today, base=base),
+            "counts": f"{len(self.ds.studies)} studies, {len(self.ds.claims)} claims, {len(self.ds.sources)} pages",
+            "plotly_file": f"plotly-{plotly.offline.get_plotlyjs_version()}.min.js",
+        }
+        self.known_studies = {s.id for s in self.ds.studies}
+
+    # -- helpers the templates call
+    def _figure_json(self, chart: Chart) -> Markup:
+        if id(chart) not in self._figures:
+            self._figures[id(chart)] = _json_script(_figure_doc(chart))
+        return self._figures[id(chart)]
+
+    def _cells(self, frame: Any, columns: list[str] | None = None, rel: str = "") -> dict[str, Any]:
+        df = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+        cols = [c for c in (columns or list(df.columns)) if c in df.columns]
+        rows = []
+        for record in df[cols].itertuples(index=False, name=None):
+            row = []
+            for col, value in zip(cols, record, strict=True):
+                text = _text(value)
+                href = None
+                if col == "study_id" and text in self.known_studies:
+                    href = rel + site_path("study", study=text)
+                elif col in _EXTERNAL and text:
+                    label, make = _EXTERNAL[col]
+                    href, text = make(text), f"{label} {text}"
+                row.append({"text": text, "href": href})
+            rows.append(row)
+        return {"columns": cols, "rows": rows}
+
+    # -- pages
+    def pages(self) -> list[tuple[str, str, str, dict[str, Any], dict[str, str] | None, list[Chart]]]:
+        """(path, template, section, context, app permalink params or None, charts) for every page."""
+        ds, tables = self.ds, self.tables
+        out: list = []
+        index = index_pages.build(ds)
+        out.append(("index.html", "index.html", "claims", {
+            "page_title": "The claims and the evidence", "model": index, "intro": index_pages.INTRO,
+            "counts": index_pages.counts(index.cards), "verdict_order": _json_script(list(VERDICTS))},
+            ("claims", {}), []))
+        for claim in ds.claims:
+            page = claim_pages.build(claim, ds, tables)
+            path = site_path("claim", claim=claim.id)
+            charts = [*page.charts, *([page.syntheses] if page.syntheses else [])]
+            out.append((path, "claim.html", "claims", {
+                "page_title": page.title, "page": page, "study_columns": claim_pages.STUDY_COLUMNS,
+                "paragraph": claim_pages.quote_paragraph(page, ds, tables, today=self.today,
+                                                         url=self.url(path, versioned=True))},
+                ("claim", {"claim": claim.id}), charts))
+        for s in ds.studies:
+            page = study_pages.build(s.id, ds, tables)
+            out.append((site_path("study", study=s.id), "study.html", "explorer",
+                        {"page_title": page.title, "page": page}, ("study", {"study": s.id}),
+                        [page.rob_chart] if page.rob_chart else []))
+        views = explorer_pages.standard_views(tables)
+        groups: dict[str, list] = {}
+        for v in views:
+            groups.setdefault(v.group, []).append(v)
+        studies = sorted(((s.id, f"{tables.label(s.id)} — {s.citation.title}") for s in ds.studies),
+                         key=lambda item: item[1])
+        out.append((site_path("explorer"), "explorer_index.html", "explorer", {
+            "page_title": "Evidence explorer", "groups": list(groups.items()), "studies": studies,
+            "n_studies": len(ds.studies)}, ("explorer", {}), []))
+        for v in views:
+            out.append((site_path("explorer", view=v.slug), "explorer.html", "explorer",
+                        {"page_title": v.title, "view": v}, ("explorer", v.app_params), v.charts))
+        methods = methods_pages.build(ds)
+        out.append((site_path("methods"), "methods.html", "methods", {
+            "page_title": "Methods and data", "page": methods,
+            "changelog": pd.DataFrame(methods.changelog).drop(columns="claim_id", errors="ignore")},
+            ("methods", {}), []))
+        out.append(("data/index.html", "data.html", "data", {
+            "page_title": "Downloads", "zip_name": self.zip_name,
+            "tables": [(name, len(tables.get(name))) for name in TABLE_NAMES]}, None, []))
+        return out
+
+    @property
+    def zip_name(self) -> str:
+        return f"ketamine-evidence-{self.version}.zip"
+
+    def url(self, path: str, *, versioned: bool) -> str:
+        return f"{self.base}/{f'v/{self.version}/' if versioned else ''}{path}"
+
+    def render(self, path: str, template: str, section: str, context: dict[str, Any],
+               app: tuple[str, dict[str, str]] | None, charts: list[Chart], *, versioned: bool) -> bytes:
+        rel = "../" * path.count("/")
+        assets = rel + ("../../" if versioned else "")
+        canonical = self.url(path, versioned=versioned)
+        extra: dict[str, Any] = {}
+        if template == "claim.html":
+            review = exports.claim_review(context["page"].claim, self.ds, self.base)
+            review["url"] = canonical
+            review["author"]["url"] = f"{self.base}/"
+            extra["jsonld"] = _json_script(review)
+            extra["page"] = _ClaimView(context["page"])
+        html = self.env.get_template(template).render(
+            **{**context, **extra}, site=self.site, rel=rel, assets=assets, canonical=canonical, section=section,
+            versioned=versioned, twin_href=f"{rel}v/{self.version}/{path}", latest_href=f"{assets}{path}",
+            app_href=f"{self.app_base}/{app_path(app[0], **app[1])}" if app and self.app_base else None,
+            charts_on_page=any(c.has_data for c in charts))
+        return html.encode("utf-8")
+
+    # -- files beside the pages (the same in both trees)
+    def files(self, pages) -> dict[str, bytes]:
+        ds, tables, today = self.ds, self.tables, self.today
+        out: dict[str, bytes] = {}
+
+        def table(name: str, frame: pd.DataFrame, fmt: str) -> bytes:
+            return exports.table_export(frame, fmt, dataset=ds, table_name=name, today=today)
+
+        for path, _template, _section, context, _app, charts in pages:
+            folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+            for chart in charts:
+                out[f"{folder}{chart.name}.csv"] = table(chart.name, chart.data, "csv")
+                out[f"{folder}{chart.name}.json"] = table(chart.name, chart.data, "json")
+            if "page" in context and isinstance(context["page"], claim_pages.ClaimPage):
+                page = context["page"]
+                cid, studies = page.id, exports.claim_studies(page.claim, ds)
+                review = exports.claim_review(page.claim, ds, self.base)
+                review["url"] = self.url(path, versioned=True)
+                out[f"claim/{cid}.claimreview.jsonld"] = _dumps(review)
+                out[f"claim/{cid}.bib"] = exports.bibtex(studies).encode("utf-8")
+                out[f"claim/{cid}.ris"] = exports.ris(studies).encode("utf-8")
+                out[f"claim/{cid}-evidence.csv"] = table("outcomes", exports.claim_evidence_rows(page.claim, tables),
+                                                         "csv")
+                out[f"claim/{cid}-bundle.zip"] = bundle.bundle(
+                    cid, ds, tables, base_url=self.base, images=False, today=today, page=page,
+                    url=self.url(path, versioned=True))
+            if "page" in context and isinstance(context["page"], study_pages.StudyPage):
+                out[f"study/{context['page'].id}.json"] = (context["page"].record_json + "\n").encode("utf-8")
+        data: dict[str, bytes] = {}
+        for name in TABLE_NAMES:
+            data[f"{name}.csv"] = table(name, tables.get(name), "csv")
+            data[f"{name}.json"] = table(name, tables.get(name), "json")
+        data["citations.bib"] = exports.bibtex(ds.studies).encode("utf-8")
+        data["citations.ris"] = exports.ris(ds.studies).encode("utf-8")
+        data["citations.csl.json"] = _dumps(exports.csl_json(ds.studies))
+        reviews = []
+        for claim in ds.claims:
+            review = exports.claim_review(claim, ds, self.base)
+            review["url"] = self.url(site_path("claim", claim=claim.id), versioned=True)
+            reviews.append(review)
+        data["claimreviews.jsonld"] = _dumps(reviews)
+        data[self.zip_name] = _zip(data, today)
+        out.update({f"data/{name}": payload for name, payload in data.items()})
+        return out
+
+    def assets(self) -> dict[str, bytes]:
+        out = {f"assets/{p.name}": p.read_bytes() for p in sorted(STATIC.iterdir()) if p.is_file()}
+        out[f"assets/{self.site['plotly_file']}"] = plotly.offline.get_plotlyjs().encode("utf-8")
+        return out
+
+    def sitemap(self, paths: list[str]) -> bytes:
+        urls = [self.url(p, versioned=v) for v in (False, True) for p in paths]
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+        lines += [f"  <url><loc>{xml_escape(u)}</loc><lastmod>{self.ds.modified}</lastmod></url>" for u in urls]
+        lines.append("</urlset>")
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+class _ClaimView:
+    """The claim page model with its changelog as rows, for the template's tables."""
+
+    def __init__(self, page: claim_pages.ClaimPage) -> None:
+        self._page = page
+        self.changelog_frame = pd.DataFrame(page.changelog, columns=["date", "verdict", "note"])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._page, name)
+
+
+def _dumps(doc: Any) -> bytes:
+    return (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _zip(files: dict[str, bytes], day: date) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=(day.year, day.month, day.day, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, files[name])
+    return buffer.getvalue()
+
+
+def _prepare(out: Path, version: str) -> None:
+    """Empty the top level and ``v/VERSION`` of a previous build; keep the other versions."""
+    if out.exists() and not out.is_dir():
+        raise SiteError(f"{out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise SiteError(f"{out} is not empty and holds no earlier site build ({MARKER}); choose an empty or new "
+                        "directory")
+    out.mkdir(parents=True, exist_ok=True)
+    for child in out.iterdir():
+        if child.name == "v":
+            continue
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+    shutil.rmtree(out / "v" / version, ignore_errors=True)
+
+
+def build_site(dataset: Dataset, tables: Tables, out: Path, *, base_url: str | None = None,
+               app_url: str | None = None, progress: Callable[[str], None] | None = None) -> SiteReport:
+    """Write the whole site into ``out`` (top level = latest, plus ``v/DATA_VERSION/``).
+
+    ``base_url``: the site's public address (else ``$EVIDENCE_SITE_URL``, else http://localhost:8000), used
+    in canonical links, ClaimReview ``url`` and the sitemap.  ``app_url``: the interactive app's address, to
+    link each page to its live twin (none by default)."""
+    started = time.perf_counter()
+    site = _Site(dataset, tables, site_url(base_url) or DEFAULT_SITE_URL, app_url.rstrip("/") if app_url else None)
+    say = progress or (lambda _msg: None)
+    say("building page models")
+    pages = site.pages()
+    say(f"rendering {len(pages)} pages")
+    shared = site.files(pages)
+    trees = {False: {}, True: {}}
+    for versioned, tree in trees.items():
+        for path, template, section, context, app, charts in pages:
+            tree[path] = site.render(path, template, section, context, app, charts, versioned=versioned)
+        tree.update(shared)
+    _prepare(out, site.version)
+    written = 0
+    everything = {**trees[False], **{f"v/{site.version}/{p}": b for p, b in trees[True].items()},
+                  **site.assets(), "sitemap.xml": site.sitemap([p[0] for p in pages]),
+                  "robots.txt": f"User-agent: *\nAllow: /\nSitemap: {site.base}/sitemap.xml\n".encode(),
+                  MARKER: f"{PROJECT} static site, data version {site.version}\n".encode()}
+    for rel_path in sorted(everything):
+        target = out / rel_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(everything[rel_path])
+        written += 1
+    return SiteReport(out, site.version, 2 * len(pages), written, time.perf_counter() - started)
