@@ -18,7 +18,7 @@ SECTIONS = (
                       "source_quote"]),
     ("Outcomes (every figure with its source quote)", "outcomes",
      ["outcome_id", "arm", "measure", "kind", "definition", "timepoint_value", "timepoint_unit", "time_from",
-      "events", "total", "rate", "mean", "sd", "effect_type", "estimate", "ci_low", "ci_high", "p",
+      "events", "total", "rate", "mean", "sd", "derived_rule", "effect_type", "estimate", "ci_low", "ci_high", "p",
       "source_location", "source_quote"]),
     ("How long it lasted", "durability", ["measure", "statistic", "value", "unit", "population", "source_location",
                                           "source_quote"]),

@@ -45,7 +45,21 @@ st.markdown(
     "- Claims are quoted verbatim (a test checks each quote against its saved page). Numbers shown on claim "
     "pages are computed from the data files, never typed into prose.\n"
     "- Pooling: REML random effects by default (DerSimonian–Laird and fixed effect on request), log scale for "
-    "ratios and logit for proportions, Wilson intervals for single proportions; validated against R's metafor."
+    "ratios and logit for proportions, Wilson intervals for single proportions; validated against R's metafor.\n"
+    "- Pooling from what trials report: each trial gives one effect, from per-arm data (counts, or means and SDs), "
+    "from data derived by an exact rule (marked †: a count from a rounded percent when exactly one integer fits, "
+    "an SD from a quoted SE and n), or from its reported effect (a ratio's SE from its 95% CI on the log scale, "
+    "a mean difference's SE or CI, an SMD or Cohen's d with the arm sizes and Hedges' correction). Binary "
+    "outcomes are pooled as odds ratios (the measure trials and syntheses report), continuous ones as SMDs, or "
+    "as mean differences on one instrument; scales are never mixed. A re-analysis is never pooled with its own "
+    "trials, and published meta-analyses are shown beside the pools, never pooled.\n"
+    "- Few studies: with fewer than two studies nothing is pooled (the single study is shown as such). With two "
+    "to four, random-effects intervals use the Knapp–Hartung (HKSJ) method, t with k − 1 degrees of freedom, "
+    "whatever the method chosen: the usual z interval treats τ² as known, and in simulations of 2–20 trials its "
+    "error rate could exceed 30% where HKSJ's at most doubled the nominal 5% (IntHout, Ioannidis & Borm 2014, "
+    "*BMC Med Res Methodol* 14:25). HKSJ can still be too narrow when the trials' precisions differ a lot (Röver, "
+    "Knapp & Friede 2015, *BMC Med Res Methodol* 15:99), so read intervals from so few studies as approximate; "
+    "they are wide because the evidence is thin."
 )
 st.header("Literature search")
 st.markdown(last_search.methods_markdown(*last_search.read(dataset.data_dir)))
