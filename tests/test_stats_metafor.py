@@ -27,12 +27,16 @@ import numpy as np
 import pytest
 
 from evidence.synthesis.stats import (
+    difference_from_report,
     log_odds_ratio,
     log_risk_ratio,
     mean_difference,
     pool,
     pool_binary,
+    ratio_from_ci,
     risk_difference,
+    se_from_ci,
+    smd_from_report,
     standardized_mean_difference,
 )
 
@@ -206,3 +210,77 @@ def test_zero_cell_correction_follows_escalc_only0():
     assert both_zero.yi[0] == pytest.approx(np.log((0.5 / 10.5) / (0.5 / 12.5)))
     rd = risk_difference([10], [10], [5], [10])  # an "all events" arm is a zero cell too
     assert rd.yi[0] == pytest.approx(10.5 / 11 - 5.5 / 11)
+
+
+# ----------------------------------------------------------------- generic inverse variance (reported effects)
+# metafor's rma(yi, sei=...) is rma(yi, vi=sei²): pooling effects given with their SEs is the same model.  The
+# tests below feed effects the way papers print them (a ratio with its 95% CI, a mean difference with its SE,
+# a Cohen's d with arm sizes) through the generic path and compare with metafor's published numbers.
+
+def test_se_from_a_log_scale_ci_matches_metafor_summary():
+    # tests/testthat/test_misc_escalc.r: summary(escalc("RR", dat.bcg)) trial 1: sei 0.5706, CI [-2.0077, 0.2290].
+    # The bounds are printed to 4 decimals, so the SE they imply is within 1e-4 / (2 z) of metafor's.
+    se = se_from_ci(np.exp(-2.0077), np.exp(0.2290), log=True)
+    assert se == pytest.approx(0.5706, abs=TOL4)
+
+
+def test_reported_ratios_with_cis_pool_to_metafors_bcg_reml():
+    # Each BCG trial "reported" as an RR with its 95% CI (from the escalc values pinned above), converted back by
+    # SE = (ln hi - ln lo) / (2 z): the pool must be metafor's REML fit of the same trials.  The conversion is exact
+    # up to float error, so the tolerance is metafor's printing (TOL4).
+    eff = log_risk_ratio(TPOS, NT, CPOS, NC)
+    z = 1.959964
+    rr, lo, hi = np.exp(eff.yi), np.exp(eff.yi - z * np.sqrt(eff.vi)), np.exp(eff.yi + z * np.sqrt(eff.vi))
+    yi, vi = zip(*(ratio_from_ci(e, a, b) for e, a, b in zip(rr, lo, hi, strict=True)), strict=True)
+    np.testing.assert_allclose(vi, eff.vi, rtol=1e-6)  # z = 1.959964 is printed to 7 figures
+    r = pool(yi, vi, "REML", measure="RR")
+    assert (r.estimate, r.se, r.ci_low, r.ci_high) == pytest.approx((-0.7145, 0.1798, -1.0669, -0.3622), abs=TOL4)
+    assert r.tau2 == pytest.approx(0.3132, abs=TOL4)
+    kh = pool(yi, vi, "REML", measure="RR", knapp_hartung=True)
+    assert (kh.se, kh.ci_low, kh.ci_high) == pytest.approx((0.1808, -1.1084, -0.3206), abs=TOL4)
+
+
+def test_reported_mean_differences_with_ses_pool_to_normand_table_ix():
+    # Normand 1999 Table VIII as metafor prints it: yi exact, vi to 2 decimals; each MD "reported" with SE = √vi.
+    # Rounding vi to 2 decimals moves each SE by at most 0.005 / (2 √vi) (≤ 0.23% for the smallest vi, 1.22), so the
+    # pooled estimate and bounds move by less than 0.01; we allow 0.01 (Table IX prints 2 decimals).
+    yi = [-20, -2, -55, -71, -4, 1, 11, -10, 7]
+    vi = [40.59, 2.05, 15.28, 150.22, 20.19, 1.22, 95.38, 8.03, 20.69]
+    yv = [difference_from_report(y, se=np.sqrt(v)) for y, v in zip(yi, vi, strict=True)]
+    ys, vs = zip(*yv, strict=True)
+    fe = pool(ys, vs, "FE")
+    assert (fe.estimate, fe.ci_low, fe.ci_high) == pytest.approx((-3.49, -5.03, -1.96), abs=0.01)
+    dl = pool(ys, vs, "DL")
+    assert (dl.estimate, dl.ci_low, dl.ci_high) == pytest.approx((-14.10, -24.45, -3.75), abs=0.01)
+    # the CI route gives the same SE: an MD printed with a 95% CI of ±z·SE
+    y, v = difference_from_report(-20, low=-20 - 1.959964 * np.sqrt(40.59), high=-20 + 1.959964 * np.sqrt(40.59))
+    assert (y, v) == pytest.approx((-20, 40.59), rel=1e-6)
+
+
+# escalc(measure="SMD", ..., data=dat.normand1999, subset=1:4): tests/testthat/test_misc_escalc.r (4 decimals)
+NORMAND_SMD_YI = [-0.3552, -0.3479, -2.3176, -1.8880]
+NORMAND_SMD_VI = [0.0131, 0.0645, 0.0458, 0.1606]
+
+
+def test_smd_from_arm_means_matches_escalc_smd():
+    n1, m1, s1, n2, m2, s2 = NORMAND[:4].T
+    eff = standardized_mean_difference(m1, s1, n1, m2, s2, n2)
+    np.testing.assert_allclose(eff.yi, NORMAND_SMD_YI, atol=TOL4)
+    np.testing.assert_allclose(eff.vi, NORMAND_SMD_VI, atol=TOL4)
+
+
+def test_reported_cohens_d_and_hedges_g_with_arm_sizes_match_escalc_smd():
+    # A trial that prints Cohen's d (pooled-SD standardized difference, uncorrected) and its arm sizes: Hedges' J
+    # and v = (n1 + n2) / (n1 n2) + g² / (2 (n1 + n2)) must give escalc's yi and vi.  A trial printing Hedges' g
+    # (already corrected) must give the same variance from the same g.
+    n1, m1, s1, n2, m2, s2 = NORMAND[:4].T
+    sdp = np.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))
+    d = (m1 - m2) / sdp
+    from_d = [smd_from_report(x, a, b, corrected=False) for x, a, b in zip(d, n1, n2, strict=True)]
+    np.testing.assert_allclose([g for g, _ in from_d], NORMAND_SMD_YI, atol=TOL4)
+    np.testing.assert_allclose([v for _, v in from_d], NORMAND_SMD_VI, atol=TOL4)
+    from_g = [smd_from_report(g, a, b, corrected=True) for (g, _), a, b in zip(from_d, n1, n2, strict=True)]
+    np.testing.assert_allclose(from_g, from_d, rtol=1e-12)
+    # J = 1 - 3 / (4 (n1 + n2) - 9) is the usual approximation of metafor's exact J: within 2e-4 here
+    approx = 1 - 3 / (4 * (n1 + n2) - 9)
+    np.testing.assert_allclose(np.array([g for g, _ in from_d]) / d, approx, atol=2e-4)

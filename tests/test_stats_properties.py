@@ -11,12 +11,16 @@ from hypothesis import strategies as st
 
 from evidence.synthesis.stats import (
     METHODS,
+    SMALL_K,
     back_transform,
+    combine_groups,
     log_odds_ratio,
     log_risk_ratio,
     logit_proportion,
     pool,
     pool_proportions,
+    ratio_from_ci,
+    smd_from_report,
     wilson_interval,
 )
 
@@ -122,3 +126,121 @@ def test_method_must_be_named():
         pool([0.1, 0.2], [0.1, 0.1], "PM")
     with pytest.raises(TypeError):
         pool([0.1, 0.2], [0.1, 0.1])  # no default method, on purpose
+
+
+# --------------------------------------------------------------------------- exact derivations (schema rules)
+
+totals = st.integers(min_value=1, max_value=3000)
+decimals = st.integers(min_value=0, max_value=2)
+
+
+def _printed(count: int, total: int, places: int) -> float:
+    """The percent as a paper prints it: 100 k / n rounded half-up at ``places`` decimals (exact decimal maths)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    exact = Decimal(100 * count) / Decimal(total)
+    return float(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+@settings(max_examples=400, deadline=None)
+@given(totals.flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))), decimals)
+def test_derived_counts_reproduce_the_quoted_percent(counts, places):
+    from evidence.curation.schema import counts_matching_percent, percent_decimals
+
+    k, n = counts
+    percent = _printed(k, n, places)
+    fits = counts_matching_percent(percent, n)
+    assert k in fits  # the true count is always among the candidates
+    shown = percent_decimals(percent)  # "64.0" is printed as 64: fewer decimals, a wider band, never narrower
+    for c in fits:  # every candidate reproduces the printed percent at the precision it was printed with
+        assert abs(100 * c / n - percent) <= 0.5 * 10 ** -shown + 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(totals.flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))), decimals)
+def test_a_count_is_derived_only_when_exactly_one_integer_fits(counts, places):
+    from pydantic import ValidationError
+
+    from evidence.curation.schema import ArmResult, counts_matching_percent
+
+    k, n = counts
+    percent = _printed(k, n, places)
+    fits = counts_matching_percent(percent, n)
+    record = {"arm": "ket", "percent": percent, "total": n, "events": k, "derived": {"rule": "count_from_percent"}}
+    if len(fits) == 1:
+        assert ArmResult.model_validate(record).events == k
+    else:  # ambiguous: refused whatever count is claimed
+        with pytest.raises(ValidationError, match="not derivable"):
+            ArmResult.model_validate(record)
+
+
+def test_the_issues_example_and_an_ambiguous_case():
+    from pydantic import ValidationError
+
+    from evidence.curation.schema import ArmResult, counts_matching_percent
+
+    assert counts_matching_percent(64, 47) == [30]  # 63.5-64.5% of 47 spans 29.8-30.3
+    assert len(counts_matching_percent(64, 250)) > 1  # 158.75-161.25: 159, 160 and 161 all print as 64%
+    with pytest.raises(ValidationError, match="not derivable"):
+        ArmResult.model_validate({"arm": "k", "percent": 64, "total": 250, "events": 160,
+                                  "derived": {"rule": "count_from_percent"}})
+    with pytest.raises(ValidationError, match="gives 30 events"):
+        ArmResult.model_validate({"arm": "k", "percent": 64, "total": 47, "events": 31,
+                                  "derived": {"rule": "count_from_percent"}})
+
+
+@settings(deadline=None)
+@given(st.floats(0.01, 50, allow_nan=False), st.integers(2, 2000), st.integers(-3, 3))
+def test_sd_from_se_is_exact_at_two_decimals(se, n, offset):
+    from pydantic import ValidationError
+
+    from evidence.curation.schema import ArmResult
+
+    sd = round(se * math.sqrt(n), 2) + offset / 100
+    record = {"arm": "k", "mean": 10.0, "sd": max(sd, 0.0), "n": n, "derived": {"rule": "sd_from_se", "se": se}}
+    if offset == 0:
+        assert ArmResult.model_validate(record).sd == pytest.approx(round(se * math.sqrt(n), 2))
+    elif sd >= 0:
+        with pytest.raises(ValidationError, match="gives sd"):
+            ArmResult.model_validate(record)
+
+
+# --------------------------------------------------------------------------- generic inverse-variance inputs
+
+@given(effect, variance)
+def test_a_ratio_ci_round_trips_to_its_log_effect_and_variance(y, v):
+    z = 1.959964
+    lo, hi = math.exp(y - z * math.sqrt(v)), math.exp(y + z * math.sqrt(v))
+    yi, vi = ratio_from_ci(math.exp(y), lo, hi)
+    assert yi == pytest.approx(y, abs=1e-9) and vi == pytest.approx(v, rel=1e-6)
+
+
+@given(st.floats(-4, 4, allow_nan=False), st.integers(2, 500), st.integers(2, 500))
+def test_hedges_g_shrinks_d_and_is_antisymmetric(d, n1, n2):
+    g, v = smd_from_report(d, n1, n2, corrected=False)
+    assert abs(g) <= abs(d) and (g == 0) == (d == 0)
+    assert smd_from_report(-d, n1, n2, corrected=False) == pytest.approx((-g, v))
+    assert v >= (n1 + n2) / (n1 * n2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-50, 50, allow_nan=False), min_size=2, max_size=30),
+       st.lists(st.floats(-50, 50, allow_nan=False), min_size=2, max_size=30))
+def test_combined_groups_equal_the_pooled_sample(a, b):
+    """Cochrane's formula for merging two arms gives the mean and SD of the merged sample."""
+    arrays = [np.array(a), np.array(b)]
+    n, m, s = combine_groups([len(x) for x in arrays], [x.mean() for x in arrays], [x.std(ddof=1) for x in arrays])
+    both = np.concatenate(arrays)
+    assert n == len(both)
+    assert m == pytest.approx(both.mean(), abs=1e-9)
+    assert s == pytest.approx(both.std(ddof=1), rel=1e-9, abs=1e-9)
+
+
+@settings(deadline=None)
+@given(studies, method)
+def test_few_studies_use_knapp_hartung_under_random_effects(data, m):
+    from evidence.synthesis.summaries import pool_few
+
+    yi, vi = split(data)
+    r = pool_few(yi, vi, m, measure="GEN")
+    assert r.knapp_hartung == (m != "FE" and len(yi) < SMALL_K)
