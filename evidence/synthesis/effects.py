@@ -103,8 +103,6 @@ def _reported_control_ok(tables: Tables, study_id: str, comparison: object, cont
     """Whether a reported between-arm effect is ketamine against a control of the filter's type."""
     if isinstance(comparison, str) and _UNCONTROLLED.search(comparison):
         return False
-    arms = tables.arms[(tables.arms["study_id"] == study_id) & tables.arms["role"].eq("control")
-                       & ~tables.arms["drug"].isin(KETAMINE_DRUGS)]
     named = comparison_control(comparison)
     allowed = CONTROLS[control]
     if named != "mixed":
@@ -112,30 +110,40 @@ def _reported_control_ok(tables: Tables, study_id: str, comparison: object, cont
             return True
         wanted = {"saline": {"saline"}, "midazolam": {"midazolam"}, "active": {"midazolam", "active"}}[control]
         return named in wanted
+    arms = tables.arms[(tables.arms["study_id"] == study_id) & tables.arms["role"].eq("control")
+                       & ~tables.arms["drug"].isin(KETAMINE_DRUGS)]
     if arms.empty:
         return False
     return allowed is None or bool(arms["drug"].isin(allowed).all())
 
 
-def _arm_sizes(tables: Tables, row: pd.Series, control: str) -> tuple[float, float, str]:
-    """(n ketamine, n control, basis) for a reported effect: the effect's own, its outcome's arms, the arms."""
-    if pd.notna(row.get("effect_n_t")) and pd.notna(row.get("effect_n_c")):
-        return float(row["effect_n_t"]), float(row["effect_n_c"]), "reported"
-    out = tables.outcomes
-    arms_rows = out[(out["study_id"] == row["study_id"]) & (out["outcome_id"] == row["outcome_id"])
-                    & out["arm"].notna()]
-    for frame, column, basis in ((arms_rows, "n", "outcome arms"),
-                                 (tables.arms[tables.arms["study_id"] == row["study_id"]].rename(
-                                     columns={"drug": "arm_drug", "role": "arm_role"}), "n_randomized",
-                                  "randomized")):
+class _ArmSizes:
+    """(n ketamine, n control, basis) for a reported effect: the effect's own, else its outcome's arm rows (in the
+    view), else the study's randomized arms.  Sums are computed once per pool."""
+
+    def __init__(self, tables: Tables, rows: pd.DataFrame, control: str) -> None:
+        arm_rows = rows[rows["arm"].notna()]
+        self.outcome = self._sums(arm_rows, "n", ["study_id", "outcome_id"], control)
+        arms = tables.arms.rename(columns={"drug": "arm_drug", "role": "arm_role"})
+        self.randomized = self._sums(arms, "n_randomized", ["study_id"], control)
+
+    @staticmethod
+    def _sums(frame: pd.DataFrame, column: str, keys: list[str], control: str) -> dict:
         if frame.empty:
-            continue
+            return {}
         n = pd.to_numeric(frame[column], errors="coerce")
-        n_t = n[_ketamine_mask(frame)].sum(min_count=1)
-        n_c = n[_control_mask(frame, control)].sum(min_count=1)
-        if pd.notna(n_t) and pd.notna(n_c):
-            return float(n_t), float(n_c), basis
-    return math.nan, math.nan, ""
+        parts = frame[keys].assign(t=n.where(_ketamine_mask(frame)), c=n.where(_control_mask(frame, control)))
+        sums = parts.groupby(keys)[["t", "c"]].sum(min_count=1).dropna()
+        return {k: (float(v.t), float(v.c)) for k, v in zip(sums.index, sums.itertuples(), strict=True)}
+
+    def __call__(self, row: pd.Series) -> tuple[float, float, str]:
+        if pd.notna(row.get("effect_n_t")) and pd.notna(row.get("effect_n_c")):
+            return float(row["effect_n_t"]), float(row["effect_n_c"]), "reported"
+        for found, basis in ((self.outcome.get((row["study_id"], row["outcome_id"])), "outcome arms"),
+                             (self.randomized.get(row["study_id"]), "randomized")):
+            if found is not None:
+                return found[0], found[1], basis
+        return math.nan, math.nan, ""
 
 
 # --------------------------------------------------------------------------- binary
@@ -171,6 +179,7 @@ def _binary_counts(rows: pd.DataFrame, f: Filter, measure: str, tables: Tables) 
 def _binary_reported(rows: pd.DataFrame, f: Filter, measure: str, tables: Tables,
                      skipped: list[str]) -> pd.DataFrame:
     rep = rows[rows["effect_type"].notna()].drop_duplicates(["study_id", "outcome_id"])
+    sizes = _ArmSizes(tables, rows, f.control) if not rep.empty else None
     out = []
     for _, r in rep.iterrows():
         if not _reported_control_ok(tables, r["study_id"], r["comparison"], f.control):
@@ -182,7 +191,7 @@ def _binary_reported(rows: pd.DataFrame, f: Filter, measure: str, tables: Tables
             skipped.append(f"{r['study_id']}: {measure} {r['estimate']:g} without a CI")
             continue
         yi, vi = stats.ratio_from_ci(float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"]))
-        n_t, n_c, basis = _arm_sizes(tables, r, f.control)
+        n_t, n_c, basis = sizes(r)
         out.append({"study_id": r["study_id"], "outcome_id": r["outcome_id"], "hours": r["timepoint_hours"],
                     "effect_source": "reported", "derived_rule": None, "instrument": r["measure"], "yi": yi,
                     "vi": vi, "participants": _reported_participants(tables, r["study_id"], n_t, n_c),
@@ -224,6 +233,7 @@ def _continuous_arms(rows: pd.DataFrame, f: Filter, scale: str, tables: Tables) 
 def _continuous_reported(rows: pd.DataFrame, f: Filter, scale: str, tables: Tables,
                          skipped: list[str]) -> pd.DataFrame:
     rep = rows[rows["effect_type"].notna()].drop_duplicates(["study_id", "outcome_id"])
+    sizes = _ArmSizes(tables, rows, f.control) if not rep.empty else None
     out = []
     for _, r in rep.iterrows():
         sid, kind, value = r["study_id"], r["effect_type"], float(r["estimate"])
@@ -242,7 +252,7 @@ def _continuous_reported(rows: pd.DataFrame, f: Filter, scale: str, tables: Tabl
         lo, hi = r["ci_low"], r["ci_high"]
         if sign < 0 and pd.notna(lo):
             lo, hi = -hi, -lo
-        n_t, n_c, basis = _arm_sizes(tables, r, f.control)
+        n_t, n_c, basis = sizes(r)
         try:
             if scale == "smd" and not math.isnan(n_t):
                 yi, vi = stats.smd_from_report(sign * value, n_t, n_c, corrected=SMD_TYPES[kind])

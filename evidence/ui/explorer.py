@@ -75,6 +75,13 @@ def _default_view(version: str, _tables) -> tuple[str, str, str]:
     return default_view(_tables)
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _effect_view(version: str, ids: tuple[str, ...], outcome: str, window: str, control: str, method: str, _view,
+                 _tables):
+    """One forest per data version, study selection and view (the pool is read-only once built)."""
+    return effect_view(_view, outcome, FOREST_WINDOWS[window], control, method, synthesis_tables=_tables)
+
+
 def forest_view() -> None:
     default_outcome, default_window, why = _default_view(dataset.version, tables)
     if "outcome" not in st.session_state and common.param("outcome") is None and common.param("window") is None:
@@ -88,7 +95,7 @@ def forest_view() -> None:
         control = common.bound_select("Control", "control", ["any", "saline", "midazolam", "active"])
     with c4:
         method = common.bound_select("Pooling method", "method", ["REML", "DL", "FE"])
-    v = effect_view(view, outcome, FOREST_WINDOWS[window], control, method, synthesis_tables=tables)
+    v = _effect_view(dataset.version, tuple(view.studies["id"]), outcome, window, control, method, view, tables)
     if (outcome, window, control) == (default_outcome, default_window, "any"):
         st.caption(f"The explorer's default view. {why}")
     if not v.summary.pooled_ok:
