@@ -272,7 +272,7 @@ def _load_file(path: Path, label: str, kind: str):
         records[i] = None  # let each raw record go once validated: lower peak memory on large files
         record_id = raw.get("id") if isinstance(raw, dict) else None
         record = str(record_id) if record_id is not None else f"#{i + 1}"
-        raws.append({"id": record_id} if record_id is not None else {})  # cross-references need only ids
+        raws.append({"id": record_id} if isinstance(record_id, str) else {})  # cross-references need only ids
         try:
             models.append(model.model_validate(raw))
         except ValidationError as exc:
