@@ -17,7 +17,9 @@ from evidence.pages.paths import slug
 from evidence.publishing import charts
 from evidence.synthesis.claim_evidence import arm_participants
 from evidence.synthesis.explore import (
+    AXIS_TITLES,
     FOREST_WINDOWS,
+    MEASURE_NAMES,
     design_rates,
     duration_items,
     forest_data,
@@ -49,20 +51,21 @@ def forest_view(tables: Tables, window: str, control: str) -> ExplorerView:
     pooled = {"estimate": summary.estimate, "ci_low": summary.ci_low, "ci_high": summary.ci_high,
               "pi_low": summary.pi_low, "pi_high": summary.pi_high, "label": f"Pooled ({METHOD})"}
     title = f"Response, ketamine vs {control} control, {window}"
-    fig = charts.forest(effects, pooled if pooled_ok else None, measure="risk ratio of response (log scale)",
-                        title=title)
+    fig = charts.forest(effects, pooled if pooled_ok else None, measure=AXIS_TITLES[summary.measure], title=title)
     p = summary.pooled
     if pooled_ok:
-        stats = (f"Pooled RR {summary.estimate:.2f} (95% CI {summary.ci_low:.2f}–{summary.ci_high:.2f}); "
+        stats = (f"Pooled {MEASURE_NAMES[summary.measure]} {summary.estimate:.2f} "
+                 f"(95% CI {summary.ci_low:.2f}–{summary.ci_high:.2f}); "
                  f"τ² = {p.tau2:.3f}, I² = {p.i2:.0f}%, Q = {p.q:.2f}. ")
     elif summary.k == 1:
         stats = "Single study: too few studies to pool; see what the meta-analyses found. "
     else:
         stats = ""
     caption = (f"{stats}k = {summary.k} {_studies(summary.k)}, n = {summary.n}. Method: {summary.method}. "
-               "Studies with response counts in both arms only; one time point per study.")
+               "Counts, derived counts or reported odds ratios; one time point per study.")
     spoken = (f"Response at {window} against {control} control: {summary.k} {_studies(summary.k)}, {summary.n} "
-              "participants" + (f"; pooled risk ratio {summary.estimate:.2f} (95% CI {summary.ci_low:.2f} to "
+              "participants" + (f"; pooled {MEASURE_NAMES[summary.measure]} {summary.estimate:.2f} "
+                                f"(95% CI {summary.ci_low:.2f} to "
                                 f"{summary.ci_high:.2f})" if pooled_ok else "")
               + "".join(f"; {r.label}: {r.estimate:.2f}" for r in effects.itertuples()) + ".")
     name = f"forest-{slug(window)}-{control}"

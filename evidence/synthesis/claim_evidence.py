@@ -194,6 +194,8 @@ def _estimate(s: PooledSummary, kind: str) -> tuple[float, float, float]:
 
         low, high = wilson_interval(int(row["events"]), int(row["total"]))
         return float(row["events"]) / float(row["total"]), low, high
+    if "estimate" in s.per_study:  # a reported effect has no counts: the per-study row carries its estimate
+        return float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"])
     est, low, high = study_ratio_intervals("RR", s.per_study["events_t"], s.per_study["total_t"],
                                            s.per_study["events_c"], s.per_study["total_c"])
     return float(est[0]), float(low[0]), float(high[0])
