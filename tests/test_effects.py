@@ -281,3 +281,13 @@ def test_the_default_view_has_evidence(curated):
     best = max(explore.effect_view(curated, o, h).summary.k for o in explore.OUTCOMES
                for h in explore.FOREST_WINDOWS.values())
     assert v.summary.k >= 2 or v.summary.k == best
+
+
+def test_pooled_rates_say_where_each_study_came_from():
+    from evidence.synthesis.summaries import pooled_response_rate
+
+    t = make_tables([study("a"), study("b")], [result("a", "k", "intervention", KET, 24, 12, 20),
+                                               result("b", "k", "intervention", KET, 24, rate=0.70, n=20)])
+    per = pooled_response_rate(t, DAY).per_study.set_index("study_id")
+    assert per.loc["a", "effect_source"] == "counts" and pd.isna(per.loc["a", "derived_rule"])
+    assert (per.loc["b", "effect_source"], per.loc["b", "derived_rule"]) == ("derived", "rate x n")

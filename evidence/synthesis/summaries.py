@@ -326,8 +326,12 @@ def pooled_response_rate(tables: Tables, f: Filter, method: str = "REML", *,
     if f.control != "any":
         with_control = rows.loc[_control_mask(rows, f.control), "study_id"].unique()
         ket = ket[ket["study_id"].isin(with_control)]
+    rule = ket["derived_rule"].where(ket["derived_rule"].notna(), np.where(ket["events"].isna(), "rate x n", None))
+    ket = ket.assign(_rule=rule.fillna(""))
     sums = (ket.groupby(["study_id", "outcome_id"], as_index=False)
-            .agg(events=("_events", "sum"), total=("_total", "sum"), hours=("timepoint_hours", "first")))
+            .agg(events=("_events", "sum"), total=("_total", "sum"), hours=("timepoint_hours", "first"),
+                 derived_rule=("_rule", lambda r: "; ".join(sorted({x for x in r if x})) or None)))
+    sums["effect_source"] = np.where(sums["derived_rule"].notna(), "derived", "counts")
     per_study = _one_per_study(sums.assign(participants=sums["total"]), f.target_hours)
     notes = ["ketamine arms within a study are combined by summing events and totals",
              f"one time point per study, the closest to {f.target_hours:g} h"]
