@@ -266,3 +266,18 @@ def test_any_other_os_error_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli_module, "build_parser", build)
     assert main(["validate"]) == 2
     assert capsys.readouterr().err == "error: /some/file: Input/output error\n"
+
+
+@pytest.mark.parametrize("target", ["fifo", "/dev/zero"])
+@pytest.mark.parametrize("command", ["check", "fragment", "pool"])
+def test_inputs_that_never_end_are_refused(tmp_path, capsys, target, command):
+    path = tmp_path / "input"
+    if target == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(target)
+    args = {"check": ["check", str(path)], "fragment": ["fragment", str(path)],
+            "pool": ["pool", str(path), "--measure", "RR", "--method", "FE"]}[command]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ("named pipe" in err or "is a device" in err)

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from evidence.cli import UserError
+from evidence.input_files import InputFileError, MiB, read_bytes
 
 
 def register(sub) -> None:
@@ -29,20 +30,21 @@ def register(sub) -> None:
     p.set_defaults(func=run_check)
 
 
+MAX_INPUT_BYTES = 8 * MiB  # a clinic page is kilobytes; the checker takes about 3 s per MB
+
+
 def read_input(name: str) -> str:
     """The input as text: UTF-8 with replacement characters; a leading BOM is dropped."""
     if name == "-":
-        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
+        data = stream.read(MAX_INPUT_BYTES + 1) if stream else sys.stdin.read(MAX_INPUT_BYTES + 1).encode()
+        if len(data) > MAX_INPUT_BYTES:
+            raise UserError(f"standard input is larger than {MAX_INPUT_BYTES // MiB} MiB")
     else:
-        path = Path(name)
-        if not path.exists():
-            raise UserError(f"file not found: {name}")
-        if path.is_dir():
-            raise UserError(f"{name} is a directory, not a file")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UserError(f"cannot read {name}: {exc.strerror or exc}") from exc
+        try:  # a regular file of bounded size: a FIFO, /dev/zero or a directory is a one-line error
+            data = read_bytes(Path(name), MAX_INPUT_BYTES)
+        except InputFileError as exc:
+            raise UserError(str(exc)) from None
     return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
