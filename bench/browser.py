@@ -179,3 +179,78 @@ def memory_run(browser, script: Path, data_dir: Path, pages: list[tuple[str, str
         out["first_render_total"] = None if first is None else out["server_ready"] + first
         out["peak_rss_mb"] = server.peak_rss_mb()
     return out
+
+
+# --------------------------------------------------------------------------- static site against the app
+
+def serve_static(root: Path):
+    """A loopback static server for a built site (a thread; call ``.shutdown()``)."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def chart_drawn(browser, url: str, drawn: str, timeout_s: float = 120) -> float | None:
+    """Seconds from navigation in a fresh browser context (empty cache) until ``drawn`` matches, or None."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        t0 = time.perf_counter()
+        page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
+        try:
+            page.locator(drawn).first.wait_for(state="visible", timeout=timeout_s * 1000)
+        except PlaywrightTimeout:
+            return None
+        return time.perf_counter() - t0
+    finally:
+        context.close()
+
+
+def static_vs_app(browser, site: Path, claim_id: str, reps: int = 3) -> dict:
+    """The same claim page, static and in the app, each opened cold (fresh context) until its first chart is
+    drawn: plotly's SVG in the static page's plot, and in the app's chart element.  The app is measured on a
+    running server, first the very first view (data loaded, panels computed), then ``reps`` fresh sessions."""
+    out: dict = {"claim": claim_id, "static": [], "app": [], "app_first": None}
+    server = serve_static(site)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/claim/{claim_id}.html"
+        for _ in range(reps):
+            out["static"].append(chart_drawn(browser, url, "[data-drawn] .main-svg"))
+    finally:
+        server.shutdown()
+    with Server(REPO_ROOT / "app.py", REPO_ROOT / "data") as app:
+        app.wait_healthy()
+        url = f"{app.url}/claim?claim={claim_id}"
+        selector = '[data-testid="stPlotlyChart"] .main-svg'
+        out["app_first"] = chart_drawn(browser, url, selector)
+        for _ in range(reps):
+            out["app"].append(chart_drawn(browser, url, selector))
+    return out
+
+
+def page_weights(site: Path) -> dict:
+    """Bytes of each top-level HTML page plus the local stylesheet and scripts it loads, without plotly.js."""
+    import re
+
+    weights = {}
+    for page in sorted(site.glob("**/*.html")):
+        rel = page.relative_to(site)
+        if rel.parts[0] == "v":
+            continue
+        text = page.read_text(encoding="utf-8")
+        size = len(text.encode("utf-8"))
+        for ref in re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', text):
+            if "plotly" not in ref:
+                size += (page.parent / ref).resolve().stat().st_size
+        weights[str(rel)] = size
+    return weights

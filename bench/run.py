@@ -22,6 +22,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 APP_TITLE, FOOTER = "Ketamine for depression", "Data version"
 CACHE_STATES = (False, True) if measure.PARSE_CACHE else (False,)
 CACHE_LABEL = {False: "no parse cache", True: "warm parse cache"} if measure.PARSE_CACHE else {False: "cold"}
+SITE_CLAIM = "onset_24_hours"  # the static page and the app page compared
 GROWTH_LIMIT = 11.0  # "no faster than linear": 10x the data may cost up to ~10x (10% slack for noise)
 FULL = {"scales": [1, 10, 100], "load": {1: 5, 10: 5, 100: 3}, "pages": {1: 5, 10: 3, 100: 2}, "cold_start": 3,
         "checker": (5, 3)}
@@ -38,6 +39,8 @@ def fmt_value(value: float | None, unit: str) -> str:
         return "—"
     if unit == "MB":
         return f"{value:.0f} MB"
+    if unit == "KB":
+        return f"{value:.0f} KB"
     if unit == "x":
         return f"{value:.1f}×"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
@@ -85,6 +88,50 @@ class Report:
             log(f"  ! raised — {', '.join(sorted(set(where)))}: {error}")
         for note, where in notes.items():
             log(f"  note — {', '.join(sorted(set(where)))}: {note}")
+
+
+def measure_site(report: Report, raw: dict, browser, reps: int) -> None:
+    """The static site: build time, page weights without plotly.js, and a claim page static vs in the app
+    (each opened cold in Chromium until its chart is drawn), side by side in the report."""
+    from bench import browser as b
+
+    log("static site: build, then a claim page static vs in the app, cold in Chromium …")
+    from evidence.curation.load import load_dataset
+    from evidence.curation.tables import build_tables
+    from evidence.publishing.site import build_site
+
+    site_dir = Path(tempfile.mkdtemp(prefix="evidence-bench-site-")) / "site"
+    try:
+        dataset = load_dataset(measure.REPO_ROOT / "data")
+        built = build_site(dataset, build_tables(dataset), site_dir)
+        raw["site"] = {"build_s": built.seconds, "pages": built.pages, "files": built.files}
+        report.add("static site build (make site; whole site, both trees)", 1, built.seconds, n=1,
+                   target="< 60 s", limit=60.0)
+        weights = b.page_weights(site_dir)
+        raw["site"]["weights"] = weights
+        heaviest = max(weights, key=weights.get)
+        report.add(f"static page weight without plotly.js, heaviest ({heaviest})", None,
+                   weights[heaviest] / 1000, "KB", n=len(weights), target="< 300 KB", limit=300.0)
+        report.add("static page weight without plotly.js, median", None,
+                   measure.median_of(list(weights.values())) / 1000, "KB", n=len(weights))
+        if browser is not None:
+            claim_id = SITE_CLAIM
+            versus = b.static_vs_app(browser, site_dir, claim_id, reps=reps)
+            raw["site"]["static_vs_app"] = versus
+            drawn = {k: [t for t in versus[k] if t is not None] for k in ("static", "app")}
+            static, app = (measure.median_of(drawn[k]) if drawn[k] else None for k in ("static", "app"))
+            report.add(f"claim page cold → chart drawn, static site ({claim_id})", 1, static,
+                       n=len(versus["static"]), note="floor")
+            report.add("claim page cold → chart drawn, app (new session, warm server)", 1, app,
+                       n=len(versus["app"]), floor=static)
+            if app is not None and static:
+                row = report.add("claim page: app time / static time", None, app / static, "x",
+                                 target="≥ 3× (static faster)")
+                row["met"] = bool(app / static >= 3)
+            report.add("claim page → chart drawn, app (first view on the server)", 1, versus["app_first"], n=1,
+                       floor=static)
+    finally:
+        shutil.rmtree(site_dir.parent, ignore_errors=True)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -141,6 +188,9 @@ def run(args: argparse.Namespace) -> dict:
                 report.add(f"  of which {part.replace('_', ' ')}: landing / bare", None,
                            measure.median_of([r[part] for r in starts["app"]]), n=len(starts["app"]),
                            floor=measure.median_of([r[part] for r in starts["bare"]]))
+
+        # ---------------------------------------------------------------- static site vs app (real data)
+        measure_site(report, raw, browser, plan["cold_start"])
 
         # ---------------------------------------------------------------- per scale
         for scale in scales:

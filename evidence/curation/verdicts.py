@@ -25,7 +25,7 @@ VERDICTS: dict[str, VerdictRule] = {
     for r in (
         VerdictRule("Supported", 5,
                     "Direction, size, timing and population match the evidence at moderate or high certainty.",
-                    "#009E73", "#FFFFFF"),
+                    "#009E73"),  # black text: white on this green is 3.4:1, under WCAG AA
         VerdictRule("Partly supported", 4,
                     "True only for a narrower population, time point or outcome than implied, or only at low "
                     "certainty.", "#56B4E9"),
@@ -34,7 +34,7 @@ VERDICTS: dict[str, VerdictRule] = {
                     "(\"up to\" presented as typical).", "#E69F00"),
         VerdictRule("Misleading", 2,
                     "A real finding used to create a false impression (open-label rate as the expected rate, "
-                    "wrong comparator).", "#D55E00", "#FFFFFF"),
+                    "wrong comparator).", "#D55E00"),  # black text: white on it is 3.9:1, under WCAG AA
         VerdictRule("Contradicted", 1,
                     "Moderate or high certainty evidence shows the opposite or no effect.", "#CC79A7"),
         VerdictRule("Unsupported", None,

@@ -329,13 +329,18 @@ def _zip(files: dict[str, bytes], day: date) -> bytes:
     return buffer.getvalue()
 
 
-def _prepare(out: Path, version: str) -> None:
-    """Empty the top level and ``v/VERSION`` of a previous build; keep the other versions."""
+def check_out(out: Path) -> None:
+    """Refuse an output that is a file, or a non-empty directory that no site build made."""
     if out.exists() and not out.is_dir():
         raise SiteError(f"{out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise SiteError(f"{out} is not empty and holds no earlier site build ({MARKER}); choose an empty or new "
                         "directory")
+
+
+def _prepare(out: Path, version: str) -> None:
+    """Empty the top level and ``v/VERSION`` of a previous build; keep the other versions."""
+    check_out(out)
     out.mkdir(parents=True, exist_ok=True)
     for child in out.iterdir():
         if child.name == "v":
@@ -352,6 +357,7 @@ def build_site(dataset: Dataset, tables: Tables, out: Path, *, base_url: str | N
     in canonical links, ClaimReview ``url`` and the sitemap.  ``app_url``: the interactive app's address, to
     link each page to its live twin (none by default)."""
     started = time.perf_counter()
+    check_out(out)  # before the work, so a wrong directory fails at once
     site = _Site(dataset, tables, site_url(base_url) or DEFAULT_SITE_URL, app_url.rstrip("/") if app_url else None)
     say = progress or (lambda _msg: None)
     say("building page models")

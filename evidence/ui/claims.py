@@ -45,7 +45,7 @@ for card in shown[(page - 1) * PER_PAGE: page * PER_PAGE]:
         f'margin:10px 0"><h2 style="margin:0 0 6px 0;padding:0;font-size:1.15rem">{html.escape(card.short)}</h2>'
         f"<div>{verdict_badge(card.verdict)} &nbsp; {certainty_badge(card.certainty)} &nbsp; "
         f"<i>{html.escape(card.topic)}</i> · made by {card.pages} page(s)</div>"
-        f'<blockquote style="margin:8px 0;color:#444">“{html.escape(card.quote)}” — '
+        f'<blockquote style="margin:8px 0">“{html.escape(card.quote)}” — '
         f"<i>{html.escape(card.source_title)}</i></blockquote>"
         f'<a href="claim?claim={quote(card.id)}" target="_self">Open the evidence →</a></div>')
 if cards:

@@ -1,0 +1,438 @@
+"""The static site: built from the bundled data into a temporary directory, checked as files and, in headless
+Chromium (browser marker), served from a loopback static server.
+
+File checks: two builds are byte-identical; every internal link and asset resolves; every claim page carries
+a parseable ClaimReview whose fields match the page; nothing is loaded from outside; one plotly.js; page weight.
+Browser checks: charts draw, no console errors, no request leaves the site, the index filters work, and
+axe-core (shipped by axe-playwright-python) finds no serious or critical violation on site and app pages.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from evidence.curation.load import load_dataset
+from evidence.curation.tables import build_tables
+from evidence.pages import claim as claim_pages
+from evidence.publishing.site import MARKER, SiteError, build_site, data_date
+from evidence.synthesis.claim_evidence import arm_participants
+from tests.conftest import REPO
+
+BASE = "https://evidence.example.org/site"
+CHROMIUM = Path(os.environ.get("EVIDENCE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return load_dataset(REPO / "data")
+
+
+@pytest.fixture(scope="module")
+def tables(dataset):
+    return build_tables(dataset)
+
+
+@pytest.fixture(scope="module")
+def site(dataset, tables, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    build_site(dataset, tables, out, base_url=BASE)
+    return out
+
+
+def html_pages(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.html"))
+
+
+class _Page(HTMLParser):
+    """Links, resources, ids, JSON-LD and the verdict of one page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.resources: list[str] = []
+        self.ids: set[str] = set()
+        self.jsonld: list[str] = []
+        self.verdict: str | None = None
+        self._script: str | None = None
+        self._in_verdict = 0
+        self._buffer: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "a" and "href" in a:
+            self.links.append(a["href"])
+        if tag in ("script", "img", "iframe") and "src" in a:
+            self.resources.append(a["src"])
+        if tag == "link" and "href" in a and a.get("rel") != "canonical":  # a canonical link is not loaded
+            self.resources.append(a["href"])
+        if tag == "script":
+            self._script = a.get("type", "")
+            self._buffer = []
+        if tag == "p" and a.get("class") == "verdict":
+            self._in_verdict = 1
+        elif self._in_verdict == 1 and tag == "strong":
+            self._in_verdict = 2
+            self._buffer = []
+
+    def handle_data(self, data):
+        if self._script is not None or self._in_verdict == 2:
+            self._buffer.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._script is not None:
+            if self._script == "application/ld+json":
+                self.jsonld.append("".join(self._buffer))
+            self._script = None
+        if tag == "strong" and self._in_verdict == 2:
+            self.verdict = "".join(self._buffer).strip()
+            self._in_verdict = 0
+
+
+def parse(path: Path) -> _Page:
+    p = _Page()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def local(href: str) -> bool:
+    parts = urlsplit(href)
+    return not parts.scheme and not parts.netloc and not href.startswith("#")
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------------------- files
+
+def test_layout_versioned_and_latest(site, dataset):
+    version = dataset.version
+    for rel in ("index.html", "methods.html", "explorer/index.html", "data/index.html", "sitemap.xml",
+                f"data/ketamine-evidence-{version}.zip", "data/outcomes.csv", "data/outcomes.json",
+                "data/citations.bib", "data/claimreviews.jsonld"):
+        assert (site / rel).is_file(), rel
+    for claim in dataset.claims:
+        assert (site / "claim" / f"{claim.id}.html").is_file()
+        assert (site / "v" / version / "claim" / f"{claim.id}.html").is_file()
+    for study in dataset.studies:
+        assert (site / "study" / f"{study.id}.html").is_file()
+    assert len(list((site / "assets").glob("plotly-*.min.js"))) == 1
+    # the latest page links to its fixed twin; the fixed twin links back to the latest
+    top = (site / "claim" / f"{dataset.claims[0].id}.html").read_text(encoding="utf-8")
+    fixed = (site / "v" / version / "claim" / f"{dataset.claims[0].id}.html").read_text(encoding="utf-8")
+    assert f'href="../v/{version}/claim/{dataset.claims[0].id}.html"' in top
+    assert f'href="../../../claim/{dataset.claims[0].id}.html"' in fixed
+
+
+def test_two_builds_are_byte_identical(site, dataset, tables, tmp_path):
+    again = tmp_path / "again"
+    build_site(dataset, tables, again, base_url=BASE)
+    assert tree_digest(again) == tree_digest(site)
+
+
+def test_rebuild_keeps_other_versions_and_refuses_foreign_directories(dataset, tables, tmp_path):
+    out = tmp_path / "site"
+    build_site(dataset, tables, out, base_url=BASE)
+    old = out / "v" / "0000old" / "index.html"
+    old.parent.mkdir(parents=True)
+    old.write_text("an earlier version", encoding="utf-8")
+    (out / "stale.html").write_text("left from an earlier build", encoding="utf-8")
+    build_site(dataset, tables, out, base_url=BASE)
+    assert old.read_text(encoding="utf-8") == "an earlier version"
+    assert not (out / "stale.html").exists() and (out / MARKER).is_file()
+    foreign = tmp_path / "home"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(SiteError, match="holds no earlier site build"):
+        build_site(dataset, tables, foreign)
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_cli_builds_and_reports_bad_output_in_one_line(tmp_path):
+    out = tmp_path / "cli-site"
+    ok = subprocess.run([sys.executable, "-m", "evidence", "site", "--out", str(out), "--quiet"], cwd=REPO,
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert (out / "index.html").is_file()
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x", encoding="utf-8")
+    bad = subprocess.run([sys.executable, "-m", "evidence", "site", "--out", str(blocker)], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "not a directory" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_every_internal_link_and_resource_resolves(site):
+    missing = []
+    for page in html_pages(site):
+        parsed = parse(page)
+        for href in parsed.links + parsed.resources:
+            if not local(href):
+                continue
+            target = (page.parent / unquote(urlsplit(href).path)).resolve()
+            if not target.is_file():
+                missing.append(f"{page.relative_to(site)} -> {href}")
+            fragment = urlsplit(href).fragment
+            if fragment and target.suffix == ".html" and fragment not in parse(target).ids:
+                missing.append(f"{page.relative_to(site)} -> {href} (no such anchor)")
+    assert not missing, missing[:20]
+
+
+def test_nothing_is_loaded_from_outside_and_plotly_is_shared(site):
+    plotly_files = list((site / "assets").glob("plotly-*.min.js"))
+    for page in html_pages(site):
+        text = page.read_text(encoding="utf-8")
+        parsed = parse(page)
+        outside = [r for r in parsed.resources if not local(r)]
+        assert not outside, f"{page.relative_to(site)} loads {outside}"
+        assert "@import" not in text and "fonts.googleapis" not in text
+        assert not re.search(r"\* plotly\.js v\d", text), f"{page} inlines plotly.js"
+        scripts = [r for r in parsed.resources if "plotly" in r]
+        if 'data-figure="' in text:
+            assert len(scripts) == 1 and (page.parent / scripts[0]).resolve() == plotly_files[0].resolve()
+    css = (site / "assets" / "site.css").read_text(encoding="utf-8")
+    assert "url(" not in css and "@import" not in css
+
+
+def test_page_weight_without_plotly(site):
+    heavy = {str(p.relative_to(site)): p.stat().st_size for p in html_pages(site) if p.stat().st_size >= 300_000}
+    assert not heavy
+
+
+def test_claim_pages_carry_claim_review(site, dataset):
+    sources = {s.id: s for s in dataset.sources}
+    version = dataset.version
+    for claim in dataset.claims:
+        for rel in (f"claim/{claim.id}.html", f"v/{version}/claim/{claim.id}.html"):
+            parsed = parse(site / rel)
+            assert len(parsed.jsonld) == 1, rel
+            review = json.loads(parsed.jsonld[0])
+            assert review["@type"] == "ClaimReview" and review["@context"] == "https://schema.org"
+            assert review["url"] == f"{BASE}/{rel}"
+            assert 0 < len(review["claimReviewed"]) < 75
+            assert parsed.verdict == claim.verdict
+            assert review["reviewRating"]["alternateName"] == parsed.verdict
+            item = review["itemReviewed"]
+            assert [a["text"] for a in item["appearance"]] == [a.quote for a in claim.appearances]
+            assert [a.get("url") for a in item["appearance"]] == [sources[a.source].url for a in claim.appearances]
+            assert all(a["headline"] for a in item["appearance"])
+            assert review["author"]["name"] and review["author"]["url"] == f"{BASE}/"
+            assert review["datePublished"] == min(e.date for e in claim.changelog).isoformat()
+
+
+def test_claim_review_carries_the_appearance_url(minimal, tmp_path):
+    """The curated pages' addresses are not recorded yet (data/sources.yaml has no url): a source with one."""
+    from tests.conftest import edit
+
+    edit(minimal / "sources.yaml", '  title: "A page"\n', '  title: "A page"\n  url: https://clinic.example/ketamine\n')
+    ds = load_dataset(minimal)
+    out = tmp_path / "small-site"
+    build_site(ds, build_tables(ds), out, base_url=BASE)
+    claim = ds.claims[0]
+    parsed = parse(out / "claim" / f"{claim.id}.html")
+    review = json.loads(parsed.jsonld[0])
+    assert review["itemReviewed"]["appearance"][0]["url"] == "https://clinic.example/ketamine"
+    assert review["itemReviewed"]["firstAppearance"]["url"] == "https://clinic.example/ketamine"
+    assert review["url"] == f"{BASE}/claim/{claim.id}.html" and parsed.verdict == claim.verdict
+    assert 'href="https://clinic.example/ketamine"' in (out / "claim" / f"{claim.id}.html").read_text(encoding="utf-8")
+
+
+def test_sitemap_lists_every_page(site, dataset):
+    text = (site / "sitemap.xml").read_text(encoding="utf-8")
+    locs = set(re.findall(r"<loc>([^<]+)</loc>", text))
+    pages = html_pages(site)
+    assert {f"{BASE}/{p.relative_to(site).as_posix()}" for p in pages} == locs
+    assert f"<lastmod>{data_date(dataset)}</lastmod>" in text
+
+
+def test_each_chart_has_its_data_and_a_text_summary(site, dataset, tables):
+    page = claim_pages.build(dataset.claim("onset_24_hours"), dataset, tables)
+    text = (site / "claim" / "onset_24_hours.html").read_text(encoding="utf-8")
+    for chart in page.charts:
+        assert f'data-figure="fig-{chart.name}"' in text
+        assert f'aria-describedby="summary-{chart.name}"' in text and chart.summary.split(":")[0] in text
+        rows = (site / "claim" / f"{chart.name}.csv").read_text(encoding="utf-8-sig").strip().splitlines()
+        assert len(rows) - 1 == len(chart.data)
+        doc = json.loads((site / "claim" / f"{chart.name}.json").read_text(encoding="utf-8"))
+        assert doc["data_version"] == dataset.version and len(doc["rows"]) == len(chart.data)
+
+
+def test_caption_n_counts_the_same_studies_as_k(dataset, tables):
+    """The "as little as 24 hours" caption once said k = 13 studies, n = 40: n counted one study of 13."""
+    page = claim_pages.build(dataset.claim("onset_24_hours"), dataset, tables)
+    panel = page.panels[0]
+    assert panel.k == panel.data["study_id"].nunique()
+    n, k_with_n = arm_participants(panel.data, tables)
+    assert panel.n == n
+    per_study = [arm_participants(panel.data[panel.data["study_id"] == sid], tables) for sid in panel.studies]
+    assert n == sum(n_s for n_s, _ in per_study) and k_with_n == sum(known for _, known in per_study)
+    assert k_with_n > 1  # n rests on every study that gives a size, not on the one with event counts
+    expected = (f"k = {panel.k} studies, n = {n} participants." if k_with_n == panel.k
+                else f"n = {n} participants in the {k_with_n} of them")
+    assert expected in panel.basis
+
+
+def test_arm_participants_count_each_study_once(tables):
+    import pandas as pd
+
+    crossover = tables.studies.loc[tables.studies["design"].eq("RCT crossover"), "id"]
+    parallel = tables.studies.loc[tables.studies["design"].eq("RCT parallel"), "id"]
+    if crossover.empty or parallel.empty:
+        pytest.skip("needs a crossover and a parallel trial in the data")
+    c, p = crossover.iloc[0], parallel.iloc[0]
+    rows = pd.DataFrame({"study_id": [c, c, p, p], "outcome_id": ["x", "x", "y", "y"], "arm": ["a", "b", "a", "b"],
+                         "total": [20.0, 20.0, 30.0, 25.0]})
+    n, known = arm_participants(rows, tables)
+    assert known == 2
+    whole = tables.studies.set_index("id").loc[c, "n_randomized"]
+    assert n == (int(whole) if pd.notna(whole) else 20) + 55  # crossover: the same people once; parallel: summed
+
+
+# --------------------------------------------------------------------------- in the browser
+
+def _serve(root: Path):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def served(site):
+    server = _serve(site)
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing under CI=true", pytrace=False)
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make test does, as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def tab(chromium):
+    context = chromium.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    page.problems = []
+    page.outside = []
+
+    def guard(route):
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+            route.continue_()
+        else:
+            page.outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.on("requestfailed", lambda r: page.problems.append(f"FAILED {r.url}"))
+    page.on("response", lambda r: page.problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
+    yield page
+    context.close()
+
+
+def _sample(dataset) -> list[str]:
+    return ["index.html", "claim/onset_24_hours.html", "claim/more_than_80_percent_respond.html",
+            f"claim/{dataset.claims[-1].id}.html", f"v/{dataset.version}/claim/onset_24_hours.html",
+            "study/lii2023_natmentalhealth.html", "explorer/index.html",
+            "explorer/forest-24-hours-12-36-h-any.html", "explorer/response-over-time.html",
+            "explorer/risk-of-bias.html", "methods.html", "data/index.html"]
+
+
+@pytest.mark.browser
+def test_sample_pages_draw_cleanly_and_stay_on_the_site(tab, served, dataset):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    for rel in _sample(dataset):
+        tab.goto(f"{served}/{rel}")
+        tab.wait_for_load_state("networkidle")
+        plots = tab.locator(".plot").count()
+        if plots:
+            tab.wait_for_function(f"document.querySelectorAll('[data-drawn]').length === {plots}", timeout=30_000)
+            assert tab.locator(".plot .main-svg").count() >= plots, rel
+        assert tab.locator("h1").count() == 1, rel
+        violations = [v for v in axe.run(tab).response["violations"] if v["impact"] in SERIOUS]
+        assert not violations, (rel, [(v["id"], v["nodes"][0]["html"][:120]) for v in violations])
+        # a sample of the page's own links opens in the browser too
+        for href in tab.eval_on_selector_all("main a[href$='.html']", "els => els.slice(0, 2).map(e => e.href)"):
+            assert tab.request.get(href).ok, href
+    assert not tab.problems, tab.problems
+    assert not tab.outside, tab.outside
+
+
+@pytest.mark.browser
+def test_index_filters_follow_the_address_bar(tab, served, dataset):
+    tab.goto(f"{served}/index.html?topic=onset")
+    tab.wait_for_load_state("networkidle")
+    onset = sum(c.topic == "onset" for c in dataset.claims)
+    assert tab.locator(".claim-card:visible").count() == onset
+    assert tab.locator("#count").inner_text().startswith(f"{onset} of {len(dataset.claims)} claims")
+    tab.get_by_label("Search the claims and quotes").fill("24 hours")
+    expected = sum(c.topic == "onset" and "24 hours" in (c.short + " " + " ".join(a.quote for a in c.appearances))
+                   .lower() for c in dataset.claims)
+    assert tab.locator(".claim-card:visible").count() == expected
+    assert "q=24+hours" in tab.url and "topic=onset" in tab.url
+    tab.keyboard.press("Tab")  # the controls are reachable by keyboard
+    assert not tab.problems and not tab.outside
+
+
+@pytest.mark.browser
+def test_app_pages_have_no_serious_accessibility_violations(chromium):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.test_browser import free_port, start_streamlit
+
+    port = free_port()
+    proc = start_streamlit(REPO / "app.py", port)
+    try:
+        context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        axe = Axe()
+        for path in ("", "claim?claim=onset_24_hours", "claim?claim=more_than_80_percent_respond",
+                     "study?study=lii2023_natmentalhealth"):
+            page.goto(f"http://127.0.0.1:{port}/{path}")
+            page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
+            page.wait_for_selector("h1", timeout=60_000)
+            page.wait_for_load_state("networkidle")
+            assert page.locator("text=Static copy of this page").count() >= 1, path
+            assert page.locator('[data-testid="stAppDeployButton"]').count() == 0  # viewer toolbar
+            violations = [v for v in axe.run(page).response["violations"] if v["impact"] in SERIOUS]
+            assert not violations, (path, [(v["id"], v["nodes"][0]["html"][:120]) for v in violations])
+        context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
