@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PORT ?= 8501
 
-.PHONY: run test lint unit browser bench schema validate clean
+.PHONY: run test lint unit browser site bench schema validate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ schema: $(STAMP)
 
 validate: $(STAMP)
 	$(BIN)/python -m evidence validate --provenance
+
+## site: build the static site into $(SITE_DIR) (SITE_URL=https://... sets its public address)
+SITE_DIR ?= site
+site: $(STAMP)
+	$(BIN)/python -m evidence site --out $(SITE_DIR) $(if $(SITE_URL),--base-url $(SITE_URL))
 
 ## bench: speed and memory benchmarks (prints a table, writes bench/results/)
 bench: $(STAMP) chromium
