@@ -121,14 +121,14 @@ def test_pool_names_a_directory_as_such(tmp_path):
 
 @pytest.mark.parametrize(("old", "new", "where", "message"), [
     ("{arm: ketamine, events: 12, total: 20}", "{arm: ketamine, events: yes, total: 20}",
-     "outcomes[0].results[0].events", "valid integer"),
+     "outcomes[0].results[0].events", "valid integer (got the boolean true"),
     ("{arm: ketamine, events: 12, total: 20}", "{arm: ketamine, events: 12.0, total: 20}",
-     "outcomes[0].results[0].events", "valid integer"),
+     "outcomes[0].results[0].events", "(got 12.0: a count is a whole number)"),
     ("{arm: ketamine, events: 12, total: 20}", "{arm: ketamine, events: 12, total: 20, percent: 99}",
      "outcomes[0].results[0]", "percent 99 does not match 12/20 (60%"),
     ("value: 24, unit: hours", "value: .inf, unit: hours", "outcomes[0].timepoint.value", "finite number"),
     ("estimate: 3.5, ci_low: 1.2, ci_high: 9.8", "estimate: .nan", "outcomes[0].effect.estimate", "finite number"),
-    ("year: 2001", "year: '2001'", "citation.year", "valid integer"),
+    ("year: 2001", "year: '2001'", "citation.year", "valid integer (got the text '2001': write it without quotes)"),
     ('journal: "Test J"', "journal: !!binary VGVzdCBK", "", "tag !!binary is not allowed"),
     ("n_randomized: 30,", "n_randomized: 300000000000000000000000000000,", "sample.n_randomized",
      "less than or equal to 100000000"),

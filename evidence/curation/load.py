@@ -294,6 +294,14 @@ def _message(err: dict[str, Any]) -> str:
     given = err.get("input")
     if err["type"] == "string_type" and isinstance(given, bool):
         msg += f" (got the boolean {str(given).lower()}: YAML reads unquoted yes/no/on/off as booleans; quote it)"
+    elif err["type"] in ("int_type", "float_type") and isinstance(given, bool):
+        msg += f" (got the boolean {str(given).lower()}: YAML reads unquoted yes/no/on/off as booleans)"
+    elif err["type"] in ("int_type", "float_type", "date_type") and isinstance(given, str):
+        msg += f" (got the text {given[:40]!r}: write it without quotes)"
+    elif err["type"] == "int_type" and isinstance(given, float):
+        msg += f" (got {given!r}: a count is a whole number)"
+    elif err["type"] == "finite_number":
+        msg += " (.inf and .nan are not figures: leave the field out when it is not reported)"
     elif err["type"] == "extra_forbidden":
         msg = "unknown field (not in the schema; check the spelling)"
     elif err["type"] in ("literal_error", "enum"):
