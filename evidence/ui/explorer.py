@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from evidence.pages.paths import static_twin
 from evidence.publishing import charts, exports
 from evidence.synthesis.explore import (
     AXIS_TITLES,
@@ -21,6 +22,7 @@ dataset, tables = common.data()
 st.title("Evidence explorer")
 st.markdown("Every curated study, filterable. The table, the charts and the downloads all follow the filters.")
 common.permalink_note()
+st.caption(static_twin("explorer") + " (the standard views, on all studies)")
 s = tables.studies
 years = (int(s["year"].min()), int(s["year"].max()))
 with st.sidebar:

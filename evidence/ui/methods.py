@@ -5,10 +5,12 @@ import streamlit as st
 from evidence.curation import last_search
 from evidence.curation.provenance import count_figures
 from evidence.curation.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, verdict_badge
+from evidence.pages.paths import static_twin
 from evidence.ui import common
 
 dataset = common.dataset()
 st.title("Methods and data")
+st.caption(static_twin("methods"))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
