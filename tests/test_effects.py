@@ -291,3 +291,17 @@ def test_pooled_rates_say_where_each_study_came_from():
     per = pooled_response_rate(t, DAY).per_study.set_index("study_id")
     assert per.loc["a", "effect_source"] == "counts" and pd.isna(per.loc["a", "derived_rule"])
     assert (per.loc["b", "effect_source"], per.loc["b", "derived_rule"]) == ("derived", "rate x n")
+
+
+def test_several_ketamine_arms_are_merged_as_one_group():
+    from evidence.synthesis.stats import combine_groups, mean_difference
+
+    rows = [continuous("d", "k1", "intervention", KET, -12, 7, 15), continuous("d", "k2", "intervention", KET, -16, 9,
+                                                                                 18),
+            continuous("d", "k3", "intervention", KET, -9, 6, 12), continuous("d", "p", "control", SAL, -7, 8, 20)]
+    s = pooled_effect(make_tables([study("d")], rows), DAY, "md")
+    n, m, sd = combine_groups([15, 18, 12], [-12, -16, -9], [7, 9, 6])
+    expected = mean_difference([m], [sd], [n], [-7], [8], [20])
+    per = s.per_study.iloc[0]
+    assert per["total_t"] == 45 and per["participants"] == 65
+    assert (per["yi"], per["vi"]) == pytest.approx((expected.yi[0], expected.vi[0]))

@@ -80,21 +80,27 @@ def _view_rows(tables: Tables, f: Filter, kinds: tuple[str, ...]) -> pd.DataFram
     return out[keep & window_mask(out, f)]
 
 
-def _design(tables: Tables) -> pd.Series:
-    return tables.studies.set_index("id")["design"]
+def _crossover(tables: Tables) -> set[str]:
+    st = tables.studies
+    return set(st.loc[st["design"].eq("RCT crossover"), "id"])
 
 
 def _participants(n_t: float, n_c: float, crossover: bool) -> float:
     return max(n_t, n_c) if crossover else n_t + n_c
 
 
-def _reported_participants(tables: Tables, study_id: str, n_t: float, n_c: float) -> float:
-    """Participants behind a reported effect: its arm sizes, else the study's randomized total."""
-    crossover = bool(_design(tables).eq("RCT crossover").get(study_id, False))
-    if not (math.isnan(n_t) or math.isnan(n_c)):
-        return _participants(n_t, n_c, crossover)
-    n = tables.studies.set_index("id")["n_randomized"].get(study_id)
-    return math.nan if n is None or pd.isna(n) else float(n)
+class _StudySizes:
+    """Participants behind a reported effect: its arm sizes, else the study's randomized total (built once)."""
+
+    def __init__(self, tables: Tables) -> None:
+        st = tables.studies
+        self.crossover = _crossover(tables)
+        self.n = {sid: float(n) for sid, n in zip(st["id"], st["n_randomized"], strict=True) if pd.notna(n)}
+
+    def __call__(self, study_id: str, n_t: float, n_c: float) -> float:
+        if not (math.isnan(n_t) or math.isnan(n_c)):
+            return _participants(n_t, n_c, study_id in self.crossover)
+        return self.n.get(study_id, math.nan)
 
 
 # --------------------------------------------------------------------------- controls for reported effects
@@ -148,40 +154,68 @@ class _ArmSizes:
 
 # --------------------------------------------------------------------------- binary
 
+KEYS = ["study_id", "outcome_id", "timepoint_hours"]
+
+
+def _sided(rows: pd.DataFrame, control: str) -> pd.DataFrame:
+    """Ketamine arms ("t") and eligible control arms ("c") only, with their side in ``_side``."""
+    side = np.select([_ketamine_mask(rows), _control_mask(rows, control)], ["t", "c"], "")
+    keep = side != ""
+    return rows[keep].assign(_side=side[keep])
+
+
+def _rules(rows: pd.DataFrame) -> pd.Series:
+    """Per (study, outcome, time): the derivation rules behind its arm values, "; "-joined."""
+    marked = rows[rows["_rule"].notna()]
+    if marked.empty:
+        return pd.Series(dtype=object)
+    return marked.groupby(KEYS)["_rule"].agg(lambda r: "; ".join(sorted(set(r))))
+
+
+def _per_arm_frame(sums: pd.DataFrame, rows: pd.DataFrame, crossover: set[str], extra: dict) -> pd.DataFrame:
+    """Per-study rows from per-side sums (index KEYS), with source, rule, instrument and participants."""
+    keys = sums.index.to_frame(index=False)
+    rules = _rules(rows).reindex(sums.index)
+    instrument = rows.groupby(KEYS)["measure"].first().reindex(sums.index)
+    nt, nc = extra["total_t"], extra["total_c"]
+    cross = keys["study_id"].isin(crossover).to_numpy()
+    frame = pd.DataFrame({
+        "study_id": keys["study_id"], "outcome_id": keys["outcome_id"], "hours": keys["timepoint_hours"],
+        "effect_source": np.where(rules.notna().to_numpy(), "derived", "counts"),
+        "derived_rule": rules.to_numpy(), "instrument": instrument.to_numpy(),
+        "participants": np.where(cross, np.maximum(nt, nc), nt + nc), **extra})
+    return frame.reindex(columns=PER_STUDY_COLUMNS)
+
+
 def _binary_counts(rows: pd.DataFrame, f: Filter, measure: str, tables: Tables) -> pd.DataFrame:
     rows = _with_counts(rows[rows["arm"].notna()])
-    rows = rows[rows["_events"].notna()]
-    side = pd.Series(np.select([_ketamine_mask(rows), _control_mask(rows, f.control)], ["t", "c"], ""),
-                     index=rows.index)
-    rows = rows[side.ne("")].assign(_side=side[side.ne("")])
+    rows = _sided(rows[rows["_events"].notna()], f.control)
     if rows.empty:
         return pd.DataFrame(columns=PER_STUDY_COLUMNS)
     implied = rows["events"].isna()  # rate x n, a whole number
-    rule = rows["derived_rule"].where(rows["derived_rule"].notna(), np.where(implied, "rate x n", None))
-    rows = rows.assign(_rule=rule)
-    out = []
-    crossover = _design(tables).eq("RCT crossover")
-    for (sid, oid, hours), g in rows.groupby(["study_id", "outcome_id", "timepoint_hours"], sort=True):
-        t, c = g[g["_side"] == "t"], g[g["_side"] == "c"]
-        if t.empty or c.empty:
-            continue
-        et, nt, ec, nc = t["_events"].sum(), t["_total"].sum(), c["_events"].sum(), c["_total"].sum()
-        eff = stats.binary_effects(measure, [et], [nt], [ec], [nc])
-        rules = sorted({r for r in g["_rule"] if isinstance(r, str)})
-        out.append({"study_id": sid, "outcome_id": oid, "hours": hours,
-                    "effect_source": "derived" if rules else "counts", "derived_rule": "; ".join(rules) or None,
-                    "instrument": g["measure"].iloc[0], "yi": float(eff.yi[0]), "vi": float(eff.vi[0]),
-                    "participants": _participants(nt, nc, bool(crossover.get(sid, False))),
-                    "events_t": et, "total_t": nt, "events_c": ec, "total_c": nc, "note": ""})
-    return pd.DataFrame(out, columns=PER_STUDY_COLUMNS)
+    rows = rows.assign(_rule=rows["derived_rule"].where(rows["derived_rule"].notna(),
+                                                        pd.Series(np.where(implied, "rate x n", None),
+                                                                  index=rows.index)))
+    sums = rows.groupby([*KEYS, "_side"])[["_events", "_total"]].sum().unstack("_side")
+    if ("_events", "t") not in sums or ("_events", "c") not in sums:
+        return pd.DataFrame(columns=PER_STUDY_COLUMNS)
+    sums = sums.dropna()
+    if sums.empty:
+        return pd.DataFrame(columns=PER_STUDY_COLUMNS)
+    et, nt = sums[("_events", "t")].to_numpy(float), sums[("_total", "t")].to_numpy(float)
+    ec, nc = sums[("_events", "c")].to_numpy(float), sums[("_total", "c")].to_numpy(float)
+    eff = stats.binary_effects(measure, et, nt, ec, nc)
+    return _per_arm_frame(sums, rows, _crossover(tables), {
+        "yi": eff.yi, "vi": eff.vi, "events_t": et, "total_t": nt, "events_c": ec, "total_c": nc, "note": ""})
 
 
 def _binary_reported(rows: pd.DataFrame, f: Filter, measure: str, tables: Tables,
                      skipped: list[str]) -> pd.DataFrame:
     rep = rows[rows["effect_type"].notna()].drop_duplicates(["study_id", "outcome_id"])
     sizes = _ArmSizes(tables, rows, f.control) if not rep.empty else None
+    people = _StudySizes(tables)
     out = []
-    for _, r in rep.iterrows():
+    for r in rep.to_dict("records"):
         if not _reported_control_ok(tables, r["study_id"], r["comparison"], f.control):
             continue
         if r["effect_type"] != measure:
@@ -194,7 +228,7 @@ def _binary_reported(rows: pd.DataFrame, f: Filter, measure: str, tables: Tables
         n_t, n_c, basis = sizes(r)
         out.append({"study_id": r["study_id"], "outcome_id": r["outcome_id"], "hours": r["timepoint_hours"],
                     "effect_source": "reported", "derived_rule": None, "instrument": r["measure"], "yi": yi,
-                    "vi": vi, "participants": _reported_participants(tables, r["study_id"], n_t, n_c),
+                    "vi": vi, "participants": people(r["study_id"], n_t, n_c),
                     "reported_type": r["effect_type"], "reported_estimate": r["estimate"],
                     "note": f"arm sizes: {basis}" if basis else "arm sizes unknown"})
     return pd.DataFrame(out, columns=PER_STUDY_COLUMNS)
@@ -203,39 +237,42 @@ def _binary_reported(rows: pd.DataFrame, f: Filter, measure: str, tables: Tables
 # --------------------------------------------------------------------------- continuous
 
 def _continuous_arms(rows: pd.DataFrame, f: Filter, scale: str, tables: Tables) -> pd.DataFrame:
+    """Effects from arm means, SDs and ns; several arms on one side are merged as one group (n = Σn,
+    mean = Σ n m / N, SD² = (Σ (n-1) s² + Σ n m² - N mean²) / (N - 1): :func:`stats.combine_groups`)."""
     rows = rows[rows["arm"].notna() & rows["mean"].notna() & rows["sd"].notna() & rows["n"].notna()]
-    side = pd.Series(np.select([_ketamine_mask(rows), _control_mask(rows, f.control)], ["t", "c"], ""),
-                     index=rows.index)
-    rows = rows[side.ne("")].assign(_side=side[side.ne("")])
-    out = []
-    crossover = _design(tables).eq("RCT crossover")
-    for (sid, oid, hours), g in rows.groupby(["study_id", "outcome_id", "timepoint_hours"], sort=True):
-        t, c = g[g["_side"] == "t"], g[g["_side"] == "c"]
-        if t.empty or c.empty:
-            continue
-        nt, mt, st_ = stats.combine_groups(t["n"].astype(float).to_numpy(), t["mean"].astype(float).to_numpy(),
-                                           t["sd"].astype(float).to_numpy())
-        nc, mc, sc = stats.combine_groups(c["n"].astype(float).to_numpy(), c["mean"].astype(float).to_numpy(),
-                                          c["sd"].astype(float).to_numpy())
-        if nt < 2 or nc < 2:
-            continue
-        fn = stats.standardized_mean_difference if scale == "smd" else stats.mean_difference
-        eff = fn([mt], [st_], [nt], [mc], [sc], [nc])
-        rules = sorted({r for r in g["derived_rule"] if isinstance(r, str)})
-        out.append({"study_id": sid, "outcome_id": oid, "hours": hours,
-                    "effect_source": "derived" if rules else "counts", "derived_rule": "; ".join(rules) or None,
-                    "instrument": g["measure"].iloc[0], "yi": float(eff.yi[0]), "vi": float(eff.vi[0]),
-                    "participants": _participants(nt, nc, bool(crossover.get(sid, False))),
-                    "total_t": nt, "total_c": nc, "note": "ketamine minus control"})
-    return pd.DataFrame(out, columns=PER_STUDY_COLUMNS)
+    rows = _sided(rows, f.control)
+    if rows.empty:
+        return pd.DataFrame(columns=PER_STUDY_COLUMNS)
+    n, m, sd = (rows[c].astype(float) for c in ("n", "mean", "sd"))
+    rows = rows.assign(_n=n, _nm=n * m, _nm2=n * m**2, _ss=(n - 1) * sd**2, _rule=rows["derived_rule"])
+    sums = rows.groupby([*KEYS, "_side"])[["_n", "_nm", "_nm2", "_ss"]].sum().unstack("_side")
+    if ("_n", "t") not in sums or ("_n", "c") not in sums:
+        return pd.DataFrame(columns=PER_STUDY_COLUMNS)
+    sums = sums.dropna()
+    sums = sums[(sums[("_n", "t")] >= 2) & (sums[("_n", "c")] >= 2)]
+    if sums.empty:
+        return pd.DataFrame(columns=PER_STUDY_COLUMNS)
+
+    def merged(side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        total = sums[("_n", side)].to_numpy(float)
+        mean = sums[("_nm", side)].to_numpy(float) / total
+        ss = sums[("_ss", side)].to_numpy(float) + sums[("_nm2", side)].to_numpy(float) - total * mean**2
+        return total, mean, np.sqrt(np.maximum(ss, 0) / (total - 1))
+
+    (nt, mt, st_), (nc, mc, sc) = merged("t"), merged("c")
+    fn = stats.standardized_mean_difference if scale == "smd" else stats.mean_difference
+    eff = fn(mt, st_, nt, mc, sc, nc)
+    return _per_arm_frame(sums, rows, _crossover(tables), {
+        "yi": eff.yi, "vi": eff.vi, "total_t": nt, "total_c": nc, "note": "ketamine minus control"})
 
 
 def _continuous_reported(rows: pd.DataFrame, f: Filter, scale: str, tables: Tables,
                          skipped: list[str]) -> pd.DataFrame:
     rep = rows[rows["effect_type"].notna()].drop_duplicates(["study_id", "outcome_id"])
     sizes = _ArmSizes(tables, rows, f.control) if not rep.empty else None
+    people = _StudySizes(tables)
     out = []
-    for _, r in rep.iterrows():
+    for r in rep.to_dict("records"):
         sid, kind, value = r["study_id"], r["effect_type"], float(r["estimate"])
         if not _reported_control_ok(tables, sid, r["comparison"], f.control):
             continue
@@ -268,7 +305,7 @@ def _continuous_reported(rows: pd.DataFrame, f: Filter, scale: str, tables: Tabl
             continue
         out.append({"study_id": sid, "outcome_id": r["outcome_id"], "hours": r["timepoint_hours"],
                     "effect_source": "reported", "derived_rule": None, "instrument": r["measure"], "yi": yi,
-                    "vi": vi, "participants": _reported_participants(tables, sid, n_t, n_c),
+                    "vi": vi, "participants": people(sid, n_t, n_c),
                     "total_t": n_t, "total_c": n_c, "reported_type": kind, "reported_estimate": value,
                     "note": "; ".join(x for x in (
                         "sign flipped to ketamine minus control" if sign < 0 else "",
