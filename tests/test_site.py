@@ -368,7 +368,7 @@ def _sample(dataset) -> list[str]:
     return ["index.html", "claim/onset_24_hours.html", "claim/more_than_80_percent_respond.html",
             f"claim/{dataset.claims[-1].id}.html", f"v/{dataset.version}/claim/onset_24_hours.html",
             "study/lii2023_natmentalhealth.html", "explorer/index.html",
-            "explorer/forest-24-hours-12-36-h-any.html", "explorer/response-over-time.html",
+            "explorer/forest-response-24-hours-12-36-h-any.html", "explorer/response-over-time.html",
             "explorer/risk-of-bias.html", "methods.html", "data/index.html"]
 
 

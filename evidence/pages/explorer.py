@@ -1,5 +1,6 @@
-"""The explorer's standard views as page models: the forest per time window and control, response over
-time, durations, open-label vs blinded, harms, risk of bias and the evidence map, on all the studies.
+"""The explorer's standard views as page models: the forest per outcome, time window and control (with the
+syntheses beside it), response over time, durations, open-label vs blinded, harms, risk of bias and the evidence
+map, on all the studies.
 
 The static site publishes each view as a page; the app shows the same view at the permalink in
 ``app_params`` (the explorer with no filters).  Chart frames come from :mod:`evidence.synthesis.explore`.
@@ -7,7 +8,6 @@ The static site publishes each view as a page; the app shows the same view at th
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from evidence.curation.tables import Tables
@@ -19,10 +19,10 @@ from evidence.synthesis.claim_evidence import arm_participants
 from evidence.synthesis.explore import (
     AXIS_TITLES,
     FOREST_WINDOWS,
-    MEASURE_NAMES,
+    OUTCOMES,
     design_rates,
     duration_items,
-    forest_data,
+    effect_view,
     harm_items,
     risk_of_bias_items,
     time_points,
@@ -45,38 +45,27 @@ def _studies(k: int) -> str:
     return "study" if k == 1 else "studies"
 
 
-def forest_view(tables: Tables, window: str, control: str) -> ExplorerView:
-    effects, summary = forest_data(tables, window, control, METHOD)
-    pooled_ok = summary.k > 1 and not math.isnan(summary.estimate)
-    pooled = {"estimate": summary.estimate, "ci_low": summary.ci_low, "ci_high": summary.ci_high,
-              "pi_low": summary.pi_low, "pi_high": summary.pi_high, "label": f"Pooled ({METHOD})"}
-    title = f"Response, ketamine vs {control} control, {window}"
-    fig = charts.forest(effects, pooled if pooled_ok else None, measure=AXIS_TITLES[summary.measure], title=title)
-    p = summary.pooled
-    if pooled_ok:
-        stats = (f"Pooled {MEASURE_NAMES[summary.measure]} {summary.estimate:.2f} "
-                 f"(95% CI {summary.ci_low:.2f}–{summary.ci_high:.2f}); "
-                 f"τ² = {p.tau2:.3f}, I² = {p.i2:.0f}%, Q = {p.q:.2f}. ")
-    elif summary.k == 1:
-        stats = "Single study: too few studies to pool; see what the meta-analyses found. "
-    else:
-        stats = ""
-    caption = (f"{stats}k = {summary.k} {_studies(summary.k)}, n = {summary.n}. Method: {summary.method}. "
-               "Counts, derived counts or reported odds ratios; one time point per study.")
-    spoken = (f"Response at {window} against {control} control: {summary.k} {_studies(summary.k)}, {summary.n} "
-              "participants" + (f"; pooled {MEASURE_NAMES[summary.measure]} {summary.estimate:.2f} "
-                                f"(95% CI {summary.ci_low:.2f} to "
-                                f"{summary.ci_high:.2f})" if pooled_ok else "")
-              + "".join(f"; {r.label}: {r.estimate:.2f}" for r in effects.itertuples()) + ".")
-    name = f"forest-{slug(window)}-{control}"
-    out = [Chart(name, title, fig, effects.reset_index(drop=True), caption, spoken)]
-    lo, hi = FOREST_WINDOWS[window]
-    found = syntheses.chart(tables, name=f"{name}-syntheses", outcome_kind="response", hours=(lo, hi),
-                            control=control)
-    if found is not None:
-        out.append(found)
-    return ExplorerView(name, title, "Forest plots", out, {"chart": "Forest plot", "window": window,
-                                                           "control": control, "method": METHOD})
+def forest_view(tables: Tables, outcome: str, window: str, control: str, v=None) -> ExplorerView:
+    """The explorer's forest (``explore.effect_view``: pool or the reason there is none, rows, caption) and the
+    syntheses beside it, as the app draws them.  ``v``: the effect view, if the caller has it."""
+    v = v if v is not None else effect_view(tables, outcome, FOREST_WINDOWS[window], control, METHOD)
+    s = v.summary
+    fig = charts.forest(v.rows, v.pooled, measure=AXIS_TITLES[v.measure], title=v.title, log=v.log, rob=v.rob)
+    what = OUTCOMES[outcome][2]
+    spoken = (f"{what} at {window} against {control} control: {s.k} {_studies(s.k)}, {s.n} participants; "
+              f"{v.headline}" + "".join(f" {r.label}: {r.estimate:.2f} ({r.ci_low:.2f} to {r.ci_high:.2f});"
+                                        for r in v.rows.itertuples()))
+    name = f"forest-{outcome}-{slug(window)}-{control}"
+    out = [Chart(name, v.title, fig, v.rows.reset_index(drop=True),
+                 v.caption + " † a value derived by an exact rule from quoted figures.", spoken.rstrip(";") + ".")]
+    if len(v.syntheses.rows):
+        rows = v.syntheses.rows
+        out.append(Chart(f"{name}-syntheses", "What the meta-analyses found", charts.syntheses_forest(v.syntheses),
+                         rows.reset_index(drop=True), f"{v.syntheses.caption}",
+                         syntheses.describe(f"What the meta-analyses found ({what.lower()}, {window})", rows)))
+    return ExplorerView(name, v.title, f"Forest plots: {what.lower()}", out,
+                        {"chart": "Forest plot", "outcome": outcome, "window": window, "control": control,
+                         "method": METHOD})
 
 
 def over_time_view(tables: Tables) -> ExplorerView:
@@ -167,7 +156,14 @@ def map_view(tables: Tables) -> ExplorerView:
 
 
 def standard_views(tables: Tables) -> list[ExplorerView]:
-    """Every forest (window × control) and the other views, in the order the explorer lists them."""
-    forests = [forest_view(tables, w, c) for w in FOREST_WINDOWS for c in CONTROLS]
+    """Every forest (outcome × window × control) that has a study or a synthesis (response always), then the
+    other views, in the order the explorer lists them."""
+    forests = []
+    for o in OUTCOMES:
+        for w, hours in FOREST_WINDOWS.items():
+            for c in CONTROLS:
+                v = effect_view(tables, o, hours, c, METHOD)
+                if o == "response" or v.summary.k or len(v.syntheses.rows):  # figures only for published views
+                    forests.append(forest_view(tables, o, w, c, v))
     return [*forests, over_time_view(tables), durations_view(tables), design_view(tables), harms_view(tables),
             rob_view(tables), map_view(tables)]

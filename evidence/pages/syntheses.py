@@ -32,12 +32,16 @@ def chart(tables, *, name: str, outcome_kind: str = "response", hours: tuple[flo
     if rows is None or len(rows) == 0:
         return None
     title = f"What the meta-analyses found ({outcome_kind})"
+    return Chart(name, title, charts.syntheses_forest(model), rows.reset_index(drop=True), f"{title}. {CAPTION}",
+                 describe(title, rows))
+
+
+def describe(title: str, rows) -> str:
+    """The text summary of a syntheses forest: how many estimates, from how many reviews, and the first few."""
     k = rows["study_id"].nunique() if "study_id" in rows.columns else len(rows)
     described = "; ".join(_describe(r) for r in rows.head(8).to_dict("records"))
-    summary = f"{title}: {len(rows)} published estimates from {k} syntheses" + (f"; {described}." if described
-                                                                                else ".")
-    return Chart(name, title, charts.syntheses_forest(model), rows.reset_index(drop=True), f"{title}. {CAPTION}",
-                 summary)
+    return f"{title}: {len(rows)} published estimates from {k} syntheses" + (f"; {described}." if described
+                                                                             else ".")
 
 
 def _describe(row: dict[str, Any]) -> str:
