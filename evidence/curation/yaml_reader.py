@@ -60,9 +60,10 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 def _events(text: str):
     loader = yaml.CSafeLoader(text)
+    get = loader.get_event
     try:
-        while loader.check_event():
-            yield loader.get_event()
+        while (event := get()) is not None:
+            yield event
     finally:
         loader.dispose()
 
@@ -88,15 +89,29 @@ def check_shape(text: str) -> None:
     open_anchors: set[str] = set()
     stack: list[list[Any]] = []  # [expanded size so far, anchor, is_mapping, expecting_key]
     own = expanded = 0
+    scalar, alias, seq_start, map_start = yaml.ScalarEvent, yaml.AliasEvent, yaml.SequenceStartEvent, \
+        yaml.MappingStartEvent
+    node_events = {scalar, alias, seq_start, map_start}
+    end_events = {yaml.SequenceEndEvent, yaml.MappingEndEvent}
     for event in _events(text):
         kind = type(event)
-        if kind is yaml.ScalarEvent or kind is yaml.AliasEvent or kind is yaml.SequenceStartEvent \
-                or kind is yaml.MappingStartEvent:
+        if kind is scalar and stack and not event.anchor and event.tag is None:  # the common case, kept short
+            top = stack[-1]
+            if top[2]:
+                top[3] = not top[3]
+            own += 1
+            expanded += 1
+            top[0] += 1
+            value = event.value
+            if event.implicit[0] and value[:1].isdigit() and _TIMESTAMP.match(value):
+                _check_date(event, constructor)
+            continue
+        if kind in node_events:
             top = stack[-1] if stack else None
             is_key = top is not None and top[2] and top[3]
             if top is not None and top[2]:
                 top[3] = not top[3]
-            if kind is yaml.AliasEvent:
+            if kind is alias:
                 if event.anchor in open_anchors:
                     raise Refused(f"alias *{event.anchor} lies inside its own anchor (a recursive structure)",
                                   event.start_mark)
@@ -131,7 +146,7 @@ def check_shape(text: str) -> None:
             if event.anchor is not None:
                 open_anchors.add(event.anchor)
             stack.append([1, event.anchor, kind is yaml.MappingStartEvent, True])
-        elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+        elif kind in end_events:
             size, anchor, _, _ = stack.pop()
             if anchor is not None:
                 open_anchors.discard(anchor)
