@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PORT ?= 8501
 
-.PHONY: run test lint unit browser site bench schema validate clean
+.PHONY: run test lint unit browser site bench bench-load schema validate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ site: $(STAMP)
 ## bench: speed and memory benchmarks (prints a table, writes bench/results/)
 bench: $(STAMP) chromium
 	$(BIN)/python -m bench
+
+## bench-load: 10, 25 and 50 concurrent websocket sessions against one server (prints a table, writes bench/results/load.json)
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
