@@ -63,10 +63,12 @@ def test_explorer_survives_any_year_range(year):
 
 
 def test_unknown_select_value_is_refused_with_a_notice():
-    at = run("explorer", {"chart": "Pie chart", "kind": "astrology"})
+    at = run("explorer", {"chart": "Pie chart", "kind": "astrology", "blinded": "yes", "method": "magic"})
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
-    assert "'Pie chart'" in warnings and "'astrology'" in warnings
+    for given in ("'Pie chart'", "'astrology'", "'yes'", "'magic'"):
+        assert given in warnings, warnings
+    assert at.toggle(key="blinded").value is False
 
 
 @pytest.mark.parametrize(("page", "key", "list_label"), [("claim", "claim", "All claims"),

@@ -124,6 +124,8 @@ def bound_text(label: str, key: str, **kwargs) -> str:
 def bound_toggle(label: str, key: str, **kwargs) -> bool:
     if key not in st.session_state:
         st.session_state[key] = param(key) == "1"
+        if param(key) not in (None, "", "0", "1"):
+            _refused(label, param(key), "it off (the link should say 1 for on)")
     value = st.toggle(label, key=key, **kwargs)
     _set_param(key, "1" if value else "")
     return value
