@@ -74,14 +74,14 @@ def dataset_variant(ds: Dataset, *, claims=None, studies=None, tag: str) -> Data
 
 def unsupported(claim: Claim) -> Claim:
     return claim_variant(claim, verdict="Unsupported", certainty=None, evidence=[], summaries=[],
-                         changelog=[{"date": "2026-11-20", "verdict": "Partly supported", "note": "first"},
-                                    {"date": "2026-11-22", "verdict": "Unsupported", "note": "re-checked"}])
+                         changelog=[{"date": date(2026, 11, 20), "verdict": "Partly supported", "note": "first"},
+                                    {"date": date(2026, 11, 22), "verdict": "Unsupported", "note": "re-checked"}])
 
 
 def not_checkable(claim: Claim) -> Claim:
     return claim_variant(claim, verdict="Not checkable", certainty=None, evidence=[], summaries=[],
                          checkable_if="A stated outcome and time point.",
-                         changelog=[{"date": "2026-11-21", "verdict": "Not checkable", "note": "first"}])
+                         changelog=[{"date": date(2026, 11, 21), "verdict": "Not checkable", "note": "first"}])
 
 
 # --------------------------------------------------------------------------- tables

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import html
 import io
 import json
 import math
@@ -21,13 +20,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import plotly.graph_objects as go
+from markupsafe import Markup
 
 from evidence.curation.load import Dataset
 from evidence.curation.schema import Claim
 from evidence.curation.tables import Tables
-from evidence.curation.verdicts import VERDICTS, verdict_badge
 from evidence.pages import claim as claim_pages
 from evidence.pages.claim import ClaimPage, certainty_sentence
 from evidence.publishing.exports import (
@@ -37,8 +35,6 @@ from evidence.publishing.exports import (
     claim_review,
     claim_studies,
     csl_json,
-    doi_url,
-    pubmed_url,
     ris,
     table_export,
 )
@@ -290,112 +286,33 @@ def _dumps(doc: Any) -> bytes:
 
 # --------------------------------------------------------------------------- static report
 
-_CSS = """
-body{font-family:"Source Sans Pro",Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#111;
-line-height:1.45}
-h1{font-size:1.7em}h2{border-bottom:2px solid #0072B2;padding-bottom:.2em;margin-top:2em}
-section.claim{border:1px solid #ccc;border-radius:8px;padding:.6em 1.2em;margin:1.2em 0}
-blockquote{border-left:4px solid #999;margin:.6em 0;padding:.2em .8em;color:#333}
-table{border-collapse:collapse;width:100%;font-size:.85em}th,td{border:1px solid #ccc;padding:3px 6px;
-text-align:left;vertical-align:top}th{background:#f2f2f2}.meta{color:#444;font-size:.9em}
-.key{background:#f4f8fb;padding:.4em .8em;border-radius:6px}
-"""
-
-
-def _e(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return html.escape(str(value), quote=True)
-
-
-def _link(url: str, text: str) -> str:
-    return f'<a href="{_e(url)}">{_e(text)}</a>' if _is_web_url(url) else _e(text)
-
-
-def _study_links(row: pd.Series) -> str:
-    links = []
-    if pd.notna(row.get("pmid")) and row.get("pmid"):
-        links.append(_link(pubmed_url(str(row["pmid"])), "PubMed"))
-    if pd.notna(row.get("doi")) and row.get("doi"):
-        links.append(_link(doi_url(str(row["doi"])), "DOI"))
-    if pd.notna(row.get("nct")) and row.get("nct"):
-        links.append(_link(f"https://clinicaltrials.gov/study/{row['nct']}", str(row["nct"])))
-    if pd.notna(row.get("url")) and row.get("url"):
-        links.append(_link(str(row["url"]), "document"))
-    return " · ".join(links)
+REPORT_STUDY_COLUMNS = ["id", "first_author", "year", "title", "journal", "kind", "design", "blinding", "drug",
+                        "population", "n_randomized", "rob_overall"]
 
 
 def report_html(dataset: Dataset, tables: Tables, *, base_url: str | None = None, include_charts: bool = True,
                 today: date | None = None) -> str:
-    """One self-contained HTML file (no network needed): every claim with its verdict, certainty, key
-    number and chart, then the studies table.  plotly.js is inlined once; all text is escaped."""
+    """One self-contained HTML file (no network needed): every claim page model with its verdict, certainty,
+    key number and chart, then the studies table.  plotly.js is inlined once; all text is escaped (the
+    template autoescapes)."""
+    import plotly.offline
+
+    from evidence.pages.study import links as study_links
+    from evidence.publishing.site import STATIC
+    from evidence.publishing.templating import Renderer, text
+
     today = today or date.today()
     base = resolve_base_url(base_url)
-    s = stamp(dataset, today=today, base=base)
-    sources = {src.id: src for src in dataset.sources}
-    plotly_included = False
-    out = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(PROJECT)}: report (data version {_e(dataset.version)})</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>{_e(TITLE)}</h1>",
-        f'<p class="meta">{_e(PROJECT)} · data version <code>{_e(s["data_version"])}</code> (data files last '
-        f'changed {_e(s["data_modified"])}) · exported {_e(s["exported"])} · {len(dataset.claims)} claims, '
-        f"{len(dataset.studies)} studies · {_e(LICENCE)}</p>",
-        f'<p class="meta">How to cite: {_e(s["how_to_cite"])}</p>',
-        "<h2>Claims</h2>", "<table><thead><tr><th>Claim</th><th>Verdict</th><th>Certainty</th><th>Topic</th>"
-        "</tr></thead><tbody>",
-    ]
-    for c in dataset.claims:
-        out.append(f'<tr><td><a href="#claim-{_e(c.id)}">{_e(c.short)}</a></td><td>{_e(c.verdict)}</td>'
-                   f"<td>{_e(c.certainty or 'not graded')}</td><td>{_e(c.topic)}</td></tr>")
-    out.append("</tbody></table>")
-    for c in dataset.claims:
-        out.append(f'<section class="claim" id="claim-{_e(c.id)}"><h3>{_e(c.short)}</h3>')
-        out.append(f"<p>{verdict_badge(c.verdict)} — "
-                   f"{_e(VERDICTS[c.verdict].rule)}</p>")
-        out.append(f"<p>{_e(certainty_sentence(c.certainty))}</p>")
-        for app in c.appearances:
-            src = sources.get(app.source)
-            who = _e(src.title) if src else _e(app.source)
-            if src is not None and src.publisher:
-                who += f" ({_e(src.publisher)})"
-            out.append(f"<blockquote>“{_e(app.quote)}”<br><small>— {who}</small></blockquote>")
-        page = claim_pages.build(c, dataset, tables)
-        number = page.key_number
-        if number:
-            out.append(f'<p class="key"><strong>Key number:</strong> {_e(number)}</p>')
-        elif c.evidence:
-            out.append('<p class="key">No summary number is computed from the data for this claim; '
-                       "see the studies below.</p>")
-        out.append(f"<p><strong>Why:</strong> {_e(c.rationale)}</p>")
-        out.append(f"<p><strong>What the evidence supports:</strong> {_e(c.supported_wording)}</p>")
-        if c.checkable_if:
-            out.append(f"<p><strong>What would make it checkable:</strong> {_e(c.checkable_if)}</p>")
-        if c.evidence:
-            items = []
-            for link in c.evidence:
-                note = f" — {_e(link.note)}" if link.note else ""
-                items.append(f'<li><a href="#study-{_e(link.study)}">{_e(tables.label(link.study))}</a> '
-                             f"({_e(link.stance)}){note}</li>")
-            out.append("<p><strong>Studies:</strong></p><ul>" + "".join(items) + "</ul>")
-        if include_charts:
-            fig = pin_log_axis(go.Figure(page.chart.figure))
-            if has_data(fig):
-                out.append(fig.to_html(full_html=False, include_plotlyjs=not plotly_included,
-                                       include_mathjax=False, config={"displaylogo": False}))
-                plotly_included = True
-        dates = ", ".join(f"{_e(e.date.isoformat())}: {_e(e.verdict)}" for e in c.changelog)
-        out.append(f'<p class="meta">Changelog: {dates} · <a href="{_e(claim_url(c.id, base))}">claim page</a>'
-                   "</p></section>")
-    out.append("<h2>Studies</h2><table><thead><tr>")
-    columns = ["id", "first_author", "year", "title", "journal", "kind", "design", "blinding", "drug",
-               "population", "n_randomized", "rob_overall"]
-    out.append("".join(f"<th>{_e(col)}</th>" for col in [*columns, "links"]) + "</tr></thead><tbody>")
-    for _, row in tables.studies.iterrows():
-        cells = "".join(f"<td>{_e(row[col])}</td>" for col in columns)
-        out.append(f'<tr id="study-{_e(row["id"])}">{cells}<td>{_study_links(row)}</td></tr>')
-    out.append("</tbody></table>")
-    out.append(f'<p class="meta">{_e(PROJECT)} · {_e(LICENCE)} · {_e(s["how_to_cite"])}</p></body></html>')
-    return "\n".join(out) + "\n"
+    pages = [claim_pages.build(c, dataset, tables) for c in dataset.claims]
+    charts_on = include_charts and any(p.chart.has_data for p in pages)
+    studies = []
+    for s, (_, row) in zip(dataset.studies, tables.studies.set_index("id", drop=False).loc[
+            [s.id for s in dataset.studies]].iterrows(), strict=True):
+        studies.append({"id": s.id, "cells": [text(row[c]) for c in REPORT_STUDY_COLUMNS],
+                        "links": [(n, u) for n, u in study_links(s) if _is_web_url(u)]})
+    return Renderer().render(
+        "report.html", project=PROJECT, title=TITLE, licence=LICENCE, stamp=stamp(dataset, today=today, base=base),
+        css=Markup((STATIC / "site.css").read_text(encoding="utf-8")), pages=pages, n_studies=len(dataset.studies),
+        include_charts=include_charts, plotly_js=Markup(plotly.offline.get_plotlyjs()) if charts_on else None,
+        certainty_sentence=certainty_sentence, label=tables.label, claim_url=lambda cid: claim_url(cid, base),
+        studies=studies, study_columns=REPORT_STUDY_COLUMNS)

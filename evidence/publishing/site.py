@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
 import shutil
 import time
@@ -27,14 +26,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import plotly.offline
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markdown_it import MarkdownIt
-from markupsafe import Markup
-from plotly.utils import PlotlyJSONEncoder
 
 from evidence.curation.load import Dataset
 from evidence.curation.tables import TABLE_NAMES, Tables
@@ -48,6 +41,7 @@ from evidence.pages.figure import Chart
 from evidence.pages.paths import DEFAULT_SITE_URL, app_path, site_path, site_url
 from evidence.publishing import bundle, exports
 from evidence.publishing.stamp import LICENCE, PROJECT, how_to_cite
+from evidence.publishing.templating import Renderer, json_script
 
 MARKER = ".evidence-site"  # a directory holding this file was built here and may be rebuilt
 STATIC = Path(__file__).parent / "templates" / "static"
@@ -76,53 +70,6 @@ def data_date(dataset: Dataset) -> str:
     return max(dates) if dates else (dataset.modified or "1970-01-01")
 
 
-# --------------------------------------------------------------------------- formatting helpers
-
-def _text(value: Any) -> str:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (float, np.floating)):
-        if math.isnan(value):
-            return ""
-        return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.4g}"
-    if isinstance(value, (list, tuple)):
-        return "; ".join(_text(v) for v in value)
-    return str(value)
-
-
-_EXTERNAL = {"pmid": ("PubMed", exports.pubmed_url), "doi": ("DOI", exports.doi_url),
-             "nct": ("NCT", lambda n: f"https://clinicaltrials.gov/study/{n}")}
-
-
-def _json_script(doc: Any) -> Markup:
-    """JSON safe inside <script>: no '<', '>' or '&' that could end the element."""
-    text = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
-
-
-def _figure_doc(chart: Chart) -> dict[str, Any]:
-    fig = chart.figure
-    if fig.layout.xaxis.type == "log" and fig.layout.xaxis.range is None:  # a copy: the model stays as built
-        fig = bundle.pin_log_axis(go.Figure(fig))
-    doc = json.loads(json.dumps(fig.to_plotly_json(), cls=PlotlyJSONEncoder))
-    doc.get("layout", {}).pop("template", None)  # plotly.js draws its defaults without it: a lighter page
-    return doc
-
-
-class _Markdown:
-    def __init__(self) -> None:
-        self.md = MarkdownIt("commonmark", {"html": False}).enable("table")
-
-    def __call__(self, text: str, shift: int = 0) -> Markup:
-        tokens = self.md.parse(text or "")
-        for token in tokens:
-            if token.type in ("heading_open", "heading_close") and shift:
-                token.tag = f"h{min(6, int(token.tag[1]) + shift)}"
-        return Markup(self.md.renderer.render(tokens, self.md.options, {}))
-
-
 # --------------------------------------------------------------------------- the site
 
 class _Site:
@@ -133,44 +80,13 @@ class _Site:
         self.base = base
         self.app_base = app_base
         self.version = self.ds.version
-        self.env = Environment(loader=PackageLoader("evidence.publishing", "templates"),
-                               autoescape=select_autoescape(["html", "xml"]), undefined=StrictUndefined,
-                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-        self._figures: dict[int, Markup] = {}
-        self.env.globals.update(md=_Markdown(), figure_json=self._figure_json, cells=self._cells,
-                                claim_path=lambda cid: site_path("claim", claim=cid),
-                                study_path=lambda sid: site_path("study", study=sid))
+        self.renderer = Renderer({s.id for s in self.ds.studies})
         self.site = {
             "project": PROJECT, "version": self.version, "modified": self.ds.modified, "licence": LICENCE,
             "how_to_cite": how_to_cite(self.ds, today=self.today, base=base),
             "counts": f"{len(self.ds.studies)} studies, {len(self.ds.claims)} claims, {len(self.ds.sources)} pages",
             "plotly_file": f"plotly-{plotly.offline.get_plotlyjs_version()}.min.js",
         }
-        self.known_studies = {s.id for s in self.ds.studies}
-
-    # -- helpers the templates call
-    def _figure_json(self, chart: Chart) -> Markup:
-        if id(chart) not in self._figures:
-            self._figures[id(chart)] = _json_script(_figure_doc(chart))
-        return self._figures[id(chart)]
-
-    def _cells(self, frame: Any, columns: list[str] | None = None, rel: str = "") -> dict[str, Any]:
-        df = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
-        cols = [c for c in (columns or list(df.columns)) if c in df.columns]
-        rows = []
-        for record in df[cols].itertuples(index=False, name=None):
-            row = []
-            for col, value in zip(cols, record, strict=True):
-                text = _text(value)
-                href = None
-                if col == "study_id" and text in self.known_studies:
-                    href = rel + site_path("study", study=text)
-                elif col in _EXTERNAL and text:
-                    label, make = _EXTERNAL[col]
-                    href, text = make(text), f"{label} {text}"
-                row.append({"text": text, "href": href})
-            rows.append(row)
-        return {"columns": cols, "rows": rows}
 
     # -- pages
     def pages(self) -> list[tuple[str, str, str, dict[str, Any], dict[str, str] | None, list[Chart]]]:
@@ -180,7 +96,7 @@ class _Site:
         index = index_pages.build(ds)
         out.append(("index.html", "index.html", "claims", {
             "page_title": "The claims and the evidence", "model": index, "intro": index_pages.INTRO,
-            "counts": index_pages.counts(index.cards), "verdict_order": _json_script(list(VERDICTS))},
+            "counts": index_pages.counts(index.cards), "verdict_order": json_script(list(VERDICTS))},
             ("claims", {}), []))
         for claim in ds.claims:
             page = claim_pages.build(claim, ds, tables)
@@ -235,9 +151,9 @@ class _Site:
             review = exports.claim_review(context["page"].claim, self.ds, self.base)
             review["url"] = canonical
             review["author"]["url"] = f"{self.base}/"
-            extra["jsonld"] = _json_script(review)
+            extra["jsonld"] = json_script(review)
             extra["page"] = _ClaimView(context["page"])
-        html = self.env.get_template(template).render(
+        html = self.renderer.render(template,
             **{**context, **extra}, site=self.site, rel=rel, assets=assets, canonical=canonical, section=section,
             versioned=versioned, twin_href=f"{rel}v/{self.version}/{path}", latest_href=f"{assets}{path}",
             app_href=f"{self.app_base}/{app_path(app[0], **app[1])}" if app and self.app_base else None,
