@@ -167,3 +167,26 @@ def test_claim_page_escapes_curated_markdown(tmp_path, monkeypatch):
     bodies = [m.value for m in at.markdown if "tracker.example" in m.value]
     assert bodies, "the rationale is shown"
     assert all("image" not in _tokens(b) for b in bodies)
+
+
+@pytest.mark.parametrize("gaps", ["image", "fifo"])
+def test_methods_page_renders_curated_markdown_without_images(tmp_path, monkeypatch, gaps):
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data", data)
+    if gaps == "fifo":
+        (data / "GAPS.md").unlink()
+        import os
+
+        os.mkfifo(data / "GAPS.md")  # would hang a plain read
+    else:
+        (data / "GAPS.md").write_text("# Gaps\n\n- see ![beacon](https://tracker.example/g.png) and "
+                                      '<img src="https://tracker.example/h.png">\n', encoding="utf-8")
+    monkeypatch.setenv("EVIDENCE_DATA_DIR", str(data))
+    at = run("methods")
+    assert not at.exception, [e.value for e in at.exception]
+    html = " ".join(e.proto.body for e in at.get("html"))
+    if gaps == "fifo":
+        assert any("GAPS.md: is a named pipe" in c.value for c in at.caption)
+    else:
+        assert "tracker.example/g.png" in html, "the document is shown"
+        assert "<img" not in html

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -236,6 +237,23 @@ def plain(text: str | None) -> str:
     if line[0] in "#+-=>|":
         return "\\" + line
     return re.sub(r"^(\d+)([.)])", r"\1\\\2", line)  # "1. " would start an ordered list
+
+
+def markdown_file(path: Path, limit: int = 2 * 1024 * 1024) -> None:
+    """A curated Markdown document (data/GAPS.md, data/CHANGELOG.md) with its formatting and links, but no
+    image and no raw HTML: rendered by markdown-it (CommonMark, images and HTML switched off) and shown as
+    HTML, so nothing in it makes the reader's browser fetch a URL.  Read bounded: a FIFO or a huge file is a
+    one-line notice, not a hung page."""
+    from markdown_it import MarkdownIt
+
+    from evidence.input_files import InputFileError, read_text
+
+    try:
+        text = read_text(path, limit)
+    except InputFileError as exc:
+        st.caption(f"Not shown: {exc}")
+        return
+    st.html(MarkdownIt("commonmark", {"html": False}).disable("image").render(text))
 
 
 # --------------------------------------------------------------------------- blocks

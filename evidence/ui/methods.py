@@ -84,7 +84,7 @@ for title, name in (("Gaps: figures we looked for and could not verify", "GAPS.m
     path = root / name
     if path.exists():
         with st.expander(title):
-            st.markdown(path.read_text(encoding="utf-8"))
+            common.markdown_file(path)
 st.header("Licence and how to cite")
 st.markdown(
     f"Data: CC BY 4.0. Code: MIT.  \nCite as: *Ketamine for depression: claims vs evidence tracker*, data "
