@@ -190,3 +190,22 @@ def test_methods_page_renders_curated_markdown_without_images(tmp_path, monkeypa
     else:
         assert "tracker.example/g.png" in html, "the document is shown"
         assert "<img" not in html
+
+
+def test_landing_cards_keep_curated_text_inside_their_html(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data", data)
+    claim = DATASET.claims[0]
+    text = (data / "claims.yaml").read_text(encoding="utf-8")
+    quote = claim.appearances[0].quote
+    assert text.count(quote) >= 1
+    (data / "claims.yaml").write_text(text.replace(quote, quote + "\\n\\n![beacon](https://tracker.example/c.png)",
+                                                   1), encoding="utf-8")
+    monkeypatch.setenv("EVIDENCE_DATA_DIR", str(data))
+    assert "\n\n![beacon]" in load_dataset(data).claims[0].appearances[0].quote, "a blank line is planted"
+    at = run("claims")
+    assert not at.exception
+    cards = next(m.value for m in at.markdown if 'class="claim-card"' in m.value)
+    assert "tracker.example/c.png" in cards
+    tokens = markdown_it.MarkdownIt("commonmark", {"html": True}).parse(cards)
+    assert all(t.type == "html_block" for t in tokens), [t.type for t in tokens]

@@ -1,6 +1,5 @@
 """Claims (landing page): renders the claims index model, every marketing claim as a card."""
 
-import html
 from urllib.parse import quote
 
 import streamlit as st
@@ -42,11 +41,11 @@ cards = []
 for card in shown[(page - 1) * PER_PAGE: page * PER_PAGE]:
     cards.append(
         f'<div class="claim-card" id="{card.id}" style="border:1px solid #ddd;border-radius:8px;padding:12px 16px;'
-        f'margin:10px 0"><h2 style="margin:0 0 6px 0;padding:0;font-size:1.15rem">{html.escape(card.short)}</h2>'
+        f'margin:10px 0"><h2 style="margin:0 0 6px 0;padding:0;font-size:1.15rem">{common.html_text(card.short)}</h2>'
         f"<div>{verdict_badge(card.verdict)} &nbsp; {certainty_badge(card.certainty)} &nbsp; "
-        f"<i>{html.escape(card.topic)}</i> · made by {card.pages} page(s)</div>"
-        f'<blockquote style="margin:8px 0">“{html.escape(card.quote)}” — '
-        f"<i>{html.escape(card.source_title)}</i></blockquote>"
+        f"<i>{common.html_text(card.topic)}</i> · made by {card.pages} page(s)</div>"
+        f'<blockquote style="margin:8px 0">“{common.html_text(card.quote)}” — '
+        f"<i>{common.html_text(card.source_title)}</i></blockquote>"
         f'<a href="claim?claim={quote(card.id)}" target="_self">Open the evidence →</a></div>')
 if cards:
     st.markdown("\n".join(cards), unsafe_allow_html=True)

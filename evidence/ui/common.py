@@ -8,6 +8,7 @@ bound to the URL's query parameters so that a pasted link restores the view.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -237,6 +238,12 @@ def plain(text: str | None) -> str:
     if line[0] in "#+-=>|":
         return "\\" + line
     return re.sub(r"^(\d+)([.)])", r"\1\\\2", line)  # "1. " would start an ordered list
+
+
+def html_text(text: str | None) -> str:
+    """Curated text inside an HTML block given to ``st.markdown(..., unsafe_allow_html=True)``: escaped, and on
+    one line, since a blank line would end the HTML block and let Markdown (an image) through."""
+    return html.escape(" ".join((text or "").split()))
 
 
 def markdown_file(path: Path, limit: int = 2 * 1024 * 1024) -> None:
