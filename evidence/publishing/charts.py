@@ -94,7 +94,10 @@ def forest(effects: pd.DataFrame, pooled: dict | None, *, measure: str, title: s
     if with_rob:
         from plotly.subplots import make_subplots
 
-        fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.74, 0.26], horizontal_spacing=0.02)
+        domains = rob["domain"].nunique() if rob is not None and not rob.empty else 1
+        share = min(0.42, 0.1 + 0.035 * domains)
+        fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[1 - share, share],
+                            horizontal_spacing=0.02)
     else:
         fig = go.Figure()
     place = {"row": 1, "col": 1} if with_rob else {}
@@ -130,6 +133,8 @@ def forest(effects: pd.DataFrame, pooled: dict | None, *, measure: str, title: s
         null = 1.0 if log else 0.0
     fig.add_vline(x=null, line={"color": "#666666", "dash": "dash"}, **place)
     fig.update_xaxes(type="log" if log else "linear", title=measure, **place)
+    if log:
+        fig.update_xaxes(tickvals=[0.01, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500], **place)
     fig.update_yaxes(categoryorder="array", categoryarray=order)
     if with_rob:
         _rob_column(fig, rows, labels, rob)
@@ -137,17 +142,20 @@ def forest(effects: pd.DataFrame, pooled: dict | None, *, measure: str, title: s
 
 
 def _rob_column(fig: go.Figure, rows: pd.DataFrame, labels: list[str], rob: pd.DataFrame | None) -> None:
-    """Risk of bias beside the forest: one cell per study and domain (overall last), lettered and coloured."""
+    """Risk of bias beside the forest: one cell per study and domain (overall last), lettered and coloured.
+    Domains are abbreviated on the axis (their initials) and named in full on hover."""
     cells = []
     by_label = dict(zip(rows["label"], labels, strict=True))
     if rob is not None and not rob.empty:
         for r in rob.itertuples():
             if r.label in by_label and r.domain != "overall":
-                cells.append((by_label[r.label], _wrap_short(r.domain), r.judgement))
+                cells.append((by_label[r.label], str(r.domain), r.judgement))
     for label, judgement in zip(labels, rows["rob_overall"], strict=True):
         cells.append((label, "overall", judgement if isinstance(judgement, str) else "not assessed"))
-    frame = pd.DataFrame(cells, columns=["y", "x", "judgement"])
-    columns = [*dict.fromkeys(x for x in frame["x"] if x != "overall"), "overall"]
+    frame = pd.DataFrame(cells, columns=["y", "domain", "judgement"])
+    domains = [*dict.fromkeys(d for d in frame["domain"] if d != "overall"), "overall"]
+    short = _domain_abbreviations(domains)
+    frame["x"] = frame["domain"].map(short)
     for judgement, colour in {**ROB_COLOURS, "not assessed": "#FFFFFF"}.items():
         part = frame[frame["judgement"] == judgement]
         if part.empty:
@@ -156,12 +164,27 @@ def _rob_column(fig: go.Figure, rows: pd.DataFrame, labels: list[str], rob: pd.D
             x=part["x"], y=part["y"], mode="markers+text", name=f"risk of bias: {judgement}",
             marker={"symbol": "square", "size": 20, "color": colour, "line": {"color": "#333333", "width": 1}},
             text=["–" if judgement == "not assessed" else judgement[0].upper() for _ in range(len(part))],
-            textfont={"color": "#000000", "size": 11}, showlegend=False,
-            hovertemplate="%{y}<br>%{x}: " + judgement + "<extra></extra>",
+            textfont={"color": "#000000", "size": 11}, showlegend=False, customdata=part[["domain"]],
+            hovertemplate="%{y}<br>%{customdata[0]}: " + judgement + "<extra></extra>",
         ), row=1, col=2)
-    fig.update_xaxes(categoryorder="array", categoryarray=columns, side="top", tickangle=0, row=1, col=2,
-                     title="risk of bias: L low · S some concerns<br>U unclear · H high · – not assessed",
-                     title_font={"size": 11}, showgrid=False)
+    fig.update_xaxes(categoryorder="array", categoryarray=[short[d] for d in domains], tickangle=0, row=1, col=2,
+                     title="risk of bias", title_font={"size": 11}, showgrid=False)
+
+
+def _domain_abbreviations(domains: list[str]) -> dict[str, str]:
+    """"random sequence generation" -> "RSG"; "overall" stays; clashes get a number."""
+    out: dict[str, str] = {}
+    for d in domains:
+        if d == "overall":
+            out[d] = "overall"
+            continue
+        words = [w for w in d.replace("-", " ").replace("(", " ").split() if w[0].isalnum()]
+        base = "".join(w[0] for w in words if w.lower() not in ("of", "and", "the", "in", "to"))[:4].upper() or d[:3]
+        name, i = base, 2
+        while name in out.values():
+            name, i = f"{base}{i}", i + 1
+        out[d] = name
+    return out
 
 
 def _wrap_short(domain: str) -> str:

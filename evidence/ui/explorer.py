@@ -104,7 +104,9 @@ def forest_view() -> None:
         st.info(f"{v.headline} No pooled estimate is drawn from fewer than two studies.")
     fig = charts.forest(v.rows, v.pooled, measure=AXIS_TITLES[v.measure], title=v.title, log=v.log, rob=v.rob)
     common.chart_block(fig, v.rows, name="forest", dataset=dataset,
-                       caption=v.caption + " † a value derived by an exact rule from quoted figures.")
+                       caption=v.caption + " † a value derived by an exact rule from quoted figures. Risk of bias "
+                       "beside each study: L low, S some concerns, U unclear, H high, – not assessed (domains by "
+                       "their initials; hover for names).")
     st.subheader("What the meta-analyses found")
     common.chart_block(charts.syntheses_forest(v.syntheses), v.syntheses.rows, name="syntheses", dataset=dataset,
                        caption=f"{v.syntheses.caption} Each estimate on the measure it was reported on; shown "
