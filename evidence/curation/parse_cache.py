@@ -193,7 +193,10 @@ def _evict(directory: Path) -> None:
 
 
 def _place(data_directory: Path | None) -> tuple[Path, bytes] | None:
-    chosen = cache_dir()
+    try:
+        chosen = cache_dir()
+    except RuntimeError:  # no home directory to put a user cache in
+        return None
     if chosen is None:
         return None
     directory = _private_dir(chosen, data_directory)
