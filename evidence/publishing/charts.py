@@ -437,8 +437,11 @@ def syntheses_forest(model) -> go.Figure:
             error_x={"type": "data", "symmetric": False,
                      "array": (part["ci_high"].astype(float) - est).where(has_ci, 0),
                      "arrayminus": (est - part["ci_low"].astype(float)).where(has_ci, 0), "color": "#CC79A7"},
-            customdata=part[["source_location", "source_quote"]].fillna(""),
-            hovertemplate="%{x:.2f}<br>%{customdata[0]}: “%{customdata[1]}”<extra></extra>",
+            customdata=part[["source_location", "source_quote"]].fillna("").assign(
+                more=[" · ".join(x for x in (f"definition: {d}" if isinstance(d, str) else "",
+                                             f"includes: {i}" if isinstance(i, str) and i else "") if x)
+                      for d, i in zip(part["definition"], part["includes"], strict=True)]),
+            hovertemplate="%{x:.2f}<br>%{customdata[0]}: “%{customdata[1]}”<br>%{customdata[2]}<extra></extra>",
         ), row=i, col=1)
         fig.add_vline(x=SYNTHESIS_NULL[family], line={"color": "#666666", "dash": "dash"}, row=i, col=1)
         if family == "ratio":
