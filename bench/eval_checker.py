@@ -35,6 +35,7 @@ CORPUS_DIR = Path(__file__).parent / "corpus"
 KINDS = ("claim", "topic-only", "non-claim", "other-treatment")
 TARGETS = {"precision": 0.85, "recall": 0.75, "topics": 0.90, "numbers": 0.95}
 MAX_IMBALANCE = 0.20
+FOLDS = 5
 _HOURS = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0, "weeks": 168.0, "months": 730.0, "years": 8760.0}
 
 
@@ -163,21 +164,38 @@ def acceptable_claims(item: Item, known: set[str]) -> set[str]:
     return {c for c in (item.claim, *item.also_claims) if c and c in known}
 
 
-def number_read(label: dict[str, Any], quantities: list[dict[str, Any]]) -> tuple[bool, bool]:
-    """(value and unit read, and also its kind) for one labelled number against the checker's quantities."""
-    lo, hi, unit = label.get("low"), label.get("high", label.get("low")), str(label.get("unit") or "none")
-    if lo is None:
-        return False, False
+def number_read(label: dict[str, Any], quantities: list[dict[str, Any]], sentence: str = "") -> tuple[bool, bool]:
+    """(value and unit read, and also its kind) for one labelled number against the checker's quantities.
+
+    A vague number ("within hours", "a few weeks": ``vague: true`` or no value) is read when a quantity of a
+    compatible unit covers the labelled words; a stated one when low and high agree after unit conversion.
+    """
+    lo, hi, unit = label.get("low"), label.get("high"), str(label.get("unit") or "none")
     hi = lo if hi is None else hi
     value_hit = kind_hit = False
+    span = _span(sentence, str(label.get("text") or ""))
     for q in quantities:
-        if not _same_value(float(lo), float(hi), unit, q):
+        if lo is None or label.get("vague"):
+            qspan = _span(sentence, q.get("text") or "")
+            ok = (span is not None and qspan is not None and qspan[0] < span[1] and span[0] < qspan[1]
+                  and _unit_family(unit) == _unit_family(q["unit"]))
+        else:
+            ok = _same_value(float(lo), float(hi), unit, q)
+        if not ok:
             continue
         value_hit = True
-        kind = label.get("kind")
-        if kind in (q["kind"], "other") or (kind == "count" and q["kind"] == "count"):
+        if label.get("kind") in (q["kind"], "other"):
             kind_hit = True
     return value_hit, kind_hit
+
+
+def _span(sentence: str, text: str) -> tuple[int, int] | None:
+    at = sentence.lower().find(text.lower()) if text else -1
+    return (at, at + len(text)) if at >= 0 else None
+
+
+def _unit_family(unit: str) -> str:
+    return "time" if unit in _HOURS or unit == "decades" else ("percent" if unit == "percent" else "count")
 
 
 def _same_value(lo: float, hi: float, unit: str, q: dict[str, Any]) -> bool:
@@ -199,13 +217,29 @@ def _same_value(lo: float, hi: float, unit: str, q: dict[str, Any]) -> bool:
     return abs(a - c) <= tol(a) and abs(b - d) <= tol(b)
 
 
-def evaluate(items: list[Item], dataset: Any, tables: Any, *, keep_mistakes: bool = False) -> Scores:
+def site_folds(items: list[Item], n: int = FOLDS) -> dict[str, frozenset[str]]:
+    """{site: the sites of its fold}: development sites in sha256 order, dealt into ``n`` folds.
+
+    A development sentence is checked with its fold's labelled examples left out of the matcher, so that the
+    development figures are for sites the matcher has not seen, like the test half's.
+    """
+    sites = sorted({i.site for i in items}, key=_site_hash)
+    fold = {s: k % n for k, s in enumerate(sites)}
+    members = {k: frozenset(s for s in sites if fold[s] == k) for k in range(n)}
+    return {s: members[fold[s]] for s in sites}
+
+
+def evaluate(items: list[Item], dataset: Any, tables: Any, *, keep_mistakes: bool = False,
+             held_out: dict[str, frozenset[str]] | None = None) -> Scores:
+    """Score the checker on ``items``; ``held_out`` maps a site to the example sites to leave out for it."""
     from evidence.checking.checker import check_text
 
+    held_out = held_out or {}
     known = {c.id for c in dataset.claims}
     s = Scores()
     for item in items:
-        [f] = check_text(item.text, dataset, tables, html=False, include_all=True, as_sentence=True)
+        [f] = check_text(item.text, dataset, tables, html=False, include_all=True, as_sentence=True,
+                         exclude_sites=held_out.get(item.site, frozenset()))
         s.n += 1
         s.sites.add(item.site)
         expected = acceptable_claims(item, known)
@@ -228,7 +262,7 @@ def evaluate(items: list[Item], dataset: Any, tables: Any, *, keep_mistakes: boo
             s.mistakes.append(f"topic {item.id}: expected {sorted(labelled)}, got {sorted(got)}: {item.text[:110]}")
         for label in item.numbers:
             s.numbers += 1
-            value_hit, kind_hit = number_read(label, f.quantities)
+            value_hit, kind_hit = number_read(label, f.quantities, item.text)
             s.numbers_read += value_hit
             s.numbers_kind_right += kind_hit
             if keep_mistakes and not value_hit:
@@ -241,6 +275,94 @@ def evaluate(items: list[Item], dataset: Any, tables: Any, *, keep_mistakes: boo
             if keep_mistakes and f.verdict is not None:
                 s.mistakes.append(f"verdict {item.id}: non-claim got {f.verdict}: {item.text[:110]}")
     return s
+
+
+# --------------------------------------------------------------------------- fitting the re-ranker
+
+def candidate_pairs(items: list[Item], dataset: Any, held_out: dict[str, frozenset[str]]
+                    ) -> tuple[list[list[float]], list[int], list[int], list[str]]:
+    """(features, label, item number, claim id) for every retrieved candidate of every item."""
+    from evidence.checking.checker import _figures_as_quantities, claim_index
+    from evidence.checking.matching import FEATURES
+    from evidence.checking.quantities import extract_quantities
+    from evidence.checking.topics import classify_topics
+
+    index = claim_index(dataset)
+    known = set(index.claims)
+    x, y, group, cids = [], [], [], []
+    for n, item in enumerate(items):
+        quantities = extract_quantities(item.text)
+        topics = classify_topics(item.text, quantities)
+        expected = acceptable_claims(item, known)
+        for c in index.candidates(item.text, _figures_as_quantities(quantities), topics,
+                                  exclude_sites=held_out[item.site]):
+            if c.verbatim:
+                continue
+            x.append([c.features.get(f, 0.0) for f in FEATURES])
+            y.append(int(c.claim_id in expected))
+            group.append(n)
+            cids.append(c.claim_id)
+    return x, y, group, cids
+
+
+def fit(items: list[Item], dataset: Any, min_precision: float = 0.9) -> dict[str, Any]:
+    """Logistic weights for ``matching.WEIGHTS`` and a threshold, from the given (development) items only.
+
+    The threshold is chosen on out-of-fold scores (5 folds grouped by site): the lowest that keeps precision at
+    ``min_precision`` or above, so that it is not fitted to the very scores it is read from.
+    """
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    from evidence.checking.matching import FEATURES
+
+    held_out = site_folds(items)
+    x, y, group, cids = candidate_pairs(items, dataset, held_out)
+    x, y = np.array(x), np.array(y)
+    folds = np.array([min(held_out[items[g].site]) for g in group])
+    oof = np.zeros(len(y))
+    for train, held in GroupKFold(n_splits=FOLDS).split(x, y, folds):
+        model = LogisticRegression(C=1.0, max_iter=2000).fit(x[train], y[train])
+        oof[held] = model.predict_proba(x[held])[:, 1]
+    known = {c.id for c in dataset.claims}
+    best: dict[int, tuple[float, str]] = {}
+    for g, p, cid in zip(group, oof, cids, strict=True):
+        if g not in best or p > best[g][0]:
+            best[g] = (p, cid)
+    sweep = []
+    for t in np.arange(0.05, 0.96, 0.01):
+        tp = fp = fn = 0
+        for n, item in enumerate(items):
+            expected = acceptable_claims(item, known)
+            p, cid = best.get(n, (0.0, None))
+            if p >= t and cid in expected:
+                tp += 1
+            elif p >= t:
+                fp += 1
+                fn += bool(expected)
+            else:
+                fn += bool(expected)
+        precision = tp / (tp + fp) if tp + fp else 1.0
+        sweep.append((round(float(t), 2), precision, tp / (tp + fn) if tp + fn else 1.0))
+    ok = [s for s in sweep if s[1] >= min_precision]
+    threshold, precision, recall = min(ok) if ok else max(sweep, key=lambda s: s[1])
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+    weights = {"bias": round(float(model.intercept_[0]), 3)}
+    weights |= {f: round(float(w), 3) for f, w in zip(FEATURES, model.coef_[0], strict=True)}
+    return {"sweep": [s for s in sweep if round(s[0] * 100) % 5 == 0],
+            "weights": weights, "threshold": round(100 * threshold, 1), "cv_precision": round(precision, 3),
+            "cv_recall": round(recall, 3), "pairs": len(y), "positives": int(y.sum())}
+
+
+def examples_from(items: list[Item], known: set[str]) -> dict[str, list[dict[str, str]]]:
+    """The development half as matching examples: claim sentences by claim, non-claim and topic-only ones as
+    negatives (``evidence/checking/examples.yaml``)."""
+    examples = [{"claim": i.claim, "site": i.site, "text": i.text, "url": i.url} for i in items
+                if i.kind == "claim" and i.claim in known]
+    negatives = [{"site": i.site, "text": i.text, "url": i.url} for i in items
+                 if i.kind in ("non-claim", "topic-only", "other-treatment") and not acceptable_claims(i, known)]
+    return {"examples": examples, "negatives": negatives}
 
 
 def halves(items: list[Item]) -> tuple[list[Item], list[Item], str]:
@@ -291,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", help="the curated data directory (default: data/)")
     p.add_argument("--corpus", nargs="*", type=Path, help="corpus files (default: bench/corpus/real_sentences_*.yaml)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--fit", action="store_true", help="fit the re-ranker's weights and threshold on the "
+                   "development half and print them (for evidence/checking/matching.py)")
+    p.add_argument("--write-examples", action="store_true", help="write the development half's labelled sentences "
+                   "to evidence/checking/examples.yaml (the matcher's paraphrase examples)")
+    p.add_argument("--dev-only", action="store_true", help="evaluate the development half only (while tuning)")
     p.add_argument("--mistakes", choices=("dev",), help="list the development half's mistakes (for tuning; the "
                                                            "test half's are never listed)")
     args = p.parse_args(argv)
@@ -310,8 +437,23 @@ def main(argv: list[str] | None = None) -> int:
             if c and c not in known:
                 unknown[c] = unknown.get(c, 0) + 1
     dev_items, test_items, rule = halves(items)
-    dev = evaluate(dev_items, dataset, tables, keep_mistakes=args.mistakes == "dev")
-    test = evaluate(test_items, dataset, tables)
+    if args.write_examples:
+        from evidence.checking.matching import EXAMPLES
+
+        doc = examples_from(dev_items, known)
+        header = ("# Generated by `python -m bench.eval_checker --write-examples` from the DEVELOPMENT half of\n"
+                  "# bench/corpus (real clinic sentences, one each, with the page they are on). Used by the\n"
+                  "# matcher as paraphrase examples of the curated claims and as non-claim examples.\n"
+                  "# Do not edit by hand.\n")
+        EXAMPLES.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000),
+                            encoding="utf-8")
+        print(f"wrote {EXAMPLES}: {len(doc['examples'])} examples, {len(doc['negatives'])} negatives")
+        return 0
+    if args.fit:
+        print(json.dumps(fit(dev_items, dataset), indent=2))
+        return 0
+    dev = evaluate(dev_items, dataset, tables, keep_mistakes=args.mistakes == "dev", held_out=site_folds(dev_items))
+    test = evaluate([] if args.dev_only else test_items, dataset, tables)
     if args.json:
         print(json.dumps({"rule": rule, "development": dev.as_dict(), "test": test.as_dict(),
                           "unknown_claims": unknown}, indent=2))

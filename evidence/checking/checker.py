@@ -1,22 +1,20 @@
 """Check marketing text against the curated claims and the computed evidence.
 
-``check_text(text, dataset, tables)`` splits the text into sentences and, for each sentence that
-says something checkable, returns a :class:`Finding`: its topic, the numbers and framings it asserts
-(:mod:`evidence.checking.quantities`), the closest curated claim with a similarity score, and, for a number,
-the claimed figure set beside the relevant computed summary with a suggested verdict and the rule
-that produced it (``RULES``).
+``check_text(text, dataset, tables)`` splits the text into sentences and, for each sentence that says
+something checkable, returns a :class:`Finding`: its topics, the numbers and framings it asserts
+(:mod:`evidence.checking.quantities`), the closest curated claim with its re-ranked score
+(:mod:`evidence.checking.matching`), and a verdict with the rule that produced it (``RULES``).
 
-Sentences come from :mod:`evidence.checking.sentences`; topics and claim matching, with the threshold and
-its justification, from :mod:`evidence.checking.matching`.
+Verdicts.  A matched claim reports its curated verdict (rule ``curated``); the rule-based view of its numbers
+is kept in ``evidence["suggested"]``.  An unmatched sentence is compared like for like (``comparable``): a
+share only with the pooled response (or remission) rate when it states the same time window (~24 h after a
+dose), an onset or a duration only for depression (not another condition, another treatment or side effects);
+otherwise it gets no verdict and the rule ``no_comparable``.  It never gets a kinder verdict than a curated
+claim that makes the same assertion (same kind of figure, agreeing values): that claim's verdict is the floor
+(rule ``same_assertion``).  Contact, booking and crisis-line text gets no topic and no verdict.
 
-Verdicts.  A matched claim reports its curated verdict (rule ``curated``); the rule-based
-suggestion for its numbers is kept in ``evidence["suggested"]``.  Otherwise the first quantity
-that a rule applies to gives the suggested verdict; every rule is listed in ``RULES``.
-
-Robustness.  Never raises on any ``str`` (the tests fuzz it); linear time: the splitter is a single
-pass, regexes have no nested quantifiers, each sentence's matching and quantity work is capped at
-``MAX_MATCH_CHARS``/``quantities.MAX_CHARS`` characters, and stray "<" are escaped before the stdlib
-HTML parser sees them (it is quadratic on "<p <p <p ...").
+Robustness.  Never raises on any ``str`` (the tests fuzz it); each sentence's matching and quantity work is
+capped at ``matching.MAX_MATCH_CHARS``/``quantities.MAX_CHARS`` characters.
 """
 
 from __future__ import annotations
@@ -28,9 +26,13 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from evidence.checking.matching import MATCH_THRESHOLD, MAX_TOPIC_CHARS, ClaimIndex, classify_topic, in_hours
+from evidence.checking.matching import MATCH_THRESHOLD, ClaimIndex, _agree, _assertion_quantities, in_hours
 from evidence.checking.quantities import Quantity, extract_quantities
 from evidence.checking.sentences import Sentence, extract_text, looks_like_html, split_sentences
+from evidence.checking.topics import MAX_TOPIC_CHARS, classify_topic, classify_topics, is_contact, normalise
+
+__all__ = ["MATCH_THRESHOLD", "RULES", "Finding", "check_text", "classify_topic", "classify_topics",
+           "compare_quantity", "extract_text", "findings_to_records", "split_sentences", "summarise_evidence"]
 
 RCT_DESIGNS = ("RCT parallel", "RCT crossover")
 RESPONSE_WINDOW_HOURS = (18.0, 30.0)  # "~24 h": 24 h and "day 1" time points
@@ -57,9 +59,14 @@ RULES: dict[str, tuple[str | None, str]] = {
     "duration_beyond_typical": ("Partly supported", "claimed duration exceeds the median measured duration "
                                                     "but not the longest"),
     "duration_within": ("Supported", "claimed duration is at most the median measured duration"),
+    "no_comparable": (None, "no comparable evidence: the computed summaries are for a different time window, "
+                            "population, comparator or design than the sentence states"),
+    "same_assertion": (None, "a curated claim makes the same assertion: its reviewed verdict is the floor"),
 }
-# A sentence with several checkable figures takes the verdict of the most severe.
-SEVERITY = {"Supported": 1, "Partly supported": 2, "Unsupported": 3, "Overstated": 4}
+# A sentence with several checkable figures takes the verdict of the most severe; a curated claim with the same
+# assertion is the floor.
+SEVERITY = {"Supported": 1, "Partly supported": 2, "Not checkable": 2.5, "Unsupported": 3, "Overstated": 4,
+            "Misleading": 5, "Contradicted": 6}
 # Which end of a claimed range is compared: the one least likely to call the claim overstated.
 #   share: the low end; onset: the high end (the latest time the claim allows); duration: the low end.
 
@@ -71,7 +78,7 @@ class Finding:
     sentence: str
     start: int
     end: int
-    topic: str | None
+    topic: str | None  # the primary topic (topics[0])
     claim_id: str | None
     similarity: float
     quantities: list[dict[str, Any]]
@@ -79,6 +86,8 @@ class Finding:
     rule: str | None
     evidence: dict[str, Any] | None
     other_claims: list[dict[str, Any]] = field(default_factory=list)  # further matches above the threshold
+    topics: list[str] = field(default_factory=list)
+    why: str = ""  # why it matched: shared terms, the same figure
 
 
 # --------------------------------------------------------------------------- evidence
@@ -195,32 +204,96 @@ def _duration_summary(tables: Any) -> dict[str, Any] | None:
     }
 
 
-def compare_quantity(q: Quantity, topic: str | None, summary: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """(rule id, evidence) for a quantity a rule applies to; None when no rule applies."""
-    if q.kind == "share" and topic in ("response rate", "remission", "general efficacy",
-                                       "treatment-resistant depression"):
-        which = "remission" if topic == "remission" else "response"
+@dataclass(frozen=True)
+class Context:
+    """What a sentence says about the setting of its figures (for like-for-like comparison)."""
+
+    population: str = "depression"  # "depression", "trd", "other condition"
+    window_hours: tuple[float, float] | None = None  # a stated time point for a share ("within 24 hours")
+    harms: bool = False  # the figure is about side effects
+    regimen: bool = False  # a course or schedule, not an effect
+    own_patients: bool = False  # "of our patients": the clinic's own uncontrolled series
+
+
+_OTHER_CONDITION = re.compile(r"(?<!\w)(?:ptsd|post[- ]traumatic|anxiety|bipolar|ocd|obsessive|chronic pain|pain|"
+                              r"phobia\w*|panic|migraine\w*|alcohol|substance use|eating disorders?|fibromyalgia|"
+                              r"crps|neuropathic)(?!\w)")
+_DEPRESSION = re.compile(r"(?<!\w)(?:depress\w*|mdd|mood)(?!\w)")
+_TRD = re.compile(r"(?<!\w)(?:treatment[- ]resistant|trd|refractory|(?:not|n't) responded|failed|hard[- ]to[- ]treat)"
+                  r"(?!\w)")
+_HARMS = re.compile(r"(?<!\w)(?:side[- ]effects?|nausea|dizz\w*|dissociat\w*|adverse|vomit\w*|headaches?|"
+                    r"blood pressure|hallucinat\w*|drows\w*|sedat\w*)(?!\w)")
+_REGIMEN = re.compile(r"(?<!\w)(?:course|series|schedule|sessions? (?:over|across|spread)|infusions? (?:over|across)|"
+                      r"(?:twice|three times|two times) (?:a|per) week|protocol|program(?:me)?)(?!\w)")
+_OWN = re.compile(r"(?<!\w)(?:our (?:patients|clients|clinic|practice|center|centre)|we(?:'ve| have)? (?:seen|treated))"
+                  r"(?!\w)")
+_DAY_AFTER = re.compile(r"(?<!\w)(?:the (?:next|following) day|day after|within (?:a|one) day|24[- ]hours?)(?!\w)")
+
+
+def sentence_context(sentence: str, quantities: list[Quantity]) -> Context:
+    low = normalise(sentence)
+    population = "depression"
+    if _TRD.search(low):
+        population = "trd"
+    if _OTHER_CONDITION.search(low) and not _DEPRESSION.search(low):
+        population = "other condition"
+    window = None
+    for q in quantities:
+        if q.kind == "onset":
+            window = (in_hours(q.low, q.unit), in_hours(q.high, q.unit))
+    if window is None and _DAY_AFTER.search(low):
+        window = (24.0, 24.0)
+    return Context(population, window, bool(_HARMS.search(low)), bool(_REGIMEN.search(low)), bool(_OWN.search(low)))
+
+
+def compare_quantity(q: Quantity, topic: str | list[str] | None, summary: dict[str, Any],
+                     context: Context | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(rule id, evidence) for a quantity compared like for like; None when no rule applies to its kind or topic.
+
+    ``context=None`` compares the figure alone (as for a curated claim's own assertion); a context that makes
+    the comparison unlike returns ``("no_comparable", ...)``.
+    """
+    topics = [topic] if isinstance(topic, str) else list(topic or [])
+    if q.kind == "share" and set(topics) & {"response rate", "remission", "general efficacy",
+                                            "treatment-resistant depression"}:
+        which = "remission" if "remission" in topics else "response"
         pooled = (summary.get(which) or {}).get("blinded_rct")
-        claimed = q.low
-        ev: dict[str, Any] = {"claimed": _claimed(q, claimed), "summary": f"pooled {which} rate, ketamine arms, "
-                              "blinded RCTs at ~24 h", "pooled": pooled}
-        context = (summary.get(which) or {}).get("all")
-        if context and context != pooled:
-            ev["all_designs"] = context
         if not pooled:
             return None
-        if claimed > pooled["ci_high"]:
+        ev: dict[str, Any] = {"claimed": _claimed(q, q.low), "summary": f"pooled {which} rate, ketamine arms, "
+                              "blinded RCTs at ~24 h", "pooled": pooled}
+        context_all = (summary.get(which) or {}).get("all")
+        if context_all and context_all != pooled:
+            ev["all_designs"] = context_all
+        if context is not None:
+            lo, hi = pooled.get("window_hours") or (18.0, 30.0)
+            unlike = []
+            if context.window_hours is None or not (lo <= context.window_hours[1] and context.window_hours[0] <= hi):
+                unlike.append("time window (the pooled rate is at ~24 h after one dose; the sentence states no such "
+                              "time point)")
+            if context.population == "other condition":
+                unlike.append("population (another condition)")
+            if context.harms:
+                unlike.append("outcome (side effects, not response)")
+            if context.own_patients:
+                unlike.append("design (the clinic's own patients, not blinded trials)")
+            if unlike:
+                return "no_comparable", {**ev, "unlike": unlike}
+        if q.low > pooled["ci_high"]:
             return "share_above_ci", ev
-        if claimed < pooled["ci_low"]:
+        if q.high < pooled["ci_low"]:
             return "share_below_ci", ev
         return "share_within_ci", ev
-    if q.kind == "onset" and topic in ("onset", "suicidal thoughts", "general efficacy", "response rate"):
+    if q.kind == "onset" and set(topics) & {"onset", "suicidal thoughts", "general efficacy", "response rate",
+                                            "treatment-resistant depression"}:
         onset = summary.get("onset")
         if not onset:
             return None
         claimed_h = in_hours(q.high, q.unit)
         ev = {"claimed": _claimed(q, claimed_h, "hours"), "summary": "time points with a significant difference "
               "from control in blinded RCTs (ketamine arms)", **onset}
+        if context is not None and (context.population == "other condition" or context.harms):
+            return "no_comparable", {**ev, "unlike": ["population or outcome (another condition or side effects)"]}
         if claimed_h + 1e-9 < onset["earliest_measured_hours"]:
             return "onset_unmeasured", ev
         sig = onset["significant"]
@@ -229,13 +302,16 @@ def compare_quantity(q: Quantity, topic: str | None, summary: dict[str, Any]) ->
         studies = {s["study"] for s in sig if s["hours"] <= claimed_h + 1e-9}
         ev["studies_by_claimed_time"] = sorted(studies)
         return ("onset_consistent" if len(studies) >= 2 else "onset_single_study"), ev
-    if q.kind == "duration" and topic in ("duration", "general efficacy"):
+    if q.kind == "duration" and set(topics) & {"duration", "general efficacy"}:
         durations = summary.get("durations")
         if not durations:
             return None
         claimed_d = in_hours(q.low, q.unit) / 24
         ev = {"claimed": _claimed(q, claimed_d, "days"), "summary": "measured durations of effect (durability "
               "table: time to relapse, last difference from control, duration of response)", **durations}
+        if context is not None and (context.population == "other condition" or context.harms or context.regimen):
+            return "no_comparable", {**ev, "unlike": ["what lasts (side effects, a course of treatment, or another "
+                                                      "condition)"]}
         if claimed_d > durations["max_days"] * (1 + 1e-9):
             return "duration_beyond_all", ev
         if claimed_d > durations["median_days"] * (1 + 1e-9):
@@ -247,6 +323,55 @@ def compare_quantity(q: Quantity, topic: str | None, summary: dict[str, Any]) ->
 def _claimed(q: Quantity, value: float, unit: str | None = None) -> dict[str, Any]:
     return {"text": q.text, "compared": round(value, 3), "unit": unit or q.unit, "framing": q.framing,
             "low": q.low, "high": q.high}
+
+
+def same_assertion(q: Quantity, index: ClaimIndex | None, topics: list[str]) -> list[Any]:
+    """Curated claims asserting the same kind of figure with agreeing values (the verdict floor)."""
+    if index is None:
+        return []
+    out = []
+    for cid, asserted in index.asserted.items():
+        claim = index.claims[cid]
+        if any(a.kind == q.kind and _agree(q, a) for a in asserted) and (
+                not topics or claim.topic in topics or q.kind != "share" or claim.topic == "response rate"):
+            out.append(claim)
+    return out
+
+
+def rule_verdict(quantities: list[Quantity], topics: list[str], summary: dict[str, Any], context: Context | None,
+                 index: ClaimIndex | None, sentence: str = "") -> tuple[str | None, str | None, dict[str, Any] | None]:
+    """(verdict, rule text, evidence) for an unmatched sentence's figures (see the module docstring)."""
+    comparisons = []
+    floors = []
+    for q in quantities:
+        if sentence and _about_comparator(sentence, q):
+            continue  # "SSRIs, which can take six to eight weeks to work": not a claim about ketamine
+        result = compare_quantity(q, topics, summary, context)
+        if result:
+            comparisons.append(result)
+        if result is not None or q.kind in ("share", "onset", "duration"):
+            floors += [(q, c) for c in same_assertion(q, index, topics)]
+    verdict = rule = None
+    evidence: dict[str, Any] | None = None
+    judged = [c for c in comparisons if RULES[c[0]][0] is not None]
+    if judged:  # several figures: the one furthest from the evidence speaks for the sentence
+        rule_id, evidence = max(judged, key=lambda c: SEVERITY.get(RULES[c[0]][0] or "", 0))
+        verdict, rule = RULES[rule_id][0], RULES[rule_id][1]
+        more = [{"rule_id": r, "verdict": RULES[r][0], "claimed": ev["claimed"]} for r, ev in comparisons
+                if ev is not evidence]
+        evidence = {"rule_id": rule_id, **evidence, **({"other_figures": more} if more else {})}
+    elif comparisons:
+        rule_id, evidence = comparisons[0]
+        rule, evidence = RULES[rule_id][1], {"rule_id": rule_id, **evidence}
+    floors = [(q, c) for q, c in floors if c.verdict in SEVERITY]
+    if floors:
+        q, claim = max(floors, key=lambda f: SEVERITY[f[1].verdict])
+        if verdict is None or SEVERITY[claim.verdict] > SEVERITY.get(verdict, 0):
+            evidence = {"rule_id": "same_assertion", "claim_id": claim.id, "claim_short": claim.short,
+                        "curated_verdict": claim.verdict, "claimed": _claimed(q, q.low),
+                        **({"rule_based": {"verdict": verdict, "rule": rule, **evidence}} if evidence else {})}
+            verdict, rule = claim.verdict, RULES["same_assertion"][1]
+    return verdict, rule, evidence
 
 
 # --------------------------------------------------------------------------- the check
@@ -265,12 +390,14 @@ def claim_index(dataset: Any) -> ClaimIndex | None:
     return _INDEX_CACHE[key]
 
 
-def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None,
-               include_all: bool = False) -> list[Finding]:
+def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None, include_all: bool = False,
+               as_sentence: bool = False, exclude_sites: Iterable[str] | None = None) -> list[Finding]:
     """Findings for every sentence that has a topic, a quantity or a curated match, in text order.
 
     ``html=None`` detects HTML; with HTML the offsets refer to :func:`extract_text` of the input.
-    ``include_all`` also returns sentences with nothing to report.  Never raises on a ``str``.
+    ``include_all`` also returns sentences with nothing to report; ``as_sentence`` checks the whole text as one
+    sentence (a corpus item); ``exclude_sites`` leaves those sites' labelled examples out of matching (evaluation).
+    Never raises on a ``str``.
     """
     if not isinstance(text, str):
         text = str(text, "utf-8", "replace") if isinstance(text, bytes | bytearray) else str(text)
@@ -281,39 +408,35 @@ def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None
     index = claim_index(dataset)
     summary = summarise_evidence(tables) if tables is not None else {}
     findings = []
-    for s in split_sentences(text):
-        finding = _check_sentence(s, index, summary)
-        if include_all or finding.topic or finding.quantities or finding.claim_id:
+    sentences = [Sentence(text, 0, len(text))] if as_sentence else split_sentences(text)
+    for s in sentences:
+        finding = check_sentence(s, index, summary, exclude_sites)
+        if include_all or finding.topics or finding.quantities or finding.claim_id:
             findings.append(finding)
     return findings
 
 
-def _check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any]) -> Finding:
+def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any],
+                   exclude_sites: Iterable[str] | None = None) -> Finding:
     quantities = extract_quantities(s.text)
-    topic = classify_topic(s.text)
-    claim_id, similarity, others = None, 0.0, []
-    if index is not None:
-        ranked = index.scores(s.text, _figures_as_quantities(quantities))
+    contact = is_contact(s.text)
+    topics = classify_topics(s.text, quantities)
+    claim_id, similarity, others, why = None, 0.0, [], ""
+    if index is not None and not contact:
+        ranked = index.candidates(s.text, _figures_as_quantities(quantities), topics, exclude_sites=exclude_sites)
         if ranked:
-            similarity = ranked[0][0]
+            similarity = ranked[0].score
             if similarity >= MATCH_THRESHOLD:
-                claim_id = ranked[0][1]
-                others = [{"claim_id": cid, "similarity": sc} for sc, cid, _ in ranked[1:4] if sc >= MATCH_THRESHOLD]
-    comparisons = []
-    for q in quantities:
-        if _about_comparator(s.text, q):
-            continue  # "SSRIs, which can take six to eight weeks to work": not a claim about ketamine
-        result = compare_quantity(q, topic, summary)
-        if result:
-            comparisons.append(result)
+                claim_id = ranked[0].claim_id
+                why = _why(s.text, ranked[0], quantities)
+                others = [{"claim_id": c.claim_id, "similarity": c.score} for c in ranked[1:4]
+                          if c.score >= MATCH_THRESHOLD]
     verdict = rule = None
     evidence: dict[str, Any] | None = None
-    if comparisons:  # several figures: the one furthest from the evidence speaks for the sentence
-        rule_id, evidence = max(comparisons, key=lambda c: SEVERITY.get(RULES[c[0]][0], 0))
-        verdict, rule = RULES[rule_id][0], RULES[rule_id][1]
-        more = [{"rule_id": r, "verdict": RULES[r][0], "claimed": ev["claimed"]} for r, ev in comparisons
-                if ev is not evidence]
-        evidence = {"rule_id": rule_id, **evidence, **({"other_figures": more} if more else {})}
+    if not contact:
+        context = sentence_context(s.text, quantities)
+        floor = index if claim_id is None else None  # a matched claim's own verdict needs no floor
+        verdict, rule, evidence = rule_verdict(quantities, topics, summary, context, floor, s.text)
     if claim_id is not None and index is not None:
         claim = index.claims[claim_id]
         curated = {"rule_id": "curated", "claim_short": claim.short, "curated_verdict": claim.verdict,
@@ -321,9 +444,26 @@ def _check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, An
         if evidence is not None:
             curated["suggested"] = {"verdict": verdict, "rule": rule, **evidence}
         verdict, rule, evidence = claim.verdict, RULES["curated"][1], curated
-        topic = claim.topic
-    return Finding(s.text, s.start, s.end, topic, claim_id, similarity, [q.record() for q in quantities],
-                   verdict, rule, evidence, others)
+        if claim.topic not in topics:
+            topics = [claim.topic, *topics]
+    return Finding(s.text, s.start, s.end, topics[0] if topics else None, claim_id, similarity,
+                   [q.record() for q in quantities], verdict, rule, evidence, others, topics, why)
+
+
+def _why(sentence: str, candidate: Any, quantities: list[Quantity]) -> str:
+    if candidate.verbatim:
+        return "the curated quote itself"
+    from evidence.checking.matching import word_terms
+
+    shared = sorted(set(word_terms(sentence)) & set(candidate.reference.terms))
+    parts = []
+    if shared:
+        parts.append("shared terms: " + ", ".join(t.replace("_", " ") for t in shared[:6]))
+    if candidate.features.get("figure_agree"):
+        parts.append("the same figure")
+    if candidate.features.get("topic"):
+        parts.append("same topic")
+    return "; ".join(parts)
 
 
 _CLAUSE_BREAK = re.compile(r"[,;:—–()]| while | whereas | but ")
@@ -340,7 +480,7 @@ def _about_comparator(sentence: str, q: Quantity) -> bool:
     start = max([b for b in breaks if b < q.start], default=0)
     end = min([b for b in breaks if b >= q.end], default=len(low))
     clause = low[start:end]
-    if _COMPARATOR.search(clause):
+    if _COMPARATOR.search(clause) and "ketamine" not in clause:
         return True
     if re.match(r"[,;:—–(]?\s*(?:which|that|who|as)\b", clause):
         prev = max([b for b in breaks if b < start], default=0)
@@ -352,8 +492,13 @@ def _figures_as_quantities(quantities: list[Quantity]) -> list[Quantity]:
     return [q for q in quantities if q.kind in ("share", "onset", "duration", "infusion_length")]
 
 
+def assertion_quantities(claim: Any) -> tuple[Quantity, ...]:
+    """A curated claim's assertion as quantities (for the same-assertion floor and its test)."""
+    return _assertion_quantities(claim)
+
+
 FIELDS = ["sentence", "start", "end", "topic", "claim_id", "similarity", "quantities", "verdict", "rule",
-          "evidence", "other_claims"]
+          "evidence", "other_claims", "topics", "why"]
 
 
 def findings_to_records(findings: Iterable[Finding], *, flat: bool = False) -> list[dict[str, Any]]:
@@ -365,6 +510,7 @@ def findings_to_records(findings: Iterable[Finding], *, flat: bool = False) -> l
     for f in findings:
         record = _plain(asdict(f))
         if flat:
+            record["topics"] = "; ".join(record["topics"])
             for key in ("quantities", "evidence", "other_claims"):
                 record[key] = json.dumps(record[key], ensure_ascii=False) if record[key] is not None else ""
         out.append(record)
@@ -385,3 +531,58 @@ def _plain(value: Any) -> Any:
     if isinstance(value, int):
         return value
     return str(value)
+
+
+# --------------------------------------------------------------------------- the reader's table
+
+TABLE_COLUMNS = ["sentence", "topics", "claim", "verdict", "evidence", "why"]
+
+
+def findings_table(findings: Iterable[Finding], claims: dict[str, Any] | None = None) -> list[dict[str, str]]:
+    """One plain-text row per finding for the reader (no JSON): the sentence, its topics, the matched claim,
+    the verdict, the evidence number it was set against, and why it matched."""
+    rows = []
+    for f in findings:
+        claim = (claims or {}).get(f.claim_id) if f.claim_id else None
+        rows.append({
+            "sentence": f.sentence,
+            "topics": ", ".join(f.topics),
+            "claim": (getattr(claim, "short", None) or f.claim_id or "") if f.claim_id else "",
+            "verdict": f.verdict or ("no comparable evidence" if (f.evidence or {}).get("rule_id") == "no_comparable"
+                                     else ""),
+            "evidence": describe_evidence(f.evidence),
+            "why": f.why or ("" if f.claim_id else _figures_text(f.quantities)),
+        })
+    return rows
+
+
+def _figures_text(quantities: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{q['text']}" for q in quantities if q.get("text"))
+
+
+def describe_evidence(ev: dict[str, Any] | None) -> str:
+    """The evidence a verdict rests on, in words."""
+    if not ev:
+        return ""
+    rule = ev.get("rule_id", "")
+    if rule == "curated":
+        suggested = ev.get("suggested")
+        text = f"curated claim, reviewed verdict {ev.get('curated_verdict')} (certainty {ev.get('certainty')})"
+        return text + (f"; by rule: {describe_evidence(suggested)}" if suggested else "")
+    if rule == "same_assertion":
+        return f"same assertion as the curated claim “{ev.get('claim_short')}” ({ev.get('curated_verdict')})"
+    claimed = ev.get("claimed") or {}
+    said = f"claimed {claimed.get('compared', '')} {claimed.get('unit', '')}".strip()
+    if rule == "no_comparable":
+        return f"{said}; not compared: unlike in " + "; ".join(ev.get("unlike") or ["setting"])
+    if rule.startswith("share"):
+        p = ev.get("pooled") or {}
+        return (f"{said} vs pooled {p.get('estimate')}% (95% CI {p.get('ci_low')}–{p.get('ci_high')}), "
+                f"k={p.get('k')}, n={p.get('n')}, blinded RCTs at ~24 h")
+    if rule.startswith("onset"):
+        sig = ev.get("significant") or []
+        first = f"{sig[0]['hours']:g} h" if sig else "none"
+        return f"{said} vs earliest significant difference from control {first} (blinded RCTs)"
+    if rule.startswith("duration"):
+        return f"{said} vs measured durations: median {ev.get('median_days')} days, longest {ev.get('max_days')} days"
+    return said

@@ -35,12 +35,14 @@ over at most ``MAX_TOKENS`` tokens.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass
 
 from evidence.curation.schema import HOURS_PER_UNIT
 
 MAX_CHARS = 4000  # per sentence: longer sentences are read up to here only
 MAX_TOKENS = 800
+MAX_INFUSION_MINUTES = 240  # a session longer than four hours is not an infusion's length
 
 Kind = str  # "share" | "onset" | "duration" | "count" | "infusion_length"
 
@@ -72,28 +74,38 @@ ONES = {
 }
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
         "ninety": 90}
-VAGUE = {"few": (2, 4), "several": (3, 7), "couple": (2, 2), "number": (2, 7)}
+VAGUE = {"few": (2, 4), "several": (3, 7), "couple": (2, 2), "number": (2, 7), "many": (3, 11)}
 TIME_UNITS = {
     "minute": "minutes", "minutes": "minutes", "min": "minutes", "mins": "minutes",
     "hour": "hours", "hours": "hours", "hr": "hours", "hrs": "hours", "h": "hours",
     "day": "days", "days": "days",
     "week": "weeks", "weeks": "weeks", "wk": "weeks", "wks": "weeks",
     "month": "months", "months": "months", "year": "years", "years": "years", "yr": "years", "yrs": "years",
+    "decade": "decades", "decades": "decades",
 }
 BARE_PLURAL = {"minutes": (2, 59), "hours": (2, 23), "days": (2, 6), "weeks": (2, 4), "months": (2, 11),
+               "decades": (2, 9),
                "years": (2, 10)}
 BARE_PLURAL_AFTER = {"within", "in", "for", "after", "from", "to", "or", "lasting", "last", "lasts", "take", "takes",
                      "even", "just", "mere", "over", "than", "and"}  # "within hours", "for weeks", "days or weeks"
-UNIT_HOURS = {**HOURS_PER_UNIT, "years": 8760.0}
-UNIT_ORDER = ["minutes", "hours", "days", "weeks", "months", "years"]
+UNIT_HOURS = {**HOURS_PER_UNIT, "years": 8760.0, "decades": 87600.0}
+UNIT_ORDER = ["minutes", "hours", "days", "weeks", "months", "years", "decades"]
 SHORT_UNITS = {"minutes", "hours", "days"}  # reported in hours; longer ones in days
 COUNT_NOUNS = {"infusion", "infusions", "session", "sessions", "treatment", "treatments", "dose", "doses",
                "injection", "injections", "spray", "sprays", "visit", "visits", "appointment", "appointments"}
 PEOPLE = {"patients", "people", "participants", "subjects", "individuals", "clients", "users", "adults", "them",
           "sufferers", "responders", "cases"}
 FRACTIONS = {"half": 50.0, "third": 100 / 3, "thirds": 100 / 3, "quarter": 25.0, "quarters": 25.0}
+VULGAR = {ch: round(100 * unicodedata.numeric(ch), 1) for ch in "½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞"}
 ADVERBS = {"times"}  # "three times": a count
 ONCE = {"once": 1, "twice": 2, "thrice": 3}
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+            "ninth": 9, "tenth": 10, "twelfth": 12}
+MULTIPLIERS = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
+# a span of the past or the coming period ("over the last 20 years", "used for decades") is kind "other"
+HISTORY_VERBS = {"used", "around", "available", "approved", "administered", "utilized", "utilised", "prescribed",
+                 "studied", "researched", "known", "existed", "practiced", "practised", "offered", "treated"}
+HALF_FRAMINGS = {"than", "over", "nearly", "about", "roughly", "almost", "approximately", "around"}
 
 # words before a figure (read backwards, longest first) -> framing
 PRE_FRAMING = [
@@ -244,6 +256,15 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
             atom = _Atom(i, j, value, value)
         elif w in ONES:
             atom = _Atom(i, i + 1, float(ONES[w]), float(ONES[w]))
+        elif w in ORDINALS and (_word_at(toks, i + 1) in COUNT_NOUNS or (
+                _word_at(toks, i + 2) in COUNT_NOUNS and _word_at(toks, i + 1).isalpha()
+                and _word_at(toks, i + 1) not in ("of", "or", "and", "to"))):
+            j = i + 2 if _word_at(toks, i + 1) in COUNT_NOUNS else i + 3
+            atom = _Atom(i, i + 1, float(ORDINALS[w]), float(ORDINALS[w]), unit="count:" + _word_at(toks, j - 1))
+            atom.j = j
+        elif w == "single" and _word_at(toks, i + 2) in COUNT_NOUNS and _word_at(toks, i + 1).isalpha() and \
+                _word_at(toks, i + 1) not in ("of", "or", "and", "to"):
+            atom = _Atom(i, i + 3, 1.0, 1.0, unit="count:" + _word_at(toks, i + 2))
         elif ((w == "single" and _word_at(toks, i + 1) in COUNT_NOUNS)
               or (w in ("a", "an") and _word_at(toks, i + 1) in TIME_UNITS)):
             atom = _Atom(i, i + 1, 1.0, 1.0)
@@ -273,6 +294,9 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
 def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
     if atom.unit is not None:
         return
+    if _word_at(toks, atom.j) in MULTIPLIERS and not atom.vague:
+        m = MULTIPLIERS[_word_at(toks, atom.j)]
+        atom.lo, atom.hi, atom.j = atom.lo * m, atom.hi * m, atom.j + 1
     j = atom.j
     if j < len(toks) and toks[j].text in _DASHES and j + 1 < len(toks) and toks[j + 1].low in TIME_UNITS:
         j += 1  # "24-hour", "40-minute"
@@ -305,7 +329,9 @@ def _share_patterns(toks: list[_Tok], atoms: list[_Atom]) -> list[tuple[_Atom, f
             continue
         j = a.j
         words = [_word_at(toks, j), _word_at(toks, j + 1), _word_at(toks, j + 2)]
-        if words[:2] == ["out", "of"] or words[:2] in (["of", "every"], ["in", "every"]):
+        if words == ["out", "of", "every"]:
+            k = j + 3
+        elif words[:2] == ["out", "of"] or words[:2] in (["of", "every"], ["in", "every"]):
             k = j + 2
         elif words[0] == "in" or words[0] == "of":
             k = j + 1
@@ -321,27 +347,37 @@ def _share_patterns(toks: list[_Tok], atoms: list[_Atom]) -> list[tuple[_Atom, f
 
 
 def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
+    """"two-thirds of", "one-third", "⅔", "half of", "a quarter of", "a/the (vast) majority of" -> percent."""
     out = []
     for i, t in enumerate(toks):
-        if t.low not in FRACTIONS or _word_at(toks, i + 1) != "of":
+        w, nxt, prev = t.low, _word_at(toks, i + 1), _word_at(toks, i - 1)
+        if w in VULGAR:
+            out.append((_Atom(i, i + 1, VULGAR[w], VULGAR[w]), VULGAR[w]))
             continue
-        prev = _word_at(toks, i - 1)
-        mult = 1.0
-        if t.low in ("thirds", "quarters"):
-            if prev in ONES:
-                mult = float(ONES[prev])
-            elif prev != "-" or _word_at(toks, i - 2) not in ONES:
+        if w == "majority" and nxt == "of":
+            start = i - 2 if prev == "vast" and _word_at(toks, i - 2) in ("a", "the") else i - 1
+            if _word_at(toks, start) in ("a", "the"):
+                out.append((_Atom(start, i + 1, 50.0, 50.0, plus=True), 50.0))
+            continue
+        if w not in FRACTIONS:
+            continue
+        numerator = None
+        if prev in ONES:
+            numerator, start = ONES[prev], i - 1
+        elif prev in _DASHES and _word_at(toks, i - 2) in ONES:
+            numerator, start = ONES[_word_at(toks, i - 2)], i - 2
+        elif prev in ("a", "an"):
+            numerator, start = 1, i - 1
+        if w in ("thirds", "quarters"):
+            if not numerator or numerator < 2:
                 continue
-            else:
-                mult = float(ONES[_word_at(toks, i - 2)])
-            start = i - 1 if prev in ONES else i - 2
-        elif prev in ("a", "one"):
-            start = i - 1
-        elif t.low == "half":
-            start = i
-        else:
+        elif numerator not in (None, 1):
             continue
-        value = round(FRACTIONS[t.low] * mult, 1)
+        if w == "half" and numerator is None:
+            start = i
+        if nxt != "of" and (numerator is None or prev in ("a", "an")) and not (w == "half" and prev in HALF_FRAMINGS):
+            continue  # "half" alone, "a third": only "... of" is a share; "two-thirds respond" is
+        value = round(FRACTIONS[w] * (numerator or 1), 1)
         out.append((_Atom(start, i + 1, value, value), value))
     return out
 
@@ -374,8 +410,8 @@ def _post_framing(toks: list[_Tok], j: int) -> tuple[str | None, int]:
     return None, j
 
 
-def _time_kind(toks: list[_Tok], i: int, j: int, unit: str, sentence_words: set[str]) -> Kind:
-    if unit in ("minutes", "hours") and sentence_words & INFUSION_WORDS:
+def _time_kind(toks: list[_Tok], i: int, j: int, unit: str, sentence_words: set[str], minutes: float = 0.0) -> Kind:
+    if unit in ("minutes", "hours") and sentence_words & INFUSION_WORDS and minutes <= MAX_INFUSION_MINUTES:
         before = [_word_at(toks, k) for k in range(max(0, i - 6), i)]
         onset_near = any(w in ("within", "little", "begin", "begins", "after", "just", "soon") for w in before[-3:])
         if not onset_near and (any(w in TAKE_WORDS for w in before) or _word_at(toks, j) in INFUSION_WORDS):
@@ -401,6 +437,29 @@ def _time_kind(toks: list[_Tok], i: int, j: int, unit: str, sentence_words: set[
     if best is not None:
         return best[2]
     return "onset" if unit in SHORT_UNITS else "duration"
+
+
+def _history(toks: list[_Tok], i: int) -> bool:
+    """A span in a perfect-tense history clause: "has been used (safely) for decades"."""
+    before = [_word_at(toks, k) for k in range(max(0, i - 5), i)]
+    return "been" in before and any(w in HISTORY_VERBS for w in before)
+
+
+def _generic_count(toks: list[_Tok], a: _Atom) -> int:
+    """End of "two antidepressants", "two or more antidepressant medications", "21 million adults", or 0."""
+    if a.vague or toks[a.i].low in ("a", "an", "single"):
+        return 0
+    j = a.j
+    _, j = _post_framing(toks, j)
+    for k in (j, j + 1):
+        w = _word_at(toks, k)
+        if not w.isalpha():
+            return 0
+        if len(w) >= 4 and w.endswith("s") and w not in TIME_UNITS and w not in ("times", "this", "less", "plus"):
+            return k + 1
+        if w in ("of", "or", "and", "to", "in", "out", "per", "every", "the", "than"):
+            return 0
+    return 0
 
 
 def _convert(value: float, unit: str, target: str) -> float:
@@ -435,7 +494,8 @@ def _extract(text: str) -> list[Quantity]:
         if atom.i in used:
             continue
         framing, fi = _pre_framing(toks, atom.i)
-        emit("share", round(pct, 4), round(pct, 4), "percent", framing or "none", fi, atom.j)
+        emit("share", round(pct, 4), round(pct, 4), "percent", framing or ("more than" if atom.plus else "none"),
+             fi, atom.j)
 
     k = 0
     while k < len(atoms):
@@ -453,7 +513,7 @@ def _extract(text: str) -> list[Quantity]:
                 between = sep[0] == "and" and _word_at(toks, a.i - 1) == "between"
                 ua, ub = a.unit, b.unit
                 compatible = (
-                    (ua is None and ub is not None and not ub.startswith("count"))
+                    (ua is None and ub is not None and (not ub.startswith("count") or not a.vague))
                     or (ub is None and ua is not None and not ua.startswith("count") and sep[0] == "or")
                     or (ua == ub == "percent")
                     or (ua in UNIT_HOURS and ub in UNIT_HOURS)
@@ -470,10 +530,14 @@ def _extract(text: str) -> list[Quantity]:
                 i0 -= 1
             if unit == "percent":
                 emit("share", a.lo, b.hi, "percent", "range", i0, b.j)
+            elif unit.startswith("count:"):
+                noun = unit.split(":", 1)[1]
+                emit("count", min(a.lo, b.hi), max(a.lo, b.hi), "infusions" if noun in COUNT_NOUNS else "none",
+                     "range", i0, b.j)
             else:
                 big = max(ua, ub, key=UNIT_ORDER.index)
                 target = "hours" if big in SHORT_UNITS else "days"
-                kind = _time_kind(toks, i0, b.j, big, words)
+                kind = _time_kind(toks, i0, b.j, big, words, _convert(b.hi, ub, "minutes"))
                 lo, hi = _convert(a.lo, ua, target), _convert(b.hi, ub, target)
                 if kind == "infusion_length":
                     lo, hi, target = _convert(a.lo, ua, "minutes"), _convert(b.hi, ub, "minutes"), "minutes"
@@ -482,6 +546,11 @@ def _extract(text: str) -> list[Quantity]:
             continue
         k += 1
         if a.unit is None:
+            noun_end = _generic_count(toks, a)
+            if noun_end:
+                framing, fi = _pre_framing(toks, a.i)
+                post, _ = _post_framing(toks, a.j)
+                emit("count", a.lo, a.hi, "none", framing or post or "none", fi, noun_end)
             continue
         before = _word_at(toks, a.i - 1)
         if before == "a" and a.vague:  # "a few days": look before the article
@@ -489,7 +558,10 @@ def _extract(text: str) -> list[Quantity]:
             skip_at = a.i - 2
         else:
             skip_at = a.i - 1
-        if before in SKIP_BEFORE or (before in SKIP_AFTER_DETERMINER and _word_at(toks, skip_at - 1) in DETERMINERS):
+        if before in SKIP_BEFORE:
+            continue
+        span = before in SKIP_AFTER_DETERMINER and _word_at(toks, skip_at - 1) in DETERMINERS
+        if span and a.unit.startswith("count:"):
             continue
         framing, fi = _pre_framing(toks, a.i - 1 if _word_at(toks, a.i - 1) == "a" and a.vague else a.i)
         post, pj = _post_framing(toks, a.j)
@@ -504,7 +576,8 @@ def _extract(text: str) -> list[Quantity]:
             noun = a.unit.split(":", 1)[1]
             emit("count", a.lo, a.hi, "infusions" if noun in COUNT_NOUNS else "none", framing, fi, end)
         else:
-            kind = _time_kind(toks, fi, end, a.unit, words)
+            kind = "other" if span or _history(toks, fi) else _time_kind(toks, fi, end, a.unit, words,
+                                                                         _convert(a.hi, a.unit, "minutes"))
             target = "minutes" if kind == "infusion_length" else ("hours" if a.unit in SHORT_UNITS else "days")
             emit(kind, _convert(a.lo, a.unit, target), _convert(a.hi, a.unit, target), target, framing, fi, end)
     for i, t in enumerate(toks):

@@ -1,22 +1,23 @@
 """Plain text out of HTML, and sentences out of text, with offsets.
 
-Sentences.  HTML is first reduced to text with the stdlib ``html.parser`` (``<script>``/``<style>``
-dropped, block tags become line breaks); offsets are then into that extracted text (see
-:func:`extract_text`), for plain text into the original input, so that
-``text[f.start:f.end] == f.sentence``.  Line breaks and bullets (•, -, *, 1., 1), a)) are sentence
-boundaries, as are . ! ? … followed by a space and a capital, digit or quote (not after common
-abbreviations or initials).
+HTML.  ``html_text`` (Zyte's lxml-based extractor) gives the visible text with block elements on their own
+lines (scripts and styles dropped); ``main_text`` uses ``trafilatura`` to keep only a fetched page's main
+content, headings and list items as their own lines.  A bold run-in heading at the start of a paragraph
+("<p><b>Quick effects</b> Ketamine is ...") is put on its own line first, so that it does not run into the
+sentence.  Offsets of findings refer to the extracted text.
 
-Linear time: the splitter is a single pass and stray "<" are escaped before the stdlib HTML parser
-sees them (it is quadratic on "<p <p <p ...").
+Sentences.  Each line is a block (a heading, a list item, a paragraph); bullets (•, -, *, 1., a)) are
+stripped; a line that starts with a title-case heading and then a sentence ("Quick Effects Ketamine therapy
+is ...", as pasted text often reads) is cut after the heading; ``syntok`` splits the rest into sentences
+(abbreviations, decimals, initials).  ``text[s.start:s.end] == s.text`` always.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
-from typing import Any
+
+MAX_HTML_CHARS = 5_000_000  # larger input is cut here before parsing
 
 
 @dataclass(frozen=True)
@@ -28,83 +29,85 @@ class Sentence:
 
 # --------------------------------------------------------------------------- HTML
 
-_BLOCK_TAGS = {
-    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "dialog", "div", "dl", "dt",
-    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
-    "li", "main", "nav", "ol", "option", "p", "pre", "section", "summary", "table", "td", "th", "title", "tr",
-    "ul", "body", "html", "head", "button", "label",
-}
-_DROP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "object"}
-_SPACES = re.compile(r"\s+")
 _LOOKS_HTML = re.compile(
     r"<(?:!doctype|html|head|body|p|div|br|li|ul|ol|span|a|h[1-6]|script|style|table|section|article|strong|em)"
     r"[\s/>]", re.IGNORECASE)
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.dropping = 0
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in _DROP_TAGS:
-            self.dropping += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_startendtag(self, tag: str, attrs: Any) -> None:
-        if tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _DROP_TAGS:
-            self.dropping = max(0, self.dropping - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.dropping:
-            self.parts.append(_SPACES.sub(" ", data))
+_RUN_IN = {"b", "strong"}
+_TERMINATORS = ".!?…"
 
 
 def looks_like_html(text: str) -> bool:
     return bool(_LOOKS_HTML.search(text[:65536]))
 
 
-def _escape_stray_brackets(html: str) -> str:
-    """Escape every "<" that has no ">" before the next "<" (it cannot open a tag).
+def _tidy(text: str) -> str:
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
 
-    The stdlib parser rescans to the end of the input for each unterminated "<p <p <p ...": quadratic.
-    After this linear pass every remaining "<" reaches its ">" before the next "<".
-    """
-    if "<" not in html:
-        return html
-    out = []
-    next_gt = next_lt = len(html)
-    for i in range(len(html) - 1, -1, -1):
-        ch = html[i]
-        if ch == "<":
-            out.append("<" if next_gt < next_lt else "&lt;")
-            next_lt = i
-        else:
-            if ch == ">":
-                next_gt = i
-            out.append(ch)
-    return "".join(reversed(out))
+
+def _parse(html: str):
+    import html_text
+    from lxml import etree
+
+    try:
+        tree = html_text.parse_html(html[:MAX_HTML_CHARS])
+    except (etree.ParserError, ValueError):
+        return None
+    for el in tree.iter("p", "div", "li", "td"):
+        first = el[0] if len(el) else None
+        if (first is not None and isinstance(first.tag, str) and first.tag.lower() in _RUN_IN
+                and not (el.text or "").strip() and (first.tail or "").strip()):
+            heading = first.text_content().strip()
+            if heading and len(heading) <= 80 and heading[-1] not in _TERMINATORS + ":":
+                br = etree.Element("br")
+                br.tail, first.tail = first.tail, None
+                first.addnext(br)
+    return tree
 
 
 def extract_text(html: str) -> str:
-    """Visible text of an HTML document; block elements end lines.  Offsets of findings refer to this."""
-    parser = _TextExtractor()
+    """Visible text of an HTML document, one block per line.  Offsets of findings refer to this."""
+    import html_text
+
+    tree = _parse(html)
+    if tree is None:
+        return ""
     try:
-        parser.feed(_escape_stray_brackets(html))
-        parser.close()
-        text = "".join(parser.parts)
-    except Exception:  # the parser is tolerant, but a checker must not fail: drop what looks like tags
-        text = re.sub(r"<[^<>]*>", "\n", html)
-    lines = (line.strip() for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
+        return _tidy(html_text.extract_text(tree, guess_layout=True))
+    except Exception:  # the extractor is tolerant, but a checker must not fail on odd input
+        return ""
+
+
+def main_text(html: str) -> str:
+    """The main content of a web page (trafilatura), headings and list items on their own lines.
+
+    Falls back to :func:`extract_text` when trafilatura finds no main content (very short pages).
+    """
+    import trafilatura
+    from lxml import etree
+
+    tree = _parse(html)
+    if tree is None:
+        return ""
+    try:
+        xml = trafilatura.extract(tree, output_format="xml", favor_recall=True, include_comments=False,
+                                  include_tables=True, include_links=False, include_images=False)
+    except Exception:
+        xml = None
+    if not xml:
+        return extract_text(html)
+    root = etree.fromstring(xml.encode("utf-8"))
+    blocks = []
+    for el in root.iter("head", "p", "item", "cell", "quote"):
+        if el.getparent() is not None and el.getparent().tag in ("p", "item", "quote") and el.tag != "item":
+            continue  # nested: the parent's text has it
+        text = " ".join("".join(el.itertext()).split())
+        if text:
+            blocks.append(text)
+    full = extract_text(html)
+    if len(blocks) <= 1 and full.count("\n") >= 1:  # trafilatura's flat fallback for short pages
+        return full
+    return "\n".join(blocks)
 
 
 # --------------------------------------------------------------------------- sentences
@@ -114,23 +117,25 @@ _BULLET_CHARS = "•◦▪▫‣⁃●○■□►▶▸✓✔➢➤➔→·"
 _MIDLINE_BULLETS = "•◦▪▫‣⁃●○■□►▶▸➢➤"
 _BULLET = re.compile(
     r"[ \t]*(?:[" + _BULLET_CHARS + r"][ \t]*|[-*–—+][ \t]+|\(?\d{1,3}[.)][ \t]+|\(?[a-zA-Z][.)][ \t]+)")
-_TERMINATORS = ".!?…。！？"
-_CLOSERS = "\"'”’)]»"
-_OPENERS = "\"'“‘([«¿¡"
-_ABBREVIATIONS = {
-    "e.g", "i.e", "eg", "ie", "dr", "mr", "mrs", "ms", "prof", "vs", "approx", "inc", "no", "fig", "figs",
-    "st", "jr", "sr", "u.s", "u.k", "etc.al", "al", "ca", "cf", "mt", "dept", "est", "vol", "p", "pp", "min",
-    "max", "mg", "ml", "hr", "hrs", "wk", "wks", "yr", "yrs", "nos", "op", "ref", "sec",
+# A sentence that follows a run-in heading starts with one of these (a drug, a pronoun, a determiner, an
+# opener): "Quick Effects | Ketamine therapy is ...", "Why Choose Us | Our clinic ...".
+_OPENERS = {
+    "ketamine", "esketamine", "spravato", "ketamine's", "it", "this", "these", "that", "the", "a", "an", "our",
+    "we", "you", "your", "they", "their", "many", "most", "some", "patients", "people", "research", "studies",
+    "unlike", "while", "when", "if", "for", "in", "with", "after", "during", "at", "as", "because", "although",
+    "one", "there", "each", "every", "all", "both", "clinical", "recent", "ketamine-assisted", "iv", "intravenous",
 }
+_SMALL = {"of", "and", "for", "the", "to", "in", "a", "an", "with", "on", "or", "&", "vs", "vs.", "at", "by", "is"}
+_WORD = re.compile(r"\S+")
 
 
 def split_sentences(text: str) -> list[Sentence]:
     """Sentences with offsets into ``text`` (``text[s.start:s.end] == s.text``), in order."""
     out: list[Sentence] = []
     for line in _LINE.finditer(text):
-        segments = _split_bullets(text, line.start(), line.end())
-        for seg_start, seg_end in segments:
-            _split_segment(text, seg_start, seg_end, out)
+        for seg_start, seg_end in _split_bullets(text, line.start(), line.end()):
+            for a, b in _split_heading(text, seg_start, seg_end):
+                _split_segment(text, a, b, out)
     return out
 
 
@@ -148,48 +153,61 @@ def _split_bullets(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
+def _split_heading(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut "Quick Effects Ketamine therapy is fast." after a leading title-case run (see ``_OPENERS``)."""
+    words = []
+    for m in _WORD.finditer(text, start, min(end, start + 200)):
+        words.append((m.start(), m.end(), m.group()))
+        if len(words) > 12:
+            break
+    run = 0  # title-case words at the start, small words allowed inside
+    for _, _, w in words:
+        core = w.strip("()\"'“”‘’")
+        if core[:1].isupper() or (run and core.lower() in _SMALL):
+            run += 1
+            if core[-1:] in _TERMINATORS + ":,;":
+                return [(start, end)]
+        else:
+            break
+    # the run's last word opens the sentence; the heading is what precedes it (2+ words, the next word lower)
+    if run < 3 or run >= len(words) or not words[run][2][:1].islower():
+        return [(start, end)]
+    opener = words[run - 1][2].lower().strip("()\"'“”‘’")
+    if opener not in _OPENERS or words[run - 2][2].lower() in _SMALL:
+        return [(start, end)]
+    if text[end - 1:end] not in _TERMINATORS:  # the rest must read as a sentence
+        return [(start, end)]
+    return [(start, words[run - 2][1]), (words[run - 1][0], end)]
+
+
 def _split_segment(text: str, start: int, end: int, out: list[Sentence]) -> None:
-    seg = start
-    i = start
-    while i < end:
-        ch = text[i]
-        if ch not in _TERMINATORS:
-            i += 1
-            continue
-        j = i + 1
-        while j < end and (text[j] in _TERMINATORS or text[j] in _CLOSERS):
-            j += 1
-        if j >= end:
-            break
-        if not text[j].isspace():
-            i = j
-            continue
-        k = j
-        while k < end and text[k].isspace():
-            k += 1
-        if k >= end:
-            break
-        nxt = text[k]
-        boundary = nxt.isupper() or nxt.isdigit() or nxt in _OPENERS or nxt in _MIDLINE_BULLETS or not nxt.isalpha()
-        if boundary and ch == "." and _abbreviation_before(text, seg, i):
-            boundary = False
-        if boundary:
-            _emit(text, seg, j, out)
-            seg = k
-        i = k
-    _emit(text, seg, end, out)
+    segment = text[start:end]
+    if not segment.strip():
+        return
+    spans = _syntok_spans(segment)
+    if not spans:
+        _emit(text, start, end, out)
+        return
+    # syntok may skip leading or trailing characters; keep them with the neighbouring sentence
+    spans[0] = (0, spans[0][1])
+    spans[-1] = (spans[-1][0], len(segment))
+    for (a, _), (b, _) in zip(spans, [*spans[1:], (len(segment), 0)], strict=True):
+        _emit(text, start + a, start + b, out)
 
 
-def _abbreviation_before(text: str, seg: int, dot: int) -> bool:
-    k = dot
-    while k > seg and (text[k - 1].isalpha() or text[k - 1] == "."):
-        k -= 1
-        if dot - k > 12:
-            return False
-    if k > seg and text[k - 1].isalnum():
-        return False  # "1960s." ends a sentence
-    word = text[k:dot].lower()
-    return (len(word) == 1 and word.isalpha()) or word in _ABBREVIATIONS
+def _syntok_spans(segment: str) -> list[tuple[int, int]]:
+    from syntok import segmenter
+
+    try:
+        spans = []
+        for paragraph in segmenter.analyze(segment):
+            for sentence in paragraph:
+                if sentence:
+                    first, last = sentence[0], sentence[-1]
+                    spans.append((first.offset - len(first.spacing), last.offset + len(last.value)))
+        return sorted(spans)
+    except Exception:  # a checker must not fail on odd text: the line is one sentence
+        return []
 
 
 def _emit(text: str, start: int, end: int, out: list[Sentence]) -> None:
@@ -197,6 +215,5 @@ def _emit(text: str, start: int, end: int, out: list[Sentence]) -> None:
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    if (end > start and any(c.isalnum() for c in text[start:min(end, start + 200)])) or (
-            end - start > 200 and any(c.isalnum() for c in text[start:end])):
+    if end > start and any(c.isalnum() for c in text[start:min(end, start + 400)]):
         out.append(Sentence(text[start:end], start, end))

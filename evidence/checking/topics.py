@@ -1,0 +1,264 @@
+"""What a sentence is about: its topics (several when it says several things), and whether it is about ketamine.
+
+Topics come from whole-word cue phrases (``CUES``: "clinic" does not fire in "clinical", "last" not in "the
+last decade") and from the quantities the sentence states: a time to effect implies *onset*, a time an effect
+lasts *duration*, a share of patients *response rate*, an infusion's length or a number of sessions *regimen*.
+Misspellings of the domain's words ("treatment resistent depression") are corrected first (``normalise``:
+rapidfuzz edit distance against ``VOCABULARY``).
+
+Scope.  Contact, booking and crisis-line text ("Call 988", "Book a free consultation") gets no topic
+(``is_contact``).  A sentence about another treatment that says nothing about ketamine ("ECT is effective in
+about 50% of patients") is ``other_treatment``: it keeps a comparison topic but is not a ketamine claim.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rapidfuzz.distance import Levenshtein
+
+from evidence.checking.quantities import Quantity
+
+MAX_TOPIC_CHARS = 2000
+
+# Cue phrases per topic, as regular expressions over lower-case text, matched at word boundaries.
+# Order matters only for the primary topic (``ORDER``): more specific first.
+CUES: dict[str, list[str]] = {
+    "suicidal thoughts": [r"suicid\w*", r"self[- ]harm\w*", r"ending (?:their|his|her|your|one's) li(?:fe|ves)",
+                          r"(?:want|wish)\w* to die"],
+    "abuse and addiction": [r"addict\w*", r"abus\w*", r"dependen\w*", r"misuse\w*", r"recreational\w*",
+                            r"party drug", r"habit[- ]forming", r"street drug", r"craving\w*", r"special k",
+                            r"controlled substance", r"schedule iii"],
+    "treatment-resistant depression": [r"treatment[- ]resistant", r"trd", r"(?:not|n't|never) (?:responded|reacted)",
+                                       r"unresponsive", r"(?:have|has|had) (?:failed|not worked|not helped)",
+                                       r"(?:not|n't) (?:improved|helped|worked)", r"tried (?:at least|two|multiple)",
+                                       r"other (?:treatments|medications|options) (?:have )?failed",
+                                       r"refractory", r"hard[- ]to[- ]treat", r"difficult[- ]to[- ]treat",
+                                       r"nothing else (?:has )?(?:worked|helped)", r"run out of options",
+                                       r"(?:little|no|limited) relief from",
+                                       r"(?:not|n't) (?:found|gotten|had) relief"],
+    "remission": [r"remission\w*", r"symptom[- ]free", r"free (?:of|from) (?:their |your )?symptoms"],
+    "response rate": [r"response rates?", r"respond\w*", r"responses", r"responders?", r"success rates?",
+                      r"(?:positive|significant) results", r"(?:of|in) (?:our |the |these )?patients",
+                      r"experienc\w* (?:significant |substantial |meaningful )?(?:relief|improvement)"],
+    "onset": [r"onset", r"rapid\w*", r"quick\w*", r"fast\w*", r"immediate\w*", r"swift\w*", r"speed\w*",
+              r"within (?:hours|minutes|a day|an hour|days)", r"as little as", r"(?:in|within) (?:just )?a few",
+              r"how (?:quickly|fast|soon)", r"same day", r"overnight", r"right away", r"almost instantly",
+              r"instant\w*", r"first (?:infusion|session|dose|treatment)", r"after (?:just )?(?:one|a single)"],
+    "duration": [r"(?<!the )(?<!at )(?<!this )last(?:s|ing|ed)?(?! (?:decade|years?|months?|weeks?|few|"
+                 r"several|couple|time|night|resort|step|dose|infusion|session))",
+                 r"long[- ](?:lasting|term)", r"durab\w*", r"prolonged", r"sustain\w*",
+                 r"relaps\w*", r"stay(?:s|ed)? well", r"fade\w*", r"wear(?:s)? off", r"booster\w*", r"persist\w*",
+                 r"maintenance", r"maintain\w*", r"periodic"],
+    "safety and side effects": [r"safe(?:ty|ly)?", r"side[- ]effects?", r"adverse", r"tolerat\w*", r"nausea\w*",
+                                r"dizz\w*", r"dissociat\w*", r"blood pressure", r"risks?", r"bladder", r"psychotic",
+                                r"detach\w*", r"sedat\w*", r"drows\w*", r"hallucinat\w*", r"vomit\w*",
+                                r"headaches?", r"complications?", r"out[- ]of[- ]body", r"floating",
+                                r"harmful", r"danger\w*", r"overdose\w*", r"contraindicat\w*", r"disconnect\w*",
+                                r"perception\w*", r"sensations?", r"tired\w*", r"groggy", r"dream[- ]?like",
+                                r"altered", r"impair\w*", r"distort\w*"],
+    "mechanism": [r"receptors?", r"glutamate\w*", r"nmda", r"neuroplastic\w*", r"bdnf", r"synap\w*",
+                  r"neurotransmitter\w*", r"neur(?:al|ons?|onal)", r"brain", r"serotonin", r"chemical messengers?",
+                  r"(?:new|neural) connections", r"rewir\w*", r"neurogenesis", r"ampa", r"mtor", r"dopamine",
+                  r"opioid system", r"pathways?", r"mechanism\w*", r"regrow\w*", r"dendrit\w*"],
+    "other conditions": [r"ptsd", r"post[- ]traumatic", r"anxiety", r"bipolar", r"obsessive", r"ocd", r"chronic pain",
+                         r"pain", r"phobia\w*", r"panic", r"fibromyalgia", r"eating disorders?", r"migraines?",
+                         r"crps", r"neuropathic", r"alcohol use", r"substance use", r"postpartum",
+                         r"(?:psychiatric|mood|mental health) (?:conditions|disorders)"],
+    "regimen": [r"infusions?", r"sessions?", r"doses?", r"dosage\w*", r"dosing", r"series",
+                r"course of (?:treatment|six)",
+                r"per week", r"a week", r"thrice", r"twice", r"nasal spray", r"intramuscular\w*", r"intravenous\w*",
+                r"\biv\b", r"protocol\w*", r"administered", r"lozenges?", r"troches?", r"injections?",
+                r"mg/kg", r"sublingual", r"at[- ]home", r"oral", r"additional treatments?", r"periodic",
+                r"weekly", r"every (?:week|month|few)"],
+    "setting": [r"clinic", r"clinics", r"clinical setting", r"supervis\w*", r"monitor\w*",
+                r"medical (?:center|centre)s?",
+                r"licensed", r"driv(?:e|es|ing|er|ers)", r"vital signs", r"certified", r"medical setting", r"suite",
+                r"telehealth", r"online", r"in[- ](?:clinic|office|person)", r"at[- ]home", r"loved one",
+                r"must be present", r"accompan\w*", r"escort\w*", r"ride home",
+                r"anesthesiologists?", r"anaesthetists?", r"nurses?", r"staff", r"comfortable", r"relaxing",
+                r"recliner", r"rems", r"observ\w*"],
+    "comparison with other treatments": [r"than (?:traditional|conventional|standard|other|typical|oral|most|any)",
+                                         r"than (?:ssris?|antidepressants?|medications?|ect|tms)",
+                                         r"compared (?:to|with)", r"unlike", r"in contrast", r"better than",
+                                         r"more effective than", r"ssris?", r"snris?", r"zoloft", r"prozac",
+                                         r"lexapro", r"electroconvulsive", r"ect", r"tms", r"transcranial",
+                                         r"traditional (?:antidepressants?|medications?|treatments?)",
+                                         r"conventional (?:antidepressants?|medications?|treatments?)",
+                                         r"other (?:antidepressants|medications)", r"alternative to",
+                                         r"psychotherapy", r"counsel(?:l)?ing", r"combined with", r"alongside",
+                                         r"in conjunction with"],
+    "quality of life": [r"quality of life", r"well[- ]?being", r"sleep\w*", r"energy", r"relationships?",
+                        r"interpersonal", r"daily (?:life|activities|functioning)", r"enjoy\w*", r"function(?:ing)?",
+                        r"productiv\w*", r"motivation", r"hope\w*", r"outlook", r"joy"],
+    "history": [r"\d{4}s", r"since (?:the )?(?:\d{4}|its)", r"first (?:synthesi[sz]ed|developed|"
+                r"approved|used|discovered)", r"fda[- ]approved", r"approved by the fda", r"anesthetic for decades",
+                r"for (?:decades|over \w+ (?:years|decades))", r"(?:long|ketamine's) history", r"history of ketamine",
+                r"originally", r"discovered",
+                r"battlefield", r"vietnam war", r"world health organization", r"essential medicines?"],
+    "general efficacy": [r"effective\w*", r"efficacy", r"works?", r"improv\w*", r"relie(?:f|ve|ves|ved)",
+                         r"reduc\w*", r"alleviat\w*", r"antidepressant effects?", r"helpful", r"benefits?",
+                         r"promising", r"results?", r"breakthrough", r"life[- ]changing", r"game[- ]changer",
+                         r"success\w*", r"lift\w*", r"ease\w*", r"heal\w*", r"transform\w*"],
+}
+ORDER = list(CUES)
+_CUE_RE = {t: re.compile(r"(?<![\w-])(?:" + "|".join(words) + r")(?![\w-])") for t, words in CUES.items()}
+
+# The words whose misspellings are worth correcting (long enough that a one-letter slip is not another word).
+VOCABULARY = sorted({
+    "resistant", "treatment", "depression", "depressive", "suicidal", "suicide", "ketamine", "esketamine",
+    "dissociation", "dissociative", "addiction", "addictive", "dependence", "remission", "response", "effective",
+    "efficacy", "symptoms", "infusion", "infusions", "antidepressant", "antidepressants", "medication",
+    "medications", "neuroplasticity", "glutamate", "receptors", "anesthetic", "anaesthetic", "tolerated",
+    "improvement", "significant", "relief", "lasting", "sustained", "patients", "electroconvulsive",
+    "intravenous", "intramuscular", "psychiatric", "anxiety", "traumatic", "obsessive", "compulsive",
+    "clinically", "effects", "hallucinations", "nausea", "dizziness", "refractory",
+})
+_VOCAB_SET = set(VOCABULARY)
+_TOKEN = re.compile(r"[a-z]{7,}")
+_HYPHENS = str.maketrans(dict.fromkeys("‐‑‒–\xad", "-"))
+
+# Text that is about reaching the clinic, not about treatment: no topic, no claim, no verdict.
+_CONTACT = re.compile(
+    r"(?<!\w)(?:call (?:us|now|today|our|\d|\(|the)|contact us|book (?:a|an|your|now|online|today)|"
+    r"schedule (?:a|an|your)|request (?:a|an) (?:appointment|consultation)|free consultation|"
+    r"(?:suicide|crisis|prevention) (?:and crisis )?(?:life)?line|hotline|988|text \w+ to \d+|"
+    r"call 911|dial 911|go to (?:the|your) nearest emergency|emergency room|"
+    r"(?:click|tap) here|learn more|read more|sign up (?:for (?:our|the) newsletter|today|now|here)|subscribe|"
+    r"newsletter|insurance|cash pay|out[- ]of[- ]pocket|payments?|paid|pay for|prices?|pricing|costs?|"
+    r"\$\s?\d[\d,.]*|referral|call or email|email us|feel free to (?:call|contact|reach)|"
+    r"we accept|financing|hsa|fsa|copyright|©|all rights reserved|privacy policy|terms of (?:use|service)|"
+    r"get started today|fill out (?:the|our) form|reach out to (?:us|our)|our team (?:is|will be) (?:here|happy))"
+    r"(?!\w)")
+_PHONE = re.compile(r"\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}|\+\d[\d ()-]{7,}\d")
+
+_BACKGROUND = re.compile(r"^(?:(?:major |clinical |treatment-resistant )?depression|mdd|trd)\b|"
+                         r"(?:million|percent|%) of (?:adults|americans|people|the population)|"
+                         r"million (?:adults|americans|people)|"
+                         r"people (?:with|suffering from|living with) depression (?:are|have|often|may)")
+KETAMINE = re.compile(r"(?<!\w)(?:(?:es|ar)?ketamine\w*|spravato|kap|k-?therapy|(?:this|the|our|these) "
+                      r"(?:treatment|therapy|therapies|infusions?|medication|drug|nasal spray|approach|option|"
+                      r"procedure)|"
+                      r"infusions?|it|its|it's|nmda antagonists?|(?:maintenance|booster) (?:sessions?|treatments?))"
+                      r"(?!\w)")
+OTHER_TREATMENTS = re.compile(
+    r"(?<!\w)(?:ect|electroconvulsive|ssris?|snris?|maois?|tms|transcranial|antidepressants|"
+    r"antidepressant (?:medications?|drugs?|pills?)|an antidepressant|"
+    r"(?:traditional|conventional|standard|oral|other|typical) (?:forms of )?"
+    r"(?:medications?|treatments?|therapies|drugs)|"
+    r"psychotherapy|talk therapy|cbt|zoloft|prozac|lexapro|lithium|antipsychotics?|placebo)(?!\w)")
+
+
+@lru_cache(maxsize=1 << 15)
+def _correct(word: str) -> str:
+    if word in _VOCAB_SET:
+        return word
+    limit = 1 if len(word) < 10 else 2
+    best, best_d = word, limit + 1
+    for v in VOCABULARY:
+        if abs(len(v) - len(word)) > limit or v[0] != word[0]:
+            continue
+        d = Levenshtein.distance(word, v, score_cutoff=limit)
+        if d < best_d:
+            best, best_d = v, d
+    return best
+
+
+def normalise(sentence: str) -> str:
+    """Lower-case text with misspelt domain words corrected ("resistent" -> "resistant"); same length words only
+    are not guaranteed, so offsets into the result are not offsets into the sentence."""
+    low = sentence[:MAX_TOPIC_CHARS].lower().replace("’", "'").translate(_HYPHENS)
+    return _TOKEN.sub(lambda m: _correct(m.group()), low)
+
+
+def is_contact(sentence: str) -> bool:
+    """Contact, booking, crisis-line and footer text (or a bare phone number)."""
+    low = sentence[:MAX_TOPIC_CHARS].lower()
+    return bool(_CONTACT.search(low) or _PHONE.search(low))
+
+
+def is_background(sentence: str) -> bool:
+    """About depression itself or another treatment, not about ketamine ("Depression affects 21 million adults")."""
+    low = normalise(sentence)
+    if KETAMINE.search(low):
+        return False
+    return bool(OTHER_TREATMENTS.search(low) or _BACKGROUND.search(low))
+
+
+def other_treatment(sentence: str) -> bool:
+    """About another treatment (ECT, SSRIs, ...) and not about ketamine."""
+    low = normalise(sentence)
+    return bool(OTHER_TREATMENTS.search(low)) and not KETAMINE.search(low)
+
+
+def cue_topics(text: str) -> list[str]:
+    """Topics whose cue phrases occur in normalised text, in ``ORDER``."""
+    return [t for t in ORDER if _CUE_RE[t].search(text)]
+
+
+_PEOPLE_SHARE = re.compile(r"(?<!\w)(?:patients|people|individuals|clients|participants|of (?:those|them|us)|"
+                           r"respond\w*|improv\w*|experienc\w*|relief|results?|benefit\w*|success\w*|better)(?!\w)")
+_HARM_WORDS = re.compile(r"(?<!\w)(?:side[- ]effects?|nausea|dizz\w*|dissociat\w*|adverse|vomit\w*|"
+                         r"headaches?|blood pressure|hallucinat\w*|sensations?|perception\w*|disconnect\w*|"
+                         r"tired\w*|drows\w*|groggy|effects of the (?:medicine|medication|drug))(?!\w)")
+
+
+def quantity_topics(text: str, quantities: list[Quantity]) -> list[str]:
+    """Topics implied by the stated quantities (see the module docstring)."""
+    out: list[str] = []
+    harms = bool(_HARM_WORDS.search(text))
+    for q in quantities:
+        if q.kind == "onset":
+            out.append("onset")
+        elif q.kind == "duration":
+            out.append("safety and side effects" if harms else "duration")
+        elif q.kind == "share":
+            if harms:
+                out.append("safety and side effects")
+            elif "remission" in text:
+                out.append("remission")
+            elif _PEOPLE_SHARE.search(text):
+                out.append("response rate")
+        elif q.kind == "infusion_length" or (q.kind == "count" and q.unit == "infusions"):
+            out.append("regimen")
+    return out
+
+
+def classify_topics(sentence: str, quantities: list[Quantity] | None = None) -> list[str]:
+    """Every topic of a sentence, primary first; [] for contact or booking text and for plain filler.
+
+    *general efficacy* is a fallback: kept only when nothing more specific is said.
+    """
+    if is_contact(sentence) or is_background(sentence):
+        return []
+    text = normalise(sentence)
+    if quantities is None:
+        from evidence.checking.quantities import extract_quantities
+
+        quantities = extract_quantities(sentence)
+    found = set(cue_topics(text)) | set(quantity_topics(text, quantities))
+    if found & CLAIM_TOPICS:
+        found.discard("general efficacy")
+    return sorted(found, key=_rank(text, quantities))
+
+
+# Topics that say something specific: *general efficacy* is dropped beside them (kept beside regimen, setting,
+# history or a comparison, which say where or how, not what the effect is).
+CLAIM_TOPICS = {"onset", "duration", "response rate", "remission", "treatment-resistant depression",
+                "suicidal thoughts", "safety and side effects", "abuse and addiction", "mechanism",
+                "other conditions", "quality of life"}
+
+
+def _rank(text: str, quantities: list[Quantity]):
+    implied = quantity_topics(text, quantities)
+
+    def key(topic: str) -> tuple[int, int]:
+        return (0 if topic in implied else 1, ORDER.index(topic))
+    return key
+
+
+def classify_topic(sentence: str) -> str | None:
+    """The primary topic, or None."""
+    topics = classify_topics(sentence)
+    return topics[0] if topics else None
