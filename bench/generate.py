@@ -26,7 +26,7 @@ import yaml
 
 from evidence.curation.load import FILES, REPO_ROOT, load_dataset, validate
 from evidence.curation.provenance import check_study, figures
-from evidence.curation.schema import Claim, Provenance, Study
+from evidence.curation.schema import Claim, Provenance, Study, counts_matching_percent
 
 REAL_DATA = REPO_ROOT / "data"
 PARALLEL = ("RCT parallel", "randomized withdrawal")
@@ -73,6 +73,22 @@ def _perturb_results(results, factor: float, rng: random.Random) -> None:
             r.mean = round(r.mean * rng.uniform(0.85, 1.15), 2)
         if r.sd is not None:
             r.sd = round(r.sd * rng.uniform(0.85, 1.15), 2)
+        _rederive(r)
+
+
+def _rederive(r) -> None:
+    """Keep an exact derivation exact after perturbing: the validator re-runs its rule."""
+    d = r.derived
+    if d is None:
+        return
+    if d.rule == "sd_from_se" and r.sd is not None and r.n:
+        r.sd = round(d.se * math.sqrt(r.n), 2)
+    elif d.rule == "count_from_percent":
+        fits = counts_matching_percent(r.percent, r.total) if r.percent is not None and r.total else []
+        if len(fits) == 1:
+            r.events = fits[0]
+        else:
+            r.derived = None  # the perturbed percent no longer fixes one count: keep the count as quoted
 
 
 def synthetic_study(real: Study, copy: int, serial: int, rng: random.Random) -> Study:
