@@ -50,18 +50,6 @@ def tables_for(dataset: Dataset) -> Tables:
     return _tables(dataset.version, dataset)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _claim_panels(version: str, claim_id: str, _tables: Tables, _claim) -> list:
-    from evidence.synthesis.claim_evidence import panels  # statistics stack: imported only where a claim is shown
-
-    return panels(_claim, _tables)
-
-
-def claim_panels(dataset: Dataset, tables: Tables, claim) -> list:
-    """A claim's computed panels, once per data version (figures are read-only afterwards)."""
-    return _claim_panels(dataset.version, claim.id, tables, claim)
-
-
 def dataset() -> Dataset:
     """The validated dataset; stops the page with the validator's error list if invalid."""
     directory = data_dir()
