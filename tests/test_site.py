@@ -149,7 +149,9 @@ def test_two_builds_are_byte_identical(site, dataset, tables, tmp_path):
     assert tree_digest(again) == tree_digest(site)
 
 
-def test_rebuild_keeps_other_versions_and_refuses_foreign_directories(dataset, tables, tmp_path):
+def test_rebuild_keeps_other_versions_and_refuses_foreign_directories(minimal, tmp_path):
+    dataset = load_dataset(minimal)  # the small synthetic data: two builds in seconds
+    tables = build_tables(dataset)
     out = tmp_path / "site"
     build_site(dataset, tables, out, base_url=BASE)
     old = out / "v" / "0000old" / "index.html"
@@ -167,10 +169,10 @@ def test_rebuild_keeps_other_versions_and_refuses_foreign_directories(dataset, t
     assert (foreign / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
-def test_cli_builds_and_reports_bad_output_in_one_line(tmp_path):
+def test_cli_builds_and_reports_bad_output_in_one_line(minimal, tmp_path):
     out = tmp_path / "cli-site"
-    ok = subprocess.run([sys.executable, "-m", "evidence", "site", "--out", str(out), "--quiet"], cwd=REPO,
-                        capture_output=True, text=True, timeout=300)
+    ok = subprocess.run([sys.executable, "-m", "evidence", "--data", str(minimal), "site", "--out", str(out),
+                         "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=240)
     assert ok.returncode == 0, ok.stderr
     assert (out / "index.html").is_file()
     blocker = tmp_path / "file.txt"
