@@ -25,12 +25,12 @@ Z = 1.959964
 
 def reported(sid: str, oid: str, type_: str, est: float, lo=None, hi=None, *, hours=24.0, kind="response",
              comparison="ketamine vs placebo", measure="MADRS", definition=None, se=None, n_t=None, n_c=None,
-             within=False, after_course=False) -> dict:
+             within=False, after_course=False, favours=None) -> dict:
     row = dict.fromkeys(OUTCOME_COLUMNS)
     row.update(study_id=sid, outcome_id=oid, kind=kind, measure=measure, definition=definition, timepoint_hours=hours,
                timepoint_value=hours, timepoint_unit="hours", time_from="last dose", effect_type=type_, estimate=est,
                ci_low=lo, ci_high=hi, comparison=comparison, effect_se=se, effect_n_t=n_t, effect_n_c=n_c,
-               within=within, after_course=after_course)
+               within=within, after_course=after_course, effect_favours=favours)
     return row
 
 
@@ -172,9 +172,8 @@ def test_smd_from_arm_means_and_from_a_reported_d_with_its_direction():
     studies = [study("arms"), study("neg"), study("pos"), study("unknown")]
     rows = [continuous("arms", "k", "intervention", KET, -15, 8, 20), continuous("arms", "p", "control", SAL, -8, 9,
                                                                                    20),
-            reported("neg", "d", "d", -0.8, kind="effect_size", definition="negative favours ketamine", n_t=20,
-                     n_c=20),
-            reported("pos", "d", "d", 0.8, kind="effect_size", definition="positive favours ketamine", n_t=20, n_c=20),
+            reported("neg", "d", "d", -0.8, kind="effect_size", favours="lower", n_t=20, n_c=20),
+            reported("pos", "d", "d", 0.8, kind="effect_size", favours="higher", n_t=20, n_c=20),
             reported("unknown", "d", "d", 0.8, kind="effect_size", n_t=20, n_c=20)]
     s = pooled_effect(make_tables(studies, rows), DAY, "smd")
     per = s.per_study.set_index("study_id")
@@ -197,11 +196,10 @@ def test_mean_differences_are_pooled_on_one_instrument():
     assert s.per_study.set_index("study_id").loc["m2", "vi"] == pytest.approx(1.5**2)  # the SE before the CI
 
 
-def test_favours_reads_the_direction_from_the_text():
-    assert favours("SMD; negative favours ketamine") == -1
-    assert favours(None, "ketamine minus midazolam (lower = better)") == -1
-    assert favours("ketamine vs midazolam (greater improvement)") == 1
-    assert favours("ketamine vs placebo") is None and favours("negative favours ketamine; higher = better") is None
+def test_favours_reads_the_structured_direction_only():
+    assert favours("lower") == -1 and favours("higher") == 1
+    assert favours(None) is None and favours(float("nan")) is None
+    assert favours("negative favours ketamine") is None  # prose is not read: the record's field says it
 
 
 # --------------------------------------------------------------------------- the syntheses layer
@@ -305,3 +303,28 @@ def test_several_ketamine_arms_are_merged_as_one_group():
     per = s.per_study.iloc[0]
     assert per["total_t"] == 45 and per["participants"] == 65
     assert (per["yi"], per["vi"]) == pytest.approx((expected.yi[0], expected.vi[0]))
+
+
+def test_synthesis_differences_are_shown_on_one_direction_with_the_reported_value_named():
+    t = with_syntheses(make_tables([study("rev", kind="meta_analysis")], []), [
+        syn(study_id="neg", outcome_id="a", outcome_kind="mean_change", measure="SMD", control="saline",
+            timepoint_hours=24, estimate=-0.87, ci_low=-1.26, ci_high=-0.48, scale="HDRS", within=False,
+            favours="lower"),
+        syn(study_id="pos", outcome_id="b", outcome_kind="mean_change", measure="d", control="saline",
+            timepoint_hours=24, estimate=0.7, ci_low=0.3, ci_high=1.1, scale="HDRS", within=False, favours="higher"),
+        syn(study_id="unk", outcome_id="c", outcome_kind="mean_change", measure="SMD", control="saline",
+            timepoint_hours=24, estimate=0.4, ci_low=0.1, ci_high=0.7, scale="HDRS", within=False),
+        syn(study_id="rat", outcome_id="d", outcome_kind="mean_change", measure="OR", control="saline",
+            timepoint_hours=24, estimate=2.0, ci_low=1.2, ci_high=3.3, scale="HDRS", within=False, favours="higher"),
+    ])
+    rows = syntheses(t, outcome_kind="smd", hours=(12, 36)).rows.set_index("study_id")
+    assert rows.loc["neg", "shown_estimate"] == -0.87 and rows.loc["neg", "orientation"] == "as reported"
+    assert (rows.loc["pos", "shown_estimate"], rows.loc["pos", "shown_ci_low"], rows.loc["pos", "shown_ci_high"]) == (
+        -0.7, -1.1, -0.3)
+    assert rows.loc["pos", "orientation"] == "sign flipped: reported +0.7"
+    assert rows.loc["pos", "estimate"] == 0.7  # the reported value is kept beside the shown one
+    assert rows.loc["unk", "shown_estimate"] == 0.4 and "not recorded" in rows.loc["unk", "orientation"]
+    assert rows.loc["rat", "shown_estimate"] == 2.0  # ratios are never turned
+    fig = charts.syntheses_forest(syntheses(t, outcome_kind="smd", hours=(12, 36)))
+    xs = [x for tr in fig.data for x in tr.x]
+    assert -0.7 in xs and 0.7 not in xs

@@ -277,6 +277,10 @@ class Effect(Model):
                                         description="Syntheses: participants in this estimate.")
     certainty: Certainty | None = Field(None, description="GRADE certainty, where the review gives one.")
     includes: list[Slug] = Field(default_factory=list, description="Syntheses: studies in data/ it pooled.")
+    favours: Literal["lower", "higher"] | None = Field(
+        None, description="Continuous effects: which values favour ketamine, as the paper's sign convention has it "
+                          "(lower: negative favours ketamine; higher: positive does). Needed to pool or orient "
+                          "a standardized effect; a ratio of a good outcome favours ketamine above 1.")
 
     @model_validator(mode="after")
     def _ratio_positive(self) -> Effect:

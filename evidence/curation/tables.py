@@ -30,7 +30,8 @@ OUTCOME_COLUMNS = [
     "timepoint_value", "timepoint_unit", "timepoint_hours", "time_from", "events", "total", "rate",
     "mean", "sd", "effect_type", "estimate", "ci_low", "ci_high", "p", "source_location", "source_quote",
     "arm_drug", "arm_schedule", "timepoint_label", "comparison", "depression_scale",
-    "within", "after_course", "derived_rule", "derived_se", "effect_se", "effect_n_t", "effect_n_c", "source_url",
+    "within", "after_course", "derived_rule", "derived_se", "effect_se", "effect_n_t", "effect_n_c", "effect_favours",
+    "source_url",
 ]
 DURABILITY_COLUMNS = [
     "study_id", "measure", "statistic", "value", "unit", "days", "population",
@@ -53,7 +54,7 @@ CLAIM_EVIDENCE_COLUMNS = ["claim_id", "study_id", "outcomes", "stance", "note"]
 SYNTHESIS_COLUMNS = [
     "study_id", "outcome_id", "outcome_kind", "measure", "comparison", "control", "timepoint_hours",
     "timepoint_label", "estimate", "ci_low", "ci_high", "p", "k_trials", "n_participants", "certainty", "includes",
-    "scale", "definition", "within", "design", "source_location", "source_quote", "url",
+    "scale", "definition", "within", "design", "source_location", "source_quote", "url", "favours",
 ]
 SYNTHESIS_KINDS = ("meta_analysis", "systematic_review")
 SYNTHESIS_DESIGNS = ("meta-analysis", "individual participant data meta-analysis")
@@ -191,6 +192,7 @@ def _synthesis_rows(s: Study) -> list[dict]:
             "timepoint_hours": o.timepoint.hours, "timepoint_label": o.timepoint.label, "estimate": e.estimate,
             "ci_low": e.ci_low, "ci_high": e.ci_high, "p": e.p, "k_trials": e.k_studies,
             "n_participants": e.n_participants, "certainty": e.certainty, "includes": "; ".join(e.includes),
+            "favours": e.favours,
             "scale": o.measure, "definition": o.definition, "within": o.timepoint.within, "design": s.design,
             "source_location": o.source.location, "source_quote": o.source.quote, "url": o.source.url or s.url,
         })
@@ -231,13 +233,13 @@ def _build(dataset: Dataset) -> Tables:
                 "source_url": o.source.url, "effect_type": None, "estimate": None, "ci_low": None,
                 "ci_high": None, "p": None, "comparison": None, "within": o.timepoint.within,
                 "after_course": _after_course(s, o.timepoint.since), "derived_rule": None, "derived_se": None,
-                "effect_se": None, "effect_n_t": None, "effect_n_c": None,
+                "effect_se": None, "effect_n_t": None, "effect_n_c": None, "effect_favours": None,
             }
             if o.effect:
                 e = o.effect
                 base.update(effect_type=e.type, estimate=e.estimate, ci_low=e.ci_low, ci_high=e.ci_high,
                             p=e.p, comparison=e.comparison, effect_se=e.se, effect_n_t=e.n_intervention,
-                            effect_n_c=e.n_control)
+                            effect_n_c=e.n_control, effect_favours=e.favours)
             if not o.results:
                 outcomes.append(base)
             for r in o.results:

@@ -390,8 +390,8 @@ def _wrap(text: str, width: int) -> list[str]:
 SYNTHESIS_NULL = {"ratio": 1.0, "standardized": 0.0, "difference": 0.0, "other": 0.0}
 FAMILY_TITLES = {
     "ratio": "Ratios (OR, RR, HR) as reported — log scale, 1 = no difference",
-    "standardized": "Standardized differences (SMD, g, d) as reported — 0 = no difference, sign as each review has it",
-    "difference": "Differences (MD, RD) as reported — units of the scale, 0 = no difference",
+    "standardized": "Standardized differences (SMD, g, d) — 0 = no difference, negative favours ketamine",
+    "difference": "Differences (MD, RD) — units of the scale, 0 = no difference, negative favours ketamine",
     "other": "Other measures as reported",
 }
 
@@ -404,7 +404,8 @@ def _synthesis_label(r) -> str:
         f"n = {int(r.n_participants):,}" if pd.notna(r.n_participants) else "",
         f"GRADE {str(r.certainty).lower()}" if isinstance(r.certainty, str) else "") if p)
     comparison = "<br>".join(_wrap(str(r.comparison or ""), 48))
-    return "<br>".join(x for x in (head, comparison, basis) if x)
+    turned = f"<i>{r.orientation}</i>" if r.orientation != "as reported" else ""
+    return "<br>".join(x for x in (head, comparison, basis, turned) if x)
 
 
 def syntheses_forest(model) -> go.Figure:
@@ -429,14 +430,14 @@ def syntheses_forest(model) -> go.Figure:
     for i, family in enumerate(families, start=1):
         part = rows[rows["family"] == family].iloc[::-1]
         labels = [_synthesis_label(r) for r in part.itertuples()]
-        has_ci = part["ci_low"].notna()
-        est = part["estimate"].astype(float)
+        has_ci = part["shown_ci_low"].notna()
+        est = part["shown_estimate"].astype(float)
         fig.add_trace(go.Scatter(
             x=est, y=labels, mode="markers", name=family, showlegend=False,
             marker={"symbol": "diamond", "size": 12, "color": "#CC79A7", "line": {"color": "#000000", "width": 1}},
             error_x={"type": "data", "symmetric": False,
-                     "array": (part["ci_high"].astype(float) - est).where(has_ci, 0),
-                     "arrayminus": (est - part["ci_low"].astype(float)).where(has_ci, 0), "color": "#CC79A7"},
+                     "array": (part["shown_ci_high"].astype(float) - est).where(has_ci, 0),
+                     "arrayminus": (est - part["shown_ci_low"].astype(float)).where(has_ci, 0), "color": "#CC79A7"},
             customdata=part[["source_location", "source_quote"]].fillna("").assign(
                 more=[" · ".join(x for x in (f"definition: {d}" if isinstance(d, str) else "",
                                              f"includes: {i}" if isinstance(i, str) and i else "") if x)

@@ -59,18 +59,12 @@ PER_STUDY_COLUMNS = [
     "reported_estimate", "note",
 ]
 _UNCONTROLLED = re.compile(UNCONTROLLED)
-_NEGATIVE_FAVOURS = re.compile(r"negative favours ketamine|lower\s*=\s*better|negative values? favou?r", re.I)
-_POSITIVE_FAVOURS = re.compile(r"positive favours ketamine|higher\s*=\s*better|greater (improvement|reduction)|"
-                               r"positive values? favou?r", re.I)
+FAVOURS_SIGN = {"lower": -1, "higher": 1}  # schema Effect.favours: which values favour ketamine
 
 
-def favours(*texts: object) -> int | None:
-    """-1 when the texts say a negative value favours ketamine, +1 when a positive one does, else None."""
-    text = " ".join(str(t) for t in texts if isinstance(t, str))
-    neg, pos = bool(_NEGATIVE_FAVOURS.search(text)), bool(_POSITIVE_FAVOURS.search(text))
-    if neg == pos:
-        return None
-    return -1 if neg else 1
+def favours(value: object) -> int | None:
+    """-1 when lower values favour ketamine, +1 when higher ones do, None when the record does not say."""
+    return FAVOURS_SIGN.get(value) if isinstance(value, str) else None
 
 
 def _view_rows(tables: Tables, f: Filter, kinds: tuple[str, ...]) -> pd.DataFrame:
@@ -281,7 +275,7 @@ def _continuous_reported(rows: pd.DataFrame, f: Filter, scale: str, tables: Tabl
             if kind in SMD_TYPES or kind == "MD":
                 skipped.append(f"{sid}: reports a {kind}, which is not on the {scale.upper()} scale")
             continue
-        direction = favours(r["definition"], r["comparison"])
+        direction = favours(r["effect_favours"])
         if direction is None and scale == "smd":
             skipped.append(f"{sid}: {kind} {value:g} does not say which direction favours ketamine")
             continue

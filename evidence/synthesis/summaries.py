@@ -429,10 +429,29 @@ def syntheses(tables: Tables, *, outcome_kind: str = "response",
     rows = table[keep]
     rows = rows.assign(label=tables.labels(rows["study_id"]),
                        family=rows["measure"].map(MEASURE_FAMILY).fillna("other"))
+    rows = _oriented(rows)
     order = {f: i for i, f in enumerate(FAMILY_ORDER)}
     rows = (rows.assign(_o=rows["family"].map(order)).sort_values(["_o", "measure", "label", "outcome_id"])
             .drop(columns="_o").reset_index(drop=True))
     return SynthesesSummary(outcome_kind, (lo, hi), control, rows)
+
+
+def _oriented(rows: pd.DataFrame) -> pd.DataFrame:
+    """Differences shown on one direction, so that estimates that all favour ketamine fall on one side of zero.
+
+    A standardized or raw difference whose record says higher values favour ketamine (``favours: higher``) is shown
+    with its sign flipped (``shown_*``), and ``orientation`` says so with the value as reported; one whose direction
+    is not recorded is shown as reported and says that.  Ratios are always shown as reported."""
+    differences = rows["family"].isin(("standardized", "difference"))
+    flip = differences & rows["favours"].eq("higher")
+    sign = np.where(flip, -1.0, 1.0)
+    est, lo, hi = (pd.to_numeric(rows[c], errors="coerce") for c in ("estimate", "ci_low", "ci_high"))
+    orientation = np.select(
+        [flip, differences & rows["favours"].isna()],
+        [[f"sign flipped: reported {v:+g}" for v in est], "direction not recorded: as reported"],
+        default="as reported")
+    return rows.assign(shown_estimate=est * sign, shown_ci_low=np.where(flip, -hi, lo),
+                       shown_ci_high=np.where(flip, -lo, hi), orientation=orientation)
 
 
 def response_over_time(tables: Tables, f: Filter) -> TableSummary:
