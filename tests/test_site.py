@@ -438,3 +438,33 @@ def test_app_pages_have_no_serious_accessibility_violations(chromium):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_one_model_every_renderer_shows_the_same_numbers(site, dataset, tables):
+    """The site, the HTML report and the bundle render the same claim page model: the same headline numbers."""
+    import html as html_lib
+    import io
+    import zipfile
+
+    from evidence.publishing import bundle
+
+    claim = dataset.claim("more_than_80_percent_respond")
+    page = claim_pages.build(claim, dataset, tables)
+    assert page.key_number
+    site_text = html_lib.unescape((site / "claim" / f"{claim.id}.html").read_text(encoding="utf-8"))
+    report = html_lib.unescape(bundle.report_html(dataset, tables, include_charts=False))
+    with zipfile.ZipFile(io.BytesIO(bundle.bundle(claim.id, dataset, tables, images=False))) as zf:
+        paragraph = zf.read("paragraph.txt").decode("utf-8")
+    for panel in page.panels:
+        assert panel.headline in site_text and panel.basis in site_text
+    assert page.key_number in site_text and page.key_number in report and page.key_number in paragraph
+
+
+def test_bundle_is_deterministic_for_a_date(dataset, tables):
+    from datetime import date
+
+    from evidence.publishing import bundle
+
+    day = date.fromisoformat(data_date(dataset))
+    first = bundle.bundle("onset_24_hours", dataset, tables, images=False, today=day)
+    assert first == bundle.bundle("onset_24_hours", dataset, tables, images=False, today=day)
