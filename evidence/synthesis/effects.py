@@ -56,7 +56,7 @@ MEASURE_LABELS = {"OR": "odds ratio", "RR": "risk ratio", "SMD": "standardized m
 PER_STUDY_COLUMNS = [
     "study_id", "outcome_id", "hours", "effect_source", "derived_rule", "instrument", "yi", "vi", "estimate",
     "ci_low", "ci_high", "participants", "events_t", "total_t", "events_c", "total_c", "reported_type",
-    "reported_estimate", "note",
+    "reported_estimate", "reported_ci_low", "reported_ci_high", "note",
 ]
 _UNCONTROLLED = re.compile(UNCONTROLLED)
 FAVOURS_SIGN = {"lower": -1, "higher": 1}  # schema Effect.favours: which values favour ketamine
@@ -224,6 +224,7 @@ def _binary_reported(rows: pd.DataFrame, f: Filter, measure: str, tables: Tables
                     "effect_source": "reported", "derived_rule": None, "instrument": r["measure"], "yi": yi,
                     "vi": vi, "participants": people(r["study_id"], n_t, n_c),
                     "reported_type": r["effect_type"], "reported_estimate": r["estimate"],
+                    "reported_ci_low": r["ci_low"], "reported_ci_high": r["ci_high"],
                     "note": f"arm sizes: {basis}" if basis else "arm sizes unknown"})
     return pd.DataFrame(out, columns=PER_STUDY_COLUMNS)
 
@@ -301,6 +302,9 @@ def _continuous_reported(rows: pd.DataFrame, f: Filter, scale: str, tables: Tabl
                     "effect_source": "reported", "derived_rule": None, "instrument": r["measure"], "yi": yi,
                     "vi": vi, "participants": people(sid, n_t, n_c),
                     "total_t": n_t, "total_c": n_c, "reported_type": kind, "reported_estimate": value,
+                    # the printed CI is shown when the pooled value is the printed one (an MD, not a d turned g)
+                    "reported_ci_low": lo if kind == "MD" and pd.notna(lo) else None,
+                    "reported_ci_high": hi if kind == "MD" and pd.notna(lo) else None,
                     "note": "; ".join(x for x in (
                         "sign flipped to ketamine minus control" if sign < 0 else "",
                         f"arm sizes: {basis}" if basis else "arm sizes unknown") if x)})
@@ -386,9 +390,13 @@ def pooled_effect(tables: Tables, f: Filter, scale: str = "binary", method: str 
     z = stats.z_value()
     se = np.sqrt(per_study["vi"].astype(float))
     back = (lambda x: np.exp(x)) if scale == "binary" else (lambda x: x)
-    per_study = per_study.assign(estimate=back(per_study["yi"].astype(float)),
-                                 ci_low=back(per_study["yi"].astype(float) - z * se),
-                                 ci_high=back(per_study["yi"].astype(float) + z * se))
+    # A reported effect keeps the CI its paper printed (its SE, from the CI's width, is what is pooled; an interval
+    # rebuilt symmetric on the pooling scale can differ in the last digit from the printed one).
+    printed = pd.to_numeric(per_study["reported_ci_low"], errors="coerce").notna()
+    per_study = per_study.assign(
+        estimate=back(per_study["yi"].astype(float)),
+        ci_low=back(per_study["yi"].astype(float) - z * se).where(~printed, per_study["reported_ci_low"]),
+        ci_high=back(per_study["yi"].astype(float) + z * se).where(~printed, per_study["reported_ci_high"]))
     keys = per_study[["study_id", "outcome_id"]]
     used = tables.outcomes.merge(keys, on=["study_id", "outcome_id"])
     if scale == "binary":
