@@ -67,6 +67,9 @@ def test_a_reported_odds_ratio_joins_counts_in_one_pool():
     assert s.pooled_ok and s.estimate == pytest.approx(math.exp(expected.estimate))
     assert s.ci_low == pytest.approx(math.exp(expected.ci_low)) and "Knapp-Hartung" in s.method
     assert per.loc["b", "estimate"] == pytest.approx(2.5)  # back on the ratio scale for the forest
+    # the row shows the CI as printed (1.2-5.2), not the symmetric-on-log rebuild (about 1.21-5.15)
+    assert (per.loc["b", "ci_low"], per.loc["b", "ci_high"]) == (1.2, 5.2)
+    assert per.loc["a", "ci_low"] == pytest.approx(math.exp(per.loc["a", "yi"] - Z * math.sqrt(per.loc["a", "vi"])))
 
 
 def test_a_reported_risk_ratio_never_enters_an_odds_ratio_pool():
