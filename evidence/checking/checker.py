@@ -409,21 +409,29 @@ def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None
     summary = summarise_evidence(tables) if tables is not None else {}
     findings = []
     sentences = [Sentence(text, 0, len(text))] if as_sentence else split_sentences(text)
-    for s in sentences:
-        finding = check_sentence(s, index, summary, exclude_sites)
+    quantities = [extract_quantities(s.text) for s in sentences]
+    topics = [classify_topics(s.text, q) for s, q in zip(sentences, quantities, strict=True)]
+    ranked = [[] for _ in sentences] if index is None else index.candidates_many(
+        [s.text for s in sentences], [_figures_as_quantities(q) for q in quantities], topics,
+        exclude_sites=exclude_sites)
+    for s, q, t, r in zip(sentences, quantities, topics, ranked, strict=True):
+        finding = check_sentence(s, index, summary, quantities=q, topics=t, ranked=r)
         if include_all or finding.topics or finding.quantities or finding.claim_id:
             findings.append(finding)
     return findings
 
 
-def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any],
-                   exclude_sites: Iterable[str] | None = None) -> Finding:
-    quantities = extract_quantities(s.text)
+def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any], *,
+                   quantities: list[Quantity] | None = None, topics: list[str] | None = None,
+                   ranked: list[Any] | None = None) -> Finding:
+    """One sentence's finding (``check_text`` passes what it computed for all sentences at once)."""
+    quantities = extract_quantities(s.text) if quantities is None else quantities
     contact = is_contact(s.text)
-    topics = classify_topics(s.text, quantities)
+    topics = classify_topics(s.text, quantities) if topics is None else topics
     claim_id, similarity, others, why = None, 0.0, [], ""
     if index is not None and not contact:
-        ranked = index.candidates(s.text, _figures_as_quantities(quantities), topics, exclude_sites=exclude_sites)
+        if ranked is None:
+            ranked = index.candidates(s.text, _figures_as_quantities(quantities), topics)
         if ranked:
             similarity = ranked[0].score
             if similarity >= MATCH_THRESHOLD:

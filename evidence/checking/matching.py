@@ -44,6 +44,7 @@ MAX_MATCH_CHARS = 600
 VERBATIM_RATIO = 90.0
 FIGURE_TOLERANCE = 0.05
 TOP_K = 8
+BATCH = 2000
 CLASSIFIER_C = 3.0
 NO_CLAIM = "(no claim)"
 
@@ -196,6 +197,9 @@ class ClaimIndex:
         self._ref_claim = np.array([self.claim_ids.index(r.claim_id) if r.claim_id else -1 for r in self.refs],
                                    dtype=int)
         self._ref_site = np.array([r.site for r in self.refs], dtype=object)
+        self._claim_cols = [np.flatnonzero(self._ref_claim == c) for c in range(len(self.claim_ids))]
+        self._theirs = {cid: [f for r in self.refs if r.claim_id == cid and r.kind != "example" for f in r.figures]
+                        + list(self.asserted[cid]) for cid in self.claim_ids}
         docs = [word_terms(r.text) + figure_terms(r.figures) for r in self.refs]
         self.words = TfidfVectorizer(analyzer=lambda terms: terms, sublinear_tf=True)
         self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
@@ -219,44 +223,55 @@ class ClaimIndex:
 
         ``exclude_sites`` leaves out the labelled examples from those sites (evaluation on held-out sites).
         """
-        if not self.refs or not sentence.strip():
-            return []
-        sentence = sentence[:MAX_MATCH_CHARS]
-        figures = _figure_kinds(quantities)
-        verbatim = self._verbatim(sentence)
-        if not assertive(sentence) and not verbatim:
-            return []
-        if not verbatim and (is_contact(sentence) or other_treatment(sentence)):
-            return []
-        topics = classify_topics(sentence, quantities) if topics is None else topics
-        terms = word_terms(sentence)
-        word_sim = (self._word_matrix @ self.words.transform([terms + figure_terms(figures)]).T).toarray().ravel()
-        char_sim = (self._char_matrix @ self.chars.transform([_char_text(sentence)]).T).toarray().ravel()
-        excluded = frozenset(exclude_sites or ())
-        sentence_x = sparse.hstack([self.words.transform([terms + figure_terms(figures)]),
-                                    self.chars.transform([_char_text(sentence)])]).tocsr()
-        proba, none_p = self._classify(sentence_x, excluded)
-        if excluded:
-            out_of_fold = np.isin(self._ref_site, list(excluded))
-            word_sim[out_of_fold] = -1.0
-            char_sim[out_of_fold] = -1.0
-        negatives = self._ref_claim < 0
-        negative = float(max(word_sim[negatives].max(initial=0.0), 0.0))
-        negative_char = float(max(char_sim[negatives].max(initial=0.0), 0.0))
-        best_word = np.zeros(len(self.claim_ids))
-        best_char = np.zeros(len(self.claim_ids))
-        best_ref: dict[int, int] = {}
-        for r, c in enumerate(self._ref_claim):
-            if c < 0:
+        return self.candidates_many([sentence], [quantities], [topics], k, exclude_sites)[0]
+
+    def candidates_many(self, sentences: list[str], quantities: list[list[Quantity]],
+                        topics: list[list[str] | None], k: int = TOP_K,
+                        exclude_sites: Iterable[str] | None = None) -> list[list[Candidate]]:
+        """:meth:`candidates` for many sentences at once (one vectorisation and one classifier call per batch)."""
+        out: list[list[Candidate]] = [[] for _ in sentences]
+        if not self.refs:
+            return out
+        live = []
+        for i, (sentence, qs, tps) in enumerate(zip(sentences, quantities, topics, strict=True)):
+            sentence = sentence[:MAX_MATCH_CHARS]
+            if not sentence.strip():
                 continue
-            if word_sim[r] > best_word[c]:
-                best_word[c] = word_sim[r]
-                best_ref[c] = r
-            best_char[c] = max(best_char[c], char_sim[r])
-        for c in range(len(self.claim_ids)):
-            best_ref.setdefault(c, int(np.argmax(np.where(self._ref_claim == c, char_sim, -2))))
-        lexical = np.argsort(-(best_word + 0.5 * best_char))[: max(k, 1)]
-        by_class = np.argsort(-proba)[:3]
+            verbatim = self._verbatim(sentence)
+            if not verbatim and (not assertive(sentence) or is_contact(sentence) or other_treatment(sentence)):
+                continue
+            figures = _figure_kinds(qs)
+            tps = classify_topics(sentence, qs) if tps is None else tps
+            live.append((i, sentence, figures, tps, verbatim))
+        excluded = frozenset(exclude_sites or ())
+        for b in range(0, len(live), BATCH):
+            batch = live[b:b + BATCH]
+            words = self.words.transform([word_terms(x[1]) + figure_terms(x[2]) for x in batch])
+            chars = self.chars.transform([_char_text(x[1]) for x in batch])
+            word_sim = (words @ self._word_matrix.T).toarray()
+            char_sim = (chars @ self._char_matrix.T).toarray()
+            proba, none_p = self._classify(sparse.hstack([words, chars]).tocsr(), excluded)
+            if excluded:
+                out_of_fold = np.isin(self._ref_site, list(excluded))
+                word_sim[:, out_of_fold] = -1.0
+                char_sim[:, out_of_fold] = -1.0
+            negatives = self._ref_claim < 0
+            negative = np.maximum(word_sim[:, negatives].max(axis=1, initial=0.0), 0.0)
+            negative_char = np.maximum(char_sim[:, negatives].max(axis=1, initial=0.0), 0.0)
+            best_word = np.stack([np.maximum(word_sim[:, cols].max(axis=1), 0.0) for cols in self._claim_cols], 1)
+            best_char = np.stack([np.maximum(char_sim[:, cols].max(axis=1), 0.0) for cols in self._claim_cols], 1)
+            best_ref = np.stack([cols[word_sim[:, cols].argmax(axis=1)] for cols in self._claim_cols], 1)
+            for row, (i, sentence, figures, tps, verbatim) in enumerate(batch):
+                out[i] = self._rerank(sentence, figures, tps, verbatim, k, best_word[row], best_char[row],
+                                      best_ref[row], proba[row], float(none_p[row]), float(negative[row]),
+                                      float(negative_char[row]))
+        return out
+
+    def _rerank(self, sentence: str, figures: list[Quantity], topics: list[str], verbatim: dict[str, Any], k: int,
+                best_word: np.ndarray, best_char: np.ndarray, best_ref: np.ndarray, proba: np.ndarray,
+                none_p: float, negative: float, negative_char: float) -> list[Candidate]:
+        lexical = np.argsort(-(best_word + 0.5 * best_char), kind="stable")[: max(k, 1)]
+        by_class = np.argsort(-proba, kind="stable")[:3]
         order = list(dict.fromkeys([*lexical.tolist(), *by_class.tolist()]))
         pops = _populations(sentence)
         out = []
@@ -264,13 +279,12 @@ class ClaimIndex:
             cid = self.claim_ids[c]
             if best_word[c] <= 0 and best_char[c] <= 0.05 and proba[c] < 0.05 and cid not in verbatim:
                 continue
-            ref = self.refs[best_ref[c]]
             feats = self.features(cid, float(best_word[c]), float(best_char[c]), figures, topics, pops)
             feats["negative"] = float(best_word[c]) - negative
             feats["negative_char"] = float(best_char[c]) - negative_char
             feats["classifier"] = float(proba[c])
             feats["classifier_none"] = none_p
-            out.append(Candidate(cid, 0.0, feats, ref))
+            out.append(Candidate(cid, 0.0, feats, self.refs[int(best_ref[c])]))
         top = sorted((x.features["word"] for x in out), reverse=True)
         for cand in out:  # how far ahead of the runner-up: a paraphrase of one claim beats its neighbours
             others = [t for t in top if t != cand.features["word"]] or [0.0]
@@ -285,7 +299,7 @@ class ClaimIndex:
         out.sort(key=lambda x: (-x.score, x.claim_id))
         return out
 
-    def _classify(self, x: Any, excluded: frozenset[str]) -> tuple[np.ndarray, float]:
+    def _classify(self, x: Any, excluded: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         """P(claim) for every claim and P(no claim), from a logistic classifier over the same word and character
         features, trained on the quotes, short texts and labelled examples (leaving out ``excluded`` sites)."""
         if excluded not in self._models:
@@ -299,21 +313,20 @@ class ClaimIndex:
                 self._models.clear()
             self._models[excluded] = (model, {c: i for i, c in enumerate(model.classes_)}) if model else None
         fitted = self._models[excluded]
-        out = np.zeros(len(self.claim_ids))
+        out = np.zeros((x.shape[0], len(self.claim_ids)))
         if fitted is None:
-            return out, 0.0
+            return out, np.zeros(x.shape[0])
         model, column = fitted
-        p = model.predict_proba(x)[0]
+        p = model.predict_proba(x)
         for c, cid in enumerate(self.claim_ids):
             if cid in column:
-                out[c] = p[column[cid]]
-        return out, float(p[column[NO_CLAIM]]) if NO_CLAIM in column else 0.0
+                out[:, c] = p[:, column[cid]]
+        return out, (p[:, column[NO_CLAIM]] if NO_CLAIM in column else np.zeros(x.shape[0]))
 
     def features(self, cid: str, word: float, char: float, figures: list[Quantity], topics: list[str],
                  pops: set[str]) -> dict[str, float]:
         claim = self.claims[cid]
-        theirs = [f for r in self.refs if r.claim_id == cid and r.kind != "example" for f in r.figures] + list(
-            self.asserted[cid])
+        theirs = self._theirs[cid]
         mine_kinds = {q.kind for q in figures}
         their_kinds = {q.kind for q in theirs}
         shared = mine_kinds & their_kinds

@@ -1,10 +1,11 @@
 """``check``: read a marketing page and report its checkable sentences against the evidence.
 
-``python -m evidence check page.txt`` prints a report; ``--json`` prints the findings as a JSON list
+``python -m evidence check page.txt`` prints a report; ``--url URL`` fetches the page first (its main text,
+through ``evidence.checking.fetch``'s guarded fetch); ``--json`` prints the findings as a JSON list
 (``evidence.checking.checker.findings_to_records``).  Exit codes: 0 when the check ran, whatever it found;
 1 when the curated data do not validate; 2 when the input cannot be read (missing file, a directory,
-no permission).  Undecodable bytes are not an error: the input is decoded as UTF-8 with replacement
-characters, so any file can be checked.
+no permission, a URL that may not or cannot be fetched).  Undecodable bytes are not an error: the input is
+decoded as UTF-8 with replacement characters, so any file can be checked.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from evidence.input_files import InputFileError, MiB, read_bytes
 def register(sub) -> None:
     p = sub.add_parser("check", help="check a marketing page (text or HTML) against the claims and evidence")
     p.add_argument("file", nargs="?", default="-", help="a text or HTML file, or - for standard input (default)")
+    p.add_argument("--url", help="fetch this http(s) page and check its main text instead of a file")
     p.add_argument("--json", action="store_true", help="print the findings as a JSON list")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--html", action="store_true", help="parse the input as HTML (default: detect)")
@@ -53,7 +55,19 @@ def run_check(args) -> int:
     from evidence.curation.load import DataInvalid, data_dir, load_dataset
     from evidence.curation.tables import build_tables
 
-    text = read_input(args.file)
+    html = True if args.html else (False if args.text else None)
+    name = args.file
+    if args.url:
+        from evidence.checking.fetch import FetchError, fetch_page
+        from evidence.checking.sentences import main_text
+
+        try:
+            page = fetch_page(args.url)
+        except FetchError as exc:
+            raise UserError(str(exc)) from exc
+        text, html, name = (main_text(page.text), False, page.url) if page.is_html else (page.text, False, page.url)
+    else:
+        text = read_input(args.file)
     directory = data_dir(args.data)
     if not directory.is_dir():
         raise UserError(f"data directory not found: {directory}")
@@ -65,14 +79,13 @@ def run_check(args) -> int:
         print(f"the data in {directory} do not validate; run `python -m evidence validate`", file=sys.stderr)
         return 1
     tables = build_tables(dataset)
-    html = True if args.html else (False if args.text else None)
     findings = check_text(text, dataset, tables, html=html, include_all=args.all)
     out = _stdout()
     if args.json:
         json.dump(findings_to_records(findings), out, ensure_ascii=False, indent=2)
         out.write("\n")
     else:
-        out.write(render_report(findings, args.file))
+        out.write(render_report(findings, name))
     out.flush()
     return 0
 
@@ -101,7 +114,7 @@ def _fmt_quantity(q: dict) -> str:
 def render_report(findings, name: str = "-") -> str:
     lines = []
     for f in findings:
-        head = f"[{f.start}–{f.end}] {f.topic or 'no topic'}"
+        head = f"[{f.start}–{f.end}] {', '.join(f.topics) or 'no topic'}"
         if f.claim_id:
             head += f" · matches claim {f.claim_id} (similarity {f.similarity:g})"
         lines.append(head)

@@ -1,66 +1,125 @@
-"""Check a text: paste or upload a clinic page; see which sentences make known claims and what the evidence says."""
+"""Check a text: paste, upload or fetch a clinic page; see which sentences make known claims and what the evidence
+says.  Pasted text is shown as text (escaped, never Markdown); only the first ``MAX_SHOWN`` sentences are
+highlighted and tabled on screen, the downloads hold every finding."""
 
 import html
 import json
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from evidence.checking.checker import check_text, findings_to_records
+from evidence.checking.checker import TABLE_COLUMNS, check_text, findings_table, findings_to_records
+from evidence.checking.fetch import FetchError, fetch_page
+from evidence.checking.sentences import extract_text, looks_like_html, main_text, split_sentences
+from evidence.curation.verdicts import VERDICTS, verdict_badge
 from evidence.ui import common
+
+MAX_SHOWN = 300
+EXAMPLE = Path(__file__).resolve().parent.parent / "checking" / "example_page.txt"
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+def _fetch(url: str) -> tuple[str | None, str | None, str]:
+    """(main text, error, final URL) for a URL, cached for an hour."""
+    try:
+        page = fetch_page(url)
+    except FetchError as exc:
+        return None, str(exc), url
+    return (main_text(page.text) if page.is_html else page.text), None, page.url
+
 
 dataset, tables = common.data()
 st.title("Check a text")
-st.markdown("Paste a clinic page (or upload its saved .html or .txt). Each sentence is matched against the curated "
-            "claims; numbers are normalised and set against the evidence computed from the data.")
+st.markdown("Paste a clinic page, upload its saved .html or .txt, or give its address. Each sentence is matched "
+            "against the curated claims; numbers are normalised and set against the evidence computed from the "
+            "data, like for like.")
+url = common.bound_text("…or check a page by its address (http or https)", "url",
+                        placeholder="https://clinic.example/ketamine-for-depression")
 upload = st.file_uploader("Upload a saved page", type=["txt", "html", "htm"])
+if st.button("Try an example page"):
+    st.session_state["check_text"] = EXAMPLE.read_text(encoding="utf-8")
 text = st.text_area("…or paste the text here", height=200, key="check_text")
 is_html = None
+source = "pasted text"
 if upload is not None:
     text = upload.getvalue().decode("utf-8", errors="replace")
     is_html = upload.name.lower().endswith((".html", ".htm"))
+    source = upload.name
+elif url.strip():
+    with st.spinner("Fetching the page…"):
+        fetched, error, final = _fetch(url.strip())
+    if error:
+        st.error(error)
+        common.footer(dataset)
+        st.stop()
+    text, is_html, source = fetched or "", False, final
+    st.caption(f"Checked the main text of {html.escape(final)}. " + "Permalink: this page's address holds the URL.")
 if not text.strip():
     st.info("Nothing to check yet.")
     common.footer(dataset)
     st.stop()
 
-findings = check_text(text, dataset, tables, html=is_html)
-records = findings_to_records(findings)
-flagged = [f for f in findings if f.claim_id or f.quantities]
-st.markdown(f"**{len(flagged)} flagged sentence(s)** out of {len(findings)}.")
+with st.spinner("Checking…"):
+    findings = check_text(text, dataset, tables, html=is_html)
+claims = {c.id: c for c in dataset.claims}
+flagged = [f for f in findings if f.claim_id or f.verdict]
+st.markdown(f"**{len(flagged)} flagged sentence(s)** (a known claim or a number with a verdict) out of "
+            f"{len(findings)} sentence(s) with something checkable.")
 
-parts = []
-for f in findings:
-    sentence = html.escape(f.sentence)
-    if f.claim_id or f.quantities:
-        colour = "#FFE8A3" if f.claim_id else "#D6ECFF"
-        sentence = f'<mark style="background:{colour}">{sentence}</mark>'
-    parts.append(sentence)
-with st.expander("The text, flagged sentences highlighted (yellow: known claim; blue: a number to check)",
-                 expanded=True):
-    st.markdown("<div style='line-height:1.7'>" + " ".join(parts) + "</div>", unsafe_allow_html=True)
+# The text with flagged sentences highlighted: escaped text in an HTML block (no Markdown, no remote images).
+base = extract_text(text) if is_html or (is_html is None and looks_like_html(text)) else text
+if base.strip():
+    sentences = split_sentences(base)
+    marks = {(f.start, f.end): f for f in findings}
+    parts = []
+    for s in sentences[:MAX_SHOWN]:
+        f = marks.get((s.start, s.end))
+        piece = html.escape(s.text)
+        if f is not None and (f.claim_id or f.verdict):
+            colour = "#FFE8A3" if f.claim_id else "#D6ECFF"
+            piece = f'<mark style="background:{colour}">{piece}</mark>'
+        parts.append(piece)
+    with st.expander("The text, flagged sentences highlighted (yellow: a known claim; blue: a number with a verdict)",
+                     expanded=len(sentences) <= 60):
+        if len(sentences) > MAX_SHOWN:
+            st.caption(f"Showing the first {MAX_SHOWN} of {len(sentences)} sentences; the downloads hold every "
+                       "finding.")
+        st.html("<div style='line-height:1.7'>" + " ".join(parts) + "</div>")
 
 st.subheader("Findings")
-for f in flagged:
-    with st.container(border=True):
-        st.markdown(f"> {f.sentence}")
-        meta = [f"topic: *{f.topic}*"] if f.topic else []
-        if f.quantities:
-            meta.append("numbers: " + "; ".join(
-                f"{q['kind']} {q['low']:g}{'' if q['high'] in (None, q['low']) else '–' + format(q['high'], 'g')} "
-                f"{q['unit']} ({q['framing']})" for q in f.quantities))
-        st.markdown(" · ".join(meta))
-        if f.verdict:
-            st.markdown(f"**Suggested verdict: {f.verdict}**" + (f" — rule: {f.rule}" if f.rule else ""))
-        if f.evidence:
-            st.caption(f.evidence if isinstance(f.evidence, str) else json.dumps(f.evidence, default=str))
-        if f.claim_id:
-            st.page_link(common.PAGES["claim"], label=f"Curated claim: {dataset.claim(f.claim_id).short} "
-                         f"(similarity {f.similarity:.0f})", query_params={"claim": f.claim_id})
-frame = pd.DataFrame(records)
+rows = findings_table(findings, claims)
+if len(rows) > MAX_SHOWN:
+    st.caption(f"Showing the first {MAX_SHOWN} of {len(rows)} findings; the downloads hold them all.")
+
+
+def _cell(value: str) -> str:
+    return html.escape(value or "")
+
+
+head = "".join(f"<th style='text-align:left;padding:4px'>{c}</th>" for c in
+               ("sentence", "topics", "matched claim", "verdict", "evidence", "why it matched"))
+body = []
+for r in rows[:MAX_SHOWN]:
+    badge = verdict_badge(r["verdict"]) if r["verdict"] in VERDICTS else _cell(r["verdict"])
+    body.append("<tr>" + "".join(f"<td style='vertical-align:top;padding:4px;border-top:1px solid #ddd'>{v}</td>"
+                                 for v in (_cell(r["sentence"]), _cell(r["topics"]), _cell(r["claim"]), badge,
+                                           _cell(r["evidence"]), _cell(r["why"]))) + "</tr>")
+st.html(f"<table style='border-collapse:collapse;font-size:0.9em'><tr>{head}</tr>{''.join(body)}</table>")
+
+matched = list(dict.fromkeys(f.claim_id for f in findings if f.claim_id))
+if matched:
+    st.markdown("**Curated claims found** (open one for its quotes, studies and verdict):")
+    for cid in matched[:50]:
+        st.page_link(common.PAGES["claim"], label=f"Curated claim: {claims[cid].short} ({claims[cid].verdict})",
+                     query_params={"claim": cid})
+
+frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+records = findings_to_records(findings)
 c1, c2 = st.columns(2)
-c1.download_button("Download findings (CSV)", frame.to_csv(index=False).encode(),
+c1.download_button("Download the findings table (CSV)", frame.to_csv(index=False).encode(),
                    common.stamped_name("findings", dataset), "text/csv", on_click="ignore")
-c2.download_button("Download findings (JSON)", json.dumps(records, indent=2, default=str),
+c2.download_button("Download every finding with its evidence (JSON)",
+                   json.dumps({"source": source, "findings": records}, indent=2, default=str),
                    common.stamped_name("findings", dataset, "json"), "application/json", on_click="ignore")
 common.footer(dataset)
