@@ -209,3 +209,15 @@ def test_landing_cards_keep_curated_text_inside_their_html(tmp_path, monkeypatch
     assert "tracker.example/c.png" in cards
     tokens = markdown_it.MarkdownIt("commonmark", {"html": True}).parse(cards)
     assert all(t.type == "html_block" for t in tokens), [t.type for t in tokens]
+
+
+def test_error_panel_shows_at_most_200_errors(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURES / "minimal", data)
+    record = (data / "sources.yaml").read_text().split("sources:\n", 1)[1]
+    (data / "sources.yaml").write_text("sources:\n" + record.replace("kind: clinic marketing", "kind: advert") * 500)
+    monkeypatch.setenv("EVIDENCE_DATA_DIR", str(data))
+    at = run("claims")
+    assert not at.exception
+    panel = at.code[0].value
+    assert panel.count("\n") == 200 and "more (run `python -m evidence validate` for all)" in panel

@@ -32,6 +32,9 @@ PAGES = {
 }
 
 
+MAX_ERRORS_SHOWN = 200  # a broken file can yield thousands; the page stays light
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _load(directory: str, version: str) -> tuple[Dataset | None, list[str]]:
     dataset, errors = validate(directory)
@@ -64,7 +67,10 @@ def dataset() -> Dataset:
     loaded, errors = _load(resolved, content_hash(directory))
     if loaded is None:
         st.error(f"The data in `{directory}` did not validate ({len(errors)} error(s)); fix them and reload.")
-        st.code("\n".join(errors), language=None)
+        shown = errors[:MAX_ERRORS_SHOWN]
+        more = f"\n… and {len(errors) - len(shown):,} more (run `python -m evidence validate` for all)" \
+            if len(errors) > len(shown) else ""
+        st.code("\n".join(shown) + more, language=None)
         st.stop()
     return loaded
 
