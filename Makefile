@@ -31,7 +31,7 @@ chromium:
 	else echo "no $(CHROMIUM) and not root: browser tests will skip (or fail under CI=true)"; fi
 
 ## test: install, lint, and run every test (unit, AppTest, browser)
-test: $(STAMP) chromium
+test: $(STAMP) chromium node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m evidence validate --provenance
 	$(BIN)/python -m pytest
@@ -48,11 +48,16 @@ validate: $(STAMP)
 
 ## site: build the static site into $(SITE_DIR) (SITE_URL=https://... sets its public address)
 SITE_DIR ?= site
-site: $(STAMP)
+site: $(STAMP) node_modules/.installed
 	$(BIN)/python -m evidence site --out $(SITE_DIR) $(if $(SITE_URL),--base-url $(SITE_URL))
 
+## node_modules: plotly.js's cartesian bundle for the site (package.json; without npm the site uses plotly.py's full one)
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --ignore-scripts --silent && touch $@; \
+	else echo "no npm: the static site will use plotly.py's full plotly.js (3x the size)"; fi
+
 ## bench: speed and memory benchmarks (prints a table, writes bench/results/)
-bench: $(STAMP) chromium
+bench: $(STAMP) chromium node_modules/.installed
 	$(BIN)/python -m bench
 
 ## bench-load: 10, 25 and 50 concurrent websocket sessions against one server (prints a table, writes bench/results/load.json)
