@@ -296,3 +296,24 @@ def test_inputs_that_never_end_are_refused(tmp_path, capsys, target, command):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and ("named pipe" in err or "is a device" in err)
+
+
+def test_control_characters_in_keys_keep_errors_on_one_line(minimal):
+    edit(minimal / "sources.yaml", 'title: "A page"', 'title: "A page"\n  "bad\\nkey\\tname": 1')
+    (err,) = errors_of(minimal)
+    assert "bad\\nkey\\tname: unknown field" in err
+
+
+def test_unsigned_exponent_is_explained(minimal):
+    edit(minimal / "studies.yaml", "value: 24, unit: hours", "value: 2.4e1, unit: hours")
+    (err,) = errors_of(minimal)
+    assert "YAML reads 2.4e1 as text: write the exponent with a sign, 2.4e+1" in err
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ("value: 24, unit: hours", "value: 1.0e+308, unit: months", "timepoint.value"),
+    ("estimate: 3.5, ci_low: 1.2, ci_high: 9.8", "estimate: 3.5, ci_low: 1.2, ci_high: 1.0e+300", "effect.ci_high"),
+])
+def test_absurd_magnitudes_are_refused(minimal, old, new, field):
+    edit(minimal / "studies.yaml", old, new)
+    assert any(field in e and "less than or equal to" in e for e in errors_of(minimal))

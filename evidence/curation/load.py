@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,7 +57,8 @@ class DataError:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         what = " ".join(part for part in (self.record, self.field) if part)
-        return f"{where}: {what}: {self.message}" if what else f"{where}: {self.message}"
+        text = f"{where}: {what}: {self.message}" if what else f"{where}: {self.message}"
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)  # always one line
 
 
 class DataInvalid(Exception):  # noqa: N818 - reads better at call sites than DataInvalidError
@@ -289,6 +291,9 @@ def _dotted(loc: Iterable[Any]) -> str:
     return out
 
 
+_UNSIGNED_EXPONENT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE]\d+$")  # 1e5: a float in YAML 1.2, text in 1.1
+
+
 def _message(err: dict[str, Any]) -> str:
     msg = err["msg"].removeprefix("Value error, ")
     given = err.get("input")
@@ -296,6 +301,9 @@ def _message(err: dict[str, Any]) -> str:
         msg += f" (got the boolean {str(given).lower()}: YAML reads unquoted yes/no/on/off as booleans; quote it)"
     elif err["type"] in ("int_type", "float_type") and isinstance(given, bool):
         msg += f" (got the boolean {str(given).lower()}: YAML reads unquoted yes/no/on/off as booleans)"
+    elif err["type"] in ("int_type", "float_type") and isinstance(given, str) and _UNSIGNED_EXPONENT.match(given):
+        signed = re.sub(r"[eE]", "e+", given, count=1)
+        msg += f" (YAML reads {given} as text: write the exponent with a sign, {signed})"
     elif err["type"] in ("int_type", "float_type", "date_type") and isinstance(given, str):
         msg += f" (got the text {given[:40]!r}: write it without quotes)"
     elif err["type"] == "int_type" and isinstance(given, float):

@@ -83,6 +83,8 @@ Framing = Literal["up to", "as little as", "more than", "at least", "about", "ty
 HOURS_PER_UNIT = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0, "weeks": 168.0, "months": 730.0}
 
 MAX_COUNT = 100_000_000  # participants, events, studies: far above any study, far below int64 overflow in sums
+MAX_TIME = 1_000_000  # a time value in any unit: hours stay finite (1e308 months were read as inf hours)
+MAX_VALUE = 1e9  # means, SDs, SEs, estimates: finite arithmetic (SMDs, pooling) on every reported figure
 
 
 class Model(BaseModel):
@@ -136,7 +138,7 @@ class Sample(Model):
 
 
 class FollowUp(Model):
-    value: float = Field(gt=0)
+    value: float = Field(gt=0, le=MAX_TIME)
     unit: TimeUnit
     source: Provenance | None = None
 
@@ -162,7 +164,7 @@ class Arm(Model):
 
 
 class Timepoint(Model):
-    value: float = Field(gt=0, description="Positive: time after the reference dose.")
+    value: float = Field(gt=0, le=MAX_TIME, description="Positive: time after the reference dose.")
     unit: TimeUnit
     since: TimeFrom = Field(description="Counted from the first or the last dose (or randomization).")
     label: str | None = Field(None, description='As the paper says it, e.g. "day 28".')
@@ -183,7 +185,7 @@ class Derivation(Model):
     """
 
     rule: Literal["count_from_percent", "sd_from_se"]
-    se: float | None = Field(None, gt=0, description="sd_from_se: the quoted standard error.")
+    se: float | None = Field(None, gt=0, le=MAX_VALUE, description="sd_from_se: the quoted standard error.")
 
     @model_validator(mode="after")
     def _inputs(self) -> Derivation:
@@ -213,8 +215,8 @@ class ArmResult(Model):
     events: int | None = Field(None, ge=0, le=MAX_COUNT)
     total: int | None = Field(None, ge=1, le=MAX_COUNT)
     percent: float | None = Field(None, ge=0, le=100)
-    mean: float | None = None
-    sd: float | None = Field(None, ge=0)
+    mean: float | None = Field(None, ge=-MAX_VALUE, le=MAX_VALUE)
+    sd: float | None = Field(None, ge=0, le=MAX_VALUE)
     n: int | None = Field(None, ge=1, le=MAX_COUNT)
     derived: Derivation | None = Field(None, description="Set when events or sd were derived by an exact rule.")
     source: Provenance | None = Field(None, description="Where this arm's figures were read, when not the outcome's.")
@@ -260,13 +262,14 @@ class Effect(Model):
     """A between-arm (or pooled) effect as the paper reports it."""
 
     type: EffectType
-    estimate: float
-    ci_low: float | None = None
-    ci_high: float | None = None
+    estimate: float = Field(ge=-MAX_VALUE, le=MAX_VALUE)
+    ci_low: float | None = Field(None, ge=-MAX_VALUE, le=MAX_VALUE)
+    ci_high: float | None = Field(None, ge=-MAX_VALUE, le=MAX_VALUE)
     ci_level: float = 0.95
     p: float | None = Field(None, ge=0, le=1)
     comparison: str | None = Field(None, description='e.g. "ketamine vs midazolam".')
-    se: float | None = Field(None, gt=0, description="A reported standard error (e.g. of a mean difference).")
+    se: float | None = Field(None, gt=0, le=MAX_VALUE,
+                             description="A reported standard error (e.g. of a mean difference).")
     n_intervention: int | None = Field(None, ge=1, le=MAX_COUNT,
                                         description="Participants analysed in the intervention arm(s).")
     n_control: int | None = Field(None, ge=1, le=MAX_COUNT,
@@ -332,7 +335,7 @@ class Durability(Model):
         "duration_of_response", "relapse_rate",
     ]
     statistic: Literal["median", "mean", "value", "proportion", "range"]
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, le=MAX_TIME)
     unit: Literal["minutes", "hours", "days", "weeks", "months", "percent"]
     population: Text = Field(description="Who, e.g. 'responders after six infusions'.")
     arm: Slug | None = None
