@@ -371,7 +371,8 @@ def _sample(dataset) -> list[str]:
             f"claim/{dataset.claims[-1].id}.html", f"v/{dataset.version}/claim/onset_24_hours.html",
             "study/lii2023_natmentalhealth.html", "explorer/index.html",
             "explorer/forest-response-24-hours-12-36-h-any.html", "explorer/response-over-time.html",
-            "explorer/risk-of-bias.html", "methods.html", "data/index.html"]
+            "explorer/risk-of-bias.html", "explorer/open-label-vs-blinded.html", "explorer/evidence-map.html",
+            "methods.html", "data/index.html"]
 
 
 @pytest.mark.browser
@@ -468,3 +469,18 @@ def test_bundle_is_deterministic_for_a_date(dataset, tables):
     day = date.fromisoformat(data_date(dataset))
     first = bundle.bundle("onset_24_hours", dataset, tables, images=False, today=day)
     assert first == bundle.bundle("onset_24_hours", dataset, tables, images=False, today=day)
+
+
+def test_the_shared_plotly_bundle_draws_every_trace_type(site):
+    """The cartesian bundle (installed by make) is used only when it covers every trace the site draws."""
+    from evidence.publishing.site import CARTESIAN_JS, CARTESIAN_TRACES
+
+    figure = re.compile(r'<script type="application/json" id="fig-[^"]+">(.*?)</script>', re.DOTALL)
+    types = {t.get("type", "scatter") for page in html_pages(site)
+             for doc in figure.findall(page.read_text(encoding="utf-8")) for t in json.loads(doc)["data"]}
+    assert "scatter" in types
+    bundle = [p.name for p in (site / "assets").glob("plotly-*.min.js")]
+    if CARTESIAN_JS.is_file():
+        assert bundle[0].startswith("plotly-cartesian-") and types <= CARTESIAN_TRACES
+    else:
+        assert bundle[0].startswith("plotly-") and "cartesian" not in bundle[0]

@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape as xml_escape
 import pandas as pd
 import plotly.offline
 
-from evidence.curation.load import Dataset
+from evidence.curation.load import REPO_ROOT, Dataset
 from evidence.curation.tables import TABLE_NAMES, Tables
 from evidence.curation.verdicts import VERDICTS
 from evidence.pages import claim as claim_pages
@@ -43,6 +43,10 @@ from evidence.publishing import bundle, exports
 from evidence.publishing.stamp import LICENCE, PROJECT, how_to_cite
 from evidence.publishing.templating import Renderer, json_script
 
+# plotly.js's cartesian bundle (scatter, bar, box, …): a third of the full bundle's size and parse time.
+CARTESIAN_JS = REPO_ROOT / "node_modules" / "plotly.js-cartesian-dist-min" / "plotly-cartesian.min.js"
+CARTESIAN_TRACES = {"scatter", "bar", "box", "heatmap", "histogram", "histogram2d", "histogram2dcontour", "contour",
+                    "image", "pie", "violin"}
 MARKER = ".evidence-site"  # a directory holding this file was built here and may be rebuilt
 STATIC = Path(__file__).parent / "templates" / "static"
 _DATE_HEADING = re.compile(r"^#+\s*(\d{4}-\d{2}-\d{2})\b", re.MULTILINE)
@@ -85,7 +89,7 @@ class _Site:
             "project": PROJECT, "version": self.version, "modified": self.ds.modified, "licence": LICENCE,
             "how_to_cite": how_to_cite(self.ds, today=self.today, base=base),
             "counts": f"{len(self.ds.studies)} studies, {len(self.ds.claims)} claims, {len(self.ds.sources)} pages",
-            "plotly_file": f"plotly-{plotly.offline.get_plotlyjs_version()}.min.js",
+            "plotly_file": "",  # chosen by choose_plotly() once every figure is known
         }
 
     # -- pages
@@ -205,9 +209,26 @@ class _Site:
         out.update({f"data/{name}": payload for name, payload in data.items()})
         return out
 
+    def choose_plotly(self, pages) -> str:
+        """The site's one plotly.js: the cartesian bundle when installed (``make site`` runs npm), of the same
+        version as plotly.py's and covering every trace type drawn; else plotly.py's full bundle."""
+        types = {t.get("type", "scatter") for *_, charts in pages for c in charts if c.has_data
+                 for t in json.loads(str(self.renderer.figure_json(c))).get("data", [])}
+        version = plotly.offline.get_plotlyjs_version()
+        self.plotly_js = None
+        if CARTESIAN_JS.is_file() and types <= CARTESIAN_TRACES:
+            head = CARTESIAN_JS.read_bytes()[:200].decode("utf-8", "replace")
+            if f"v{version}" in head:
+                self.plotly_js = CARTESIAN_JS.read_bytes()
+                self.site["plotly_file"] = f"plotly-cartesian-{version}.min.js"
+        if self.plotly_js is None:
+            self.plotly_js = plotly.offline.get_plotlyjs().encode("utf-8")
+            self.site["plotly_file"] = f"plotly-{version}.min.js"
+        return self.site["plotly_file"]
+
     def assets(self) -> dict[str, bytes]:
         out = {f"assets/{p.name}": p.read_bytes() for p in sorted(STATIC.iterdir()) if p.is_file()}
-        out[f"assets/{self.site['plotly_file']}"] = plotly.offline.get_plotlyjs().encode("utf-8")
+        out[f"assets/{self.site['plotly_file']}"] = self.plotly_js
         return out
 
     def sitemap(self, paths: list[str]) -> bytes:
@@ -279,6 +300,7 @@ def build_site(dataset: Dataset, tables: Tables, out: Path, *, base_url: str | N
     say("building page models")
     pages = site.pages()
     say(f"rendering {len(pages)} pages")
+    say(f"plotly.js: {site.choose_plotly(pages)}")
     shared = site.files(pages)
     trees = {False: {}, True: {}}
     for versioned, tree in trees.items():
