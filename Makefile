@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PORT ?= 8501
 
-.PHONY: run test lint unit browser site bench bench-load schema validate clean
+.PHONY: run test lint unit browser site bench bench-load eval-checker schema validate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ node_modules/.installed: package.json package-lock.json
 ## bench: speed and memory benchmarks (prints a table, writes bench/results/)
 bench: $(STAMP) chromium node_modules/.installed
 	$(BIN)/python -m bench
+
+## eval-checker: the text checker on real clinic sentences (bench/corpus), development and test halves
+eval-checker: $(STAMP)
+	$(BIN)/python -m bench.eval_checker
 
 ## bench-load: 10, 25 and 50 concurrent websocket sessions against one server (prints a table, writes bench/results/load.json)
 bench-load: $(STAMP)

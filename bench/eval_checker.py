@@ -358,9 +358,9 @@ def fit(items: list[Item], dataset: Any, min_precision: float = 0.9) -> dict[str
 def examples_from(items: list[Item], known: set[str]) -> dict[str, list[dict[str, str]]]:
     """The development half as matching examples: claim sentences by claim, non-claim and topic-only ones as
     negatives (``evidence/checking/examples.yaml``)."""
-    examples = [{"claim": i.claim, "site": i.site, "text": i.text, "url": i.url} for i in items
-                if i.kind == "claim" and i.claim in known]
-    negatives = [{"site": i.site, "text": i.text, "url": i.url} for i in items
+    examples = [{"claim": i.claim, "site": i.site, "text": i.text, "url": i.url, "topics": list(i.topics)}
+                for i in items if i.kind == "claim" and i.claim in known]
+    negatives = [{"site": i.site, "text": i.text, "url": i.url, "topics": list(i.topics)} for i in items
                  if i.kind in ("non-claim", "topic-only", "other-treatment") and not acceptable_claims(i, known)]
     return {"examples": examples, "negatives": negatives}
 

@@ -26,10 +26,24 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from evidence.checking.matching import MATCH_THRESHOLD, ClaimIndex, _agree, _assertion_quantities, in_hours
+from evidence.checking.matching import (
+    MATCH_THRESHOLD,
+    ClaimIndex,
+    _agree,
+    _assertion_quantities,
+    in_hours,
+    load_examples,
+)
 from evidence.checking.quantities import Quantity, extract_quantities
 from evidence.checking.sentences import Sentence, extract_text, looks_like_html, split_sentences
-from evidence.checking.topics import MAX_TOPIC_CHARS, classify_topic, classify_topics, is_contact, normalise
+from evidence.checking.topics import (
+    MAX_TOPIC_CHARS,
+    classify_topic,
+    classify_topics,
+    is_contact,
+    learned_topics,
+    normalise,
+)
 
 __all__ = ["MATCH_THRESHOLD", "RULES", "Finding", "check_text", "classify_topic", "classify_topics",
            "compare_quantity", "extract_text", "findings_to_records", "split_sentences", "summarise_evidence"]
@@ -213,6 +227,7 @@ class Context:
     harms: bool = False  # the figure is about side effects
     regimen: bool = False  # a course or schedule, not an effect
     own_patients: bool = False  # "of our patients": the clinic's own uncontrolled series
+    effect: bool = True  # the sentence speaks of an effect on depression (relief, response, mood, symptoms)
 
 
 _OTHER_CONDITION = re.compile(r"(?<!\w)(?:ptsd|post[- ]traumatic|anxiety|bipolar|ocd|obsessive|chronic pain|pain|"
@@ -227,6 +242,10 @@ _REGIMEN = re.compile(r"(?<!\w)(?:course|series|schedule|sessions? (?:over|acros
                       r"(?:twice|three times|two times) (?:a|per) week|protocol|program(?:me)?)(?!\w)")
 _OWN = re.compile(r"(?<!\w)(?:our (?:patients|clients|clinic|practice|center|centre)|we(?:'ve| have)? (?:seen|treated))"
                   r"(?!\w)")
+_EFFECT = re.compile(r"(?<!\w)(?:relie\w*|improv\w*|respon\w*|remission|symptoms?|results?|works?|working|effects?|"
+                     r"effective\w*|benefits?|depress\w*|mood|feel(?:s|ing)? better|better|lift\w*|alleviat\w*|"
+                     r"reduc\w*|antidepressant|suicid\w*|success\w*|heal\w*|recover\w*|feel\w*|changes?|positive|"
+                     r"kicks? in|takes? effect)(?!\w)")
 _DAY_AFTER = re.compile(r"(?<!\w)(?:the (?:next|following) day|day after|within (?:a|one) day|24[- ]hours?)(?!\w)")
 
 
@@ -243,7 +262,8 @@ def sentence_context(sentence: str, quantities: list[Quantity]) -> Context:
             window = (in_hours(q.low, q.unit), in_hours(q.high, q.unit))
     if window is None and _DAY_AFTER.search(low):
         window = (24.0, 24.0)
-    return Context(population, window, bool(_HARMS.search(low)), bool(_REGIMEN.search(low)), bool(_OWN.search(low)))
+    return Context(population, window, bool(_HARMS.search(low)), bool(_REGIMEN.search(low)), bool(_OWN.search(low)),
+                   bool(_EFFECT.search(low)))
 
 
 def compare_quantity(q: Quantity, topic: str | list[str] | None, summary: dict[str, Any],
@@ -347,8 +367,13 @@ def rule_verdict(quantities: list[Quantity], topics: list[str], summary: dict[st
         if sentence and _about_comparator(sentence, q):
             continue  # "SSRIs, which can take six to eight weeks to work": not a claim about ketamine
         result = compare_quantity(q, topics, summary, context)
+        if result and context is not None and not context.effect and result[0] != "no_comparable":
+            result = ("no_comparable", {**result[1], "unlike": ["outcome (the sentence names no effect on "
+                                                                "depression)"]})
         if result:
             comparisons.append(result)
+        if context is not None and (not context.effect or context.harms or context.regimen):
+            continue  # "avoid driving for 24 hours", "the session lasts two hours": not an effect to judge
         if result is not None or q.kind in ("share", "onset", "duration"):
             floors += [(q, c) for c in same_assertion(q, index, topics)]
     verdict = rule = None
@@ -410,7 +435,8 @@ def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None
     findings = []
     sentences = [Sentence(text, 0, len(text))] if as_sentence else split_sentences(text)
     quantities = [extract_quantities(s.text) for s in sentences]
-    topics = [classify_topics(s.text, q) for s, q in zip(sentences, quantities, strict=True)]
+    learned = learned_topics([s.text for s in sentences], load_examples(), frozenset(exclude_sites or ()))
+    topics = [classify_topics(s.text, q, t) for s, q, t in zip(sentences, quantities, learned, strict=True)]
     ranked = [[] for _ in sentences] if index is None else index.candidates_many(
         [s.text for s in sentences], [_figures_as_quantities(q) for q in quantities], topics,
         exclude_sites=exclude_sites)
