@@ -52,7 +52,8 @@ if claim.checkable_if:
     st.info(f"**What would make it checkable:** {common.plain(claim.checkable_if)}")
 st.success(f"**What the evidence supports:** {common.plain(claim.supported_wording)}")
 
-st.header("What the evidence says (computed from the data)" if page.computed else "What the cited studies report")
+st.header("What the evidence says (computed from the data)" if page.computed
+          else "What the evidence says: the cited studies")
 if not page.computed:
     st.caption("This claim has no computed summary; the chart shows what its cited studies report.")
 for panel, chart in zip(page.panels, page.charts, strict=False):
