@@ -46,6 +46,8 @@ def test_round_trip_skips_the_parser(cache, monkeypatch):
 
 
 def test_directory_key_and_entries_are_private(cache):
+    cache.mkdir()
+    cache.chmod(0o755)  # as an older version left it: tightened, not refused
     parse_cached(RAW)
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     assert stat.S_IMODE((cache / parse_cache.KEY_FILE).stat().st_mode) == 0o600

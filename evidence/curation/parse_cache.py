@@ -86,6 +86,12 @@ def _private_dir(directory: Path, data_directory: Path | None) -> Path | None:
     if st.st_mode & 0o022:
         _warn(f"{directory} is writable by other users; make it private (chmod 700) or choose another")
         return None
+    if st.st_mode & 0o077:  # ours but readable by others (e.g. made by an older version): make it private
+        try:
+            directory.chmod(0o700)
+        except OSError as exc:
+            _warn(f"{directory}: cannot make it private ({exc.strerror})")
+            return None
     return directory
 
 
