@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
+RESULTS = Path(__file__).parent / "results" / "eval_checker.json"  # read by the Methods page
 KINDS = ("claim", "topic-only", "non-claim", "other-treatment")
 TARGETS = {"precision": 0.85, "recall": 0.75, "topics": 0.90, "numbers": 0.95}
 MAX_IMBALANCE = 0.20
@@ -454,9 +455,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     dev = evaluate(dev_items, dataset, tables, keep_mistakes=args.mistakes == "dev", held_out=site_folds(dev_items))
     test = evaluate([] if args.dev_only else test_items, dataset, tables)
+    result = {"rule": rule, "development": dev.as_dict(), "test": test.as_dict(), "unknown_claims": unknown}
+    if not args.dev_only and args.corpus is None and args.data is None:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if args.json:
-        print(json.dumps({"rule": rule, "development": dev.as_dict(), "test": test.as_dict(),
-                          "unknown_claims": unknown}, indent=2))
+        print(json.dumps(result, indent=2))
     else:
         print(report(dev, test, rule, items, unknown), end="")
     if args.mistakes:

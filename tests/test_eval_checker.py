@@ -73,3 +73,21 @@ def test_number_scoring_reads_vague_and_stated_numbers():
         True, True)
     assert ev.number_read({"kind": "duration", "low": 3, "high": 3, "unit": "weeks"}, quantities, sentence) == (
         False, False)
+
+
+def test_methods_page_text_reads_the_measured_test_half(tmp_path):
+    import json
+
+    from evidence.checking.accuracy import accuracy_markdown
+
+    result = {"rule": "sha256 parity of the site", "unknown_claims": {},
+              "development": {"sentences": 10, "sites": 2, "precision": 0.9, "recall": 0.8, "topics": 0.95,
+                              "numbers": 0.97},
+              "test": {"sentences": 12, "sites": 3, "precision": 0.61, "recall": 0.52, "tp": 11, "fp": 7, "fn": 10,
+                       "topics": 0.8, "numbers": 0.9, "numbers_read": 9, "numbers_labelled": 10,
+                       "non_claim_verdicts": 1, "non_claims": 4}}
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps(result), encoding="utf-8")
+    text = accuracy_markdown(path)
+    assert "precision **0.61**" in text and "recall **0.52**" in text and "22 real sentences" in text
+    assert "not been measured" in accuracy_markdown(tmp_path / "missing.json")

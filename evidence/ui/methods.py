@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from evidence.checking.accuracy import accuracy_markdown
 from evidence.curation import last_search
 from evidence.curation.provenance import count_figures
 from evidence.curation.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS, verdict_badge
@@ -65,6 +66,8 @@ st.markdown(
 )
 st.header("Literature search")
 st.markdown(last_search.methods_markdown(*last_search.read(dataset.data_dir)))
+st.header("Checking a clinic page")
+st.markdown(accuracy_markdown())
 st.header("Limitations")
 st.markdown(
     "- The stored copies of many papers showed only the abstract, so arm-level counts are missing for several "
