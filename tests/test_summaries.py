@@ -116,7 +116,7 @@ def test_filter_is_hashable_and_accepts_lists():
 def test_filter_from_a_claim_summary_spec():
     from evidence.curation.schema import SummarySpec
 
-    spec = SummarySpec(kind="risk_ratio", hours_min=12, hours_max=36, blinded_only=True, control=None,
+    spec = SummarySpec(kind="odds_ratio", hours_min=12, hours_max=36, blinded_only=True, control=None,
                        drugs=["esketamine"])
     f = Filter.from_spec(spec)
     assert (f.hours_min, f.hours_max, f.blinded_only, f.control, f.drugs) == (12, 36, True, "any", ("esketamine",))

@@ -490,7 +490,7 @@ class EvidenceLink(Model):
 class SummarySpec(Model):
     """Which computed summary the claim page shows (numbers come from data/, not prose)."""
 
-    kind: Literal["response_rate", "risk_ratio", "response_over_time", "durations", "adverse_events"]
+    kind: Literal["response_rate", "odds_ratio", "response_over_time", "durations", "adverse_events"]
     outcome_kind: OutcomeKind = "response"
     hours_min: float | None = Field(None, ge=0)
     hours_max: float | None = Field(None, gt=0)

@@ -105,7 +105,7 @@ def build(claim: Claim, dataset: Dataset, tables: Tables) -> ClaimPage:
 def syntheses_chart(claim: Claim, tables: Tables) -> Chart | None:
     """The published syntheses' estimates for the claim's first response or remission summary, or None."""
     spec = next((s for s in claim.summaries if s.outcome_kind in ("response", "remission")
-                 and s.kind in ("response_rate", "risk_ratio", "response_over_time")), None)
+                 and s.kind in ("response_rate", "odds_ratio", "response_over_time")), None)
     if spec is None:
         return None
     return syntheses.chart(tables, name=f"{claim.id}-syntheses", outcome_kind=spec.outcome_kind,
@@ -121,10 +121,10 @@ def key_number(p: Panel | None) -> str | None:
     made up."""
     if p is None or p.spec is None or not p.k:
         return None
-    if p.spec.kind in ("response_rate", "risk_ratio") and math.isnan(p.estimate):
+    if p.spec.kind in ("response_rate", "odds_ratio") and math.isnan(p.estimate):
         return None
     studies = "study" if p.k == 1 else "studies"
-    if p.spec.kind in ("response_rate", "risk_ratio"):  # pooled: the estimate rests on exactly these
+    if p.spec.kind in ("response_rate", "odds_ratio"):  # pooled: the estimate rests on exactly these
         basis = f"{p.k} {studies}, {p.n} participants" if p.n else f"{p.k} {studies}"
     else:  # descriptive: the headline picks from the data shown
         basis = f"from {p.k} {studies} in the data"

@@ -123,7 +123,7 @@ def _pct(x: float) -> str:
 def panel(spec: SummarySpec, claim: Claim, tables: Tables) -> Panel:
     f = Filter.from_spec(spec)
     builder = {
-        "response_rate": _response_rate, "risk_ratio": _risk_ratio, "response_over_time": _over_time,
+        "response_rate": _response_rate, "odds_ratio": _odds_ratio, "response_over_time": _over_time,
         "durations": _durations, "adverse_events": _adverse_events,
     }[spec.kind]
     return builder(spec, claim, tables, f)
@@ -196,25 +196,30 @@ def _estimate(s: PooledSummary, kind: str) -> tuple[float, float, float]:
         return float(row["events"]) / float(row["total"]), low, high
     if "estimate" in s.per_study:  # a reported effect has no counts: the per-study row carries its estimate
         return float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"])
-    est, low, high = study_ratio_intervals("RR", s.per_study["events_t"], s.per_study["total_t"],
+    est, low, high = study_ratio_intervals(s.measure or "OR", s.per_study["events_t"], s.per_study["total_t"],
                                            s.per_study["events_c"], s.per_study["total_c"])
     return float(est[0]), float(low[0]), float(high[0])
 
 
-def _risk_ratio(spec, claim, tables, f) -> Panel:
-    s: PooledSummary = pooled_risk_ratio(tables, f)
-    title = spec.label or f"Response, ketamine vs control: risk ratio ({_scope(spec)})"
+def _pooled_or(tables, f, method: str = "REML") -> PooledSummary:
+    return pooled_risk_ratio(tables, f, method, measure="OR")
+
+
+def _odds_ratio(spec, claim, tables, f) -> Panel:
+    """Response, ketamine vs control, pooled as the explorer pools it: odds ratios from counts and reported ORs."""
+    s: PooledSummary = _pooled_or(tables, f)
+    title = spec.label or f"Response, ketamine vs control: odds ratio ({_scope(spec)})"
     data = forest_frame(tables, s)
     pooled = {"estimate": s.estimate, "ci_low": s.ci_low, "ci_high": s.ci_high, "pi_low": s.pi_low,
-              "pi_high": s.pi_high, "label": f"Pooled RR ({s.pooled.method})"}
-    fig = charts.forest(data, pooled if s.k > 1 else None, measure="risk ratio of response (log scale)",
+              "pi_high": s.pi_high, "label": f"Pooled OR ({s.pooled.method})"}
+    fig = charts.forest(data, pooled if s.k > 1 else None, measure="odds ratio of response (log scale)",
                         title=title)
-    what = _one_or_pooled(s, "risk ratio of response")
+    what = _one_or_pooled(s, "odds ratio of response")
     est, low, high = _estimate(s, "ratio") if s.k else (math.nan, math.nan, math.nan)
     headline = (f"{what}: {est:.2f} (95% CI {low:.2f} to {high:.2f})"
                 + (f"; τ² {s.pooled.tau2:.3f}, I² {s.pooled.i2:.0f}%" if s.k > 1 else "") if s.k
                 else "No study in the data has counts for both arms here.")
-    sens = sensitivity(tables, f, pooled_risk_ratio, main=s).table()
+    sens = sensitivity(tables, f, _pooled_or, main=s).table()
     summary = f"{title}: {s.k} {_studies(s.k)}, {s.n} participants; {headline}."
     return Panel(spec, title, headline, _basis(s.k, s.n, s.k, s.method), fig, data, s.studies, s.k, s.n,
                  est, low, high, sens, summary)
