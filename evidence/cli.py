@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from evidence.curation.load import DataInvalid
-    from evidence.input_files import InputFileError, os_reason
+    from evidence.user_files import InputFileError, os_reason
 
     parser = build_parser()
     args = parser.parse_args(argv)

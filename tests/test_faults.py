@@ -241,7 +241,7 @@ def test_garbage_http_cache_is_a_one_line_error(tmp_path, capsys, monkeypatch, c
 
 
 def test_full_disk_under_schema_out_dir(tmp_path, monkeypatch, capsys):
-    import evidence.commands.data as data_commands
+    from evidence import user_files
 
     real = os.fdopen
 
@@ -258,7 +258,7 @@ def test_full_disk_under_schema_out_dir(tmp_path, monkeypatch, capsys):
         def write(self, text):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(data_commands.os, "fdopen", lambda fd, *a, **k: Full(real(fd, *a, **k)))
+    monkeypatch.setattr(user_files.os, "fdopen", lambda fd, *a, **k: Full(real(fd, *a, **k)))
     assert main(["schema", "--out-dir", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no space left on the device" in err and "studies.schema.json" in err

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from evidence.cli import UserError
-from evidence.input_files import InputFileError, MiB, read_bytes
+from evidence.user_files import InputFileError, MiB, read_bytes
 
 
 def register(sub) -> None:

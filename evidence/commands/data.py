@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from evidence.cli import UserError
 from evidence.curation.load import MAX_FILE_BYTES, data_dir, load_fragment, validate
 from evidence.curation.provenance import check_study, count_figures
 from evidence.curation.schema_export import json_schemas, render
-from evidence.input_files import InputFileError, os_reason, read_bytes
+from evidence.user_files import InputFileError, os_reason, read_bytes, write_atomic
 
 
 def register(sub) -> None:
@@ -74,25 +72,12 @@ def run_schema(args) -> int:
     try:
         args.out_dir.mkdir(parents=True, exist_ok=True)
         for stem, schema in schemas.items():
-            _write_atomic(args.out_dir / f"{stem}.schema.json", render(schema))
+            write_atomic(args.out_dir / f"{stem}.schema.json", render(schema).encode("utf-8"))
+    except InputFileError as exc:
+        raise UserError(f"cannot write {exc}") from None
     except OSError as exc:
         raise UserError(f"{exc.filename or args.out_dir}: cannot write ({os_reason(exc)})") from None
     print(f"wrote {len(schemas)} schemas to {args.out_dir}")
     return 0
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory, so a full disk leaves the old file whole."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # as a plain write would create it, not mkstemp's 0600
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(tmp).replace(path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename is None:
-            exc.filename = str(path)
-        raise

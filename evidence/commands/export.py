@@ -18,6 +18,7 @@ from evidence.cli import UserError, command_dataset
 from evidence.curation.load import REPO_ROOT, Dataset
 from evidence.curation.tables import TABLE_NAMES, Tables, build_tables
 from evidence.publishing import exports, stamp
+from evidence.user_files import InputFileError, write_atomic
 
 EXPORT_FORMATS = ("csv", "json", "bibtex", "ris", "csljson", "claimreview")
 EXTENSIONS = {"csv": "csv", "json": "json", "bibtex": "bib", "ris": "ris", "csljson": "csl.json",
@@ -84,13 +85,10 @@ def _target(out: Path | None, default_name: str, directory: Path) -> Path | None
 
 
 def _write(target: Path, payload: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        tmp.write_bytes(payload)
-        tmp.replace(target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+        write_atomic(target, payload)
+    except InputFileError as exc:
+        raise UserError(f"cannot write {exc}") from None
 
 
 def _emit(payload: bytes, target: Path | None, what: str) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from evidence.cli import UserError
 from evidence.curation.schema import MAX_COUNT
-from evidence.input_files import InputFileError, MiB, read_text
 from evidence.synthesis.stats import METHODS, PooledResult, pool_binary
+from evidence.user_files import InputFileError, MiB, read_text
 
 REQUIRED = ("study", "events_t", "total_t", "events_c", "total_c")
 MEASURES = {"RR": "risk ratio", "OR": "odds ratio", "RD": "risk difference"}

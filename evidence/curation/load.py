@@ -26,7 +26,7 @@ from evidence.curation import parse_cache
 from evidence.curation.parse_cache import cache_dir as cache_dir  # re-exported: the bench reads it here
 from evidence.curation.schema import Claim, Source, Study
 from evidence.curation.yaml_reader import LineMap, line_map, parse_data
-from evidence.input_files import InputFileError, MiB, read_bytes
+from evidence.user_files import InputFileError, MiB, read_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FILES = {"studies": "studies.yaml", "sources": "sources.yaml", "claims": "claims.yaml"}

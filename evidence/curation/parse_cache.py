@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from evidence.input_files import is_inside
+from evidence.user_files import is_inside
 
 log = logging.getLogger(__name__)
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"

@@ -247,7 +247,7 @@ def markdown_file(path: Path, limit: int = 2 * 1024 * 1024) -> None:
     one-line notice, not a hung page."""
     from markdown_it import MarkdownIt
 
-    from evidence.input_files import InputFileError, read_text
+    from evidence.user_files import InputFileError, read_text
 
     try:
         text = read_text(path, limit)

@@ -1,4 +1,4 @@
-"""Reading files a user names: regular files only, of bounded size, every OS error as one line.
+"""Files a user names, read or written: regular files only, of bounded size, every OS error as one line.
 
 A data file or a CSV may be anything a path can name: a directory, a FIFO that never ends (reading it hangs),
 ``/dev/zero`` (reading it fills memory), a symlink loop or a file we may not read.  Everything that reads such
@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 MiB = 1024 * 1024
@@ -31,7 +32,7 @@ def os_reason(exc: OSError) -> str:
     if isinstance(exc, IsADirectoryError):
         return "is a directory, not a file"
     if isinstance(exc, PermissionError):
-        return "permission denied (the file cannot be read)"
+        return "permission denied"
     if exc.errno == errno.ELOOP:
         return "too many levels of symbolic links (a symlink loop?)"
     if exc.errno == errno.ENOSPC:
@@ -95,3 +96,38 @@ def is_inside(child: Path, parent: Path) -> bool:
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
         return False
     return child == parent or parent in child.parents
+
+
+def write_atomic(path: str | os.PathLike[str], payload: bytes) -> None:
+    """Write ``payload`` to ``path`` whole or not at all.
+
+    The bytes go to a temporary file with a random name (created exclusively, so a planted symlink cannot redirect
+    it) in the same folder, which then replaces ``path``: a full disk leaves the old file as it was and no orphan.
+    An existing ``path`` that is not a regular file (a device, a FIFO, a directory) is refused rather than
+    replaced.  The new file gets the permissions a plain write would give it."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise InputFileError(path, os_reason(exc)) from None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise InputFileError(path, "exists and is not a regular file; name a file to write")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputFileError(path, os_reason(exc)) from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        Path(tmp).replace(path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputFileError(path, os_reason(exc)) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
