@@ -571,8 +571,10 @@ def test_findings_table_is_plain_text(real_data):
     dataset, tables = real_data
     text = ("Ketamine produces results in as little as 24 hours. About 75%-80% of patients experience "
             "significant improvement. Call us today at (555) 010-2340.")
-    rows = checker.findings_table(check_text(text, dataset, tables), {c.id: c for c in dataset.claims})
-    assert rows and all(set(r) == set(checker.TABLE_COLUMNS) for r in rows)
+    from evidence.checking.table import TABLE_COLUMNS, findings_table
+
+    rows = findings_table(check_text(text, dataset, tables), {c.id: c for c in dataset.claims})
+    assert rows and all(set(r) == set(TABLE_COLUMNS) for r in rows)
     assert not any("{" in v or "rule_id" in v for r in rows for v in r.values())
     matched = [r for r in rows if r["claim"]]
     assert matched and matched[0]["verdict"] and matched[0]["why"]

@@ -6,9 +6,13 @@ lasts *duration*, a share of patients *response rate*, an infusion's length or a
 Misspellings of the domain's words ("treatment resistent depression") are corrected first (``normalise``:
 rapidfuzz edit distance against ``VOCABULARY``).
 
-Scope.  Contact, booking and crisis-line text ("Call 988", "Book a free consultation") gets no topic
-(``is_contact``).  A sentence about another treatment that says nothing about ketamine ("ECT is effective in
-about 50% of patients") is ``other_treatment``: it keeps a comparison topic but is not a ketamine claim.
+``learned_topics`` adds the topics a classifier per topic, trained on the development half's labelled sentences,
+finds with probability >= 0.5: what paraphrase hides from the cue phrases.
+
+Scope.  Contact, booking, payment and crisis-line text ("Call 988", "Book a free consultation") gets no topic
+(``is_contact``), nor does background about depression or another treatment that says nothing about ketamine
+("ECT is effective in about 50% of patients": ``is_background``); such a sentence is never matched to a claim
+(``other_treatment``).
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from evidence.checking.checker import TABLE_COLUMNS, check_text, findings_table, findings_to_records
+from evidence.checking.checker import check_text, findings_to_records
 from evidence.checking.fetch import FetchError, fetch_page
 from evidence.checking.sentences import extract_text, looks_like_html, main_text, split_sentences
+from evidence.checking.table import TABLE_COLUMNS, findings_table
 from evidence.curation.verdicts import VERDICTS, verdict_badge
 from evidence.ui import common
 

@@ -1,0 +1,60 @@
+"""The findings as the reader sees them: one plain-text row per sentence (no JSON), for the page and the CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from evidence.checking.checker import Finding
+
+TABLE_COLUMNS = ["sentence", "topics", "claim", "verdict", "evidence", "why"]
+
+
+def findings_table(findings: Iterable[Finding], claims: dict[str, Any] | None = None) -> list[dict[str, str]]:
+    """One plain-text row per finding for the reader (no JSON): the sentence, its topics, the matched claim,
+    the verdict, the evidence number it was set against, and why it matched."""
+    rows = []
+    for f in findings:
+        claim = (claims or {}).get(f.claim_id) if f.claim_id else None
+        rows.append({
+            "sentence": f.sentence,
+            "topics": ", ".join(f.topics),
+            "claim": (getattr(claim, "short", None) or f.claim_id or "") if f.claim_id else "",
+            "verdict": f.verdict or ("no comparable evidence" if (f.evidence or {}).get("rule_id") == "no_comparable"
+                                     else ""),
+            "evidence": describe_evidence(f.evidence),
+            "why": f.why or ("" if f.claim_id else _figures_text(f.quantities)),
+        })
+    return rows
+
+
+def _figures_text(quantities: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{q['text']}" for q in quantities if q.get("text"))
+
+
+def describe_evidence(ev: dict[str, Any] | None) -> str:
+    """The evidence a verdict rests on, in words."""
+    if not ev:
+        return ""
+    rule = ev.get("rule_id", "")
+    if rule == "curated":
+        suggested = ev.get("suggested")
+        text = f"curated claim, reviewed verdict {ev.get('curated_verdict')} (certainty {ev.get('certainty')})"
+        return text + (f"; by rule: {describe_evidence(suggested)}" if suggested else "")
+    if rule == "same_assertion":
+        return f"same assertion as the curated claim “{ev.get('claim_short')}” ({ev.get('curated_verdict')})"
+    claimed = ev.get("claimed") or {}
+    said = f"claimed {claimed.get('compared', '')} {claimed.get('unit', '')}".strip()
+    if rule == "no_comparable":
+        return f"{said}; not compared: unlike in " + "; ".join(ev.get("unlike") or ["setting"])
+    if rule.startswith("share"):
+        p = ev.get("pooled") or {}
+        return (f"{said} vs pooled {p.get('estimate')}% (95% CI {p.get('ci_low')}–{p.get('ci_high')}), "
+                f"k={p.get('k')}, n={p.get('n')}, blinded RCTs at ~24 h")
+    if rule.startswith("onset"):
+        sig = ev.get("significant") or []
+        first = f"{sig[0]['hours']:g} h" if sig else "none"
+        return f"{said} vs earliest significant difference from control {first} (blinded RCTs)"
+    if rule.startswith("duration"):
+        return f"{said} vs measured durations: median {ev.get('median_days')} days, longest {ev.get('max_days')} days"
+    return said
