@@ -484,3 +484,10 @@ def test_the_shared_plotly_bundle_draws_every_trace_type(site):
         assert bundle[0].startswith("plotly-cartesian-") and types <= CARTESIAN_TRACES
     else:
         assert bundle[0].startswith("plotly-") and "cartesian" not in bundle[0]
+
+
+def test_curated_markdown_never_makes_the_browser_fetch_an_image():
+    from evidence.publishing.templating import Markdown
+
+    html = str(Markdown()("![beacon](http://tracker.example/p.png)\n\n<img src='http://tracker.example/q.png'>"))
+    assert "<img" not in html and "&lt;img" in html  # the raw tag is shown as text, the image syntax is not an image

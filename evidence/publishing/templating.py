@@ -59,9 +59,16 @@ def figure_doc(chart: Chart) -> dict[str, Any]:
     return doc
 
 
+def curated_markdown() -> MarkdownIt:
+    """The one Markdown reader for curated documents (GAPS, CHANGELOG), in the app and on the site: CommonMark
+    with tables, no raw HTML and no images, so nothing in a document makes the reader's browser fetch a URL
+    (markdown-it also refuses javascript: and data: links)."""
+    return MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
+
+
 class Markdown:
     def __init__(self) -> None:
-        self.md = MarkdownIt("commonmark", {"html": False}).enable("table")
+        self.md = curated_markdown()
 
     def __call__(self, source: str, shift: int = 0) -> Markup:
         """``shift`` lowers every heading (a document's "#" under the page's h2 becomes h3)."""

@@ -245,8 +245,7 @@ def markdown_file(path: Path, limit: int = 2 * 1024 * 1024) -> None:
     image and no raw HTML: rendered by markdown-it (CommonMark, images and HTML switched off) and shown as
     HTML, so nothing in it makes the reader's browser fetch a URL.  Read bounded: a FIFO or a huge file is a
     one-line notice, not a hung page."""
-    from markdown_it import MarkdownIt
-
+    from evidence.publishing.templating import curated_markdown
     from evidence.user_files import InputFileError, read_text
 
     try:
@@ -254,7 +253,7 @@ def markdown_file(path: Path, limit: int = 2 * 1024 * 1024) -> None:
     except InputFileError as exc:
         st.caption(f"Not shown: {exc}")
         return
-    st.html(MarkdownIt("commonmark", {"html": False}).disable("image").render(text))
+    st.html(curated_markdown().render(text))
 
 
 # --------------------------------------------------------------------------- blocks
