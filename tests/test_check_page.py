@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import responses
 from streamlit.testing.v1 import AppTest
 
@@ -39,6 +40,7 @@ def test_pasted_markdown_is_not_rendered_and_no_json_is_shown():
     assert "More than 80% of patients get positive results" in " ".join(p.proto.label for p in at.get("page_link"))
 
 
+@pytest.mark.timeout(900)
 def test_a_huge_paste_is_capped_on_screen():
     sentence = "Ketamine produces results in as little as 24 hours for many of our patients. "
     big = (sentence * (1_000_000 // len(sentence)))[:1_000_000]

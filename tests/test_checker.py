@@ -473,6 +473,9 @@ def test_main_text_keeps_headings_and_list_items():
     ("relief that lasts many months", [q("duration", 91.25, 334.58, "days")]),
     ("6 to 8 sessions are needed", [q("count", 6, 8, "infusions", "range")]),
     ("after the third infusion", [q("count", 3, 3, "infusions")]),
+    ("one-fifth of patients relapse", [q("share", 20, 20, "percent")]),
+    ("roughly 1/3 of patients respond", [q("share", 33.3, 33.3, "percent", "about")]),
+    ("infusions 2x per week", [q("count", 2, 2, "none")]),
     ("patients who tried at least two antidepressants", [q("count", 2, 2, "none", "at least")]),
     ("side effects lasting longer than 24 hours after treatment", [q("duration", 24, 24, "hours", "more than")]),
 ])

@@ -95,7 +95,8 @@ COUNT_NOUNS = {"infusion", "infusions", "session", "sessions", "treatment", "tre
                "injection", "injections", "spray", "sprays", "visit", "visits", "appointment", "appointments"}
 PEOPLE = {"patients", "people", "participants", "subjects", "individuals", "clients", "users", "adults", "them",
           "sufferers", "responders", "cases"}
-FRACTIONS = {"half": 50.0, "third": 100 / 3, "thirds": 100 / 3, "quarter": 25.0, "quarters": 25.0}
+FRACTIONS = {"half": 50.0, "third": 100 / 3, "thirds": 100 / 3, "quarter": 25.0, "quarters": 25.0, "fifth": 20.0,
+             "fifths": 20.0}
 VULGAR = {ch: round(100 * unicodedata.numeric(ch), 1) for ch in "½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞"}
 ADVERBS = {"times"}  # "three times": a count
 ONCE = {"once": 1, "twice": 2, "thrice": 3}
@@ -318,6 +319,9 @@ def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
         atom.unit, atom.j = "count:" + _word_at(toks, j + 1), j + 2  # "six ketamine infusions"
     elif w in ADVERBS and not atom.vague:
         atom.unit, atom.j = "count:times", j + 1
+    elif w in ("x", "×") and toks[atom.j - 1].is_num and _adjacent(toks[atom.j - 1], toks[j]) and _word_at(
+            toks, j + 1) in ("per", "a", "each", "every", "weekly", "daily", "monthly"):
+        atom.unit, atom.j = "count:times", j + 1  # "2x per week"
 
 
 def _share_patterns(toks: list[_Tok], atoms: list[_Atom]) -> list[tuple[_Atom, float]]:
@@ -354,6 +358,13 @@ def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
         if w in VULGAR:
             out.append((_Atom(i, i + 1, VULGAR[w], VULGAR[w]), VULGAR[w]))
             continue
+        if (t.is_num and nxt == "/" and i + 2 < len(toks) and toks[i + 2].is_num and _adjacent(t, toks[i + 1])
+                and _adjacent(toks[i + 1], toks[i + 2]) and _word_at(toks, i + 3) == "of"):
+            a, b = _parse_number(t.text), _parse_number(toks[i + 2].text)  # "1/3 of patients"
+            if a is not None and b and 0 < a < b <= 10:
+                value = round(100 * a / b, 1)
+                out.append((_Atom(i, i + 3, value, value), value))
+            continue
         if w == "majority" and nxt == "of":
             start = i - 2 if prev == "vast" and _word_at(toks, i - 2) in ("a", "the") else i - 1
             if _word_at(toks, start) in ("a", "the"):
@@ -368,7 +379,7 @@ def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
             numerator, start = ONES[_word_at(toks, i - 2)], i - 2
         elif prev in ("a", "an"):
             numerator, start = 1, i - 1
-        if w in ("thirds", "quarters"):
+        if w.endswith("s"):
             if not numerator or numerator < 2:
                 continue
         elif numerator not in (None, 1):
