@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -240,19 +239,12 @@ def html_text(text: str | None) -> str:
     return html.escape(" ".join((text or "").split()))
 
 
-def markdown_file(path: Path, limit: int = 2 * 1024 * 1024) -> None:
+def markdown_document(text: str) -> None:
     """A curated Markdown document (data/GAPS.md, data/CHANGELOG.md) with its formatting and links, but no
-    image and no raw HTML: rendered by markdown-it (CommonMark, images and HTML switched off) and shown as
-    HTML, so nothing in it makes the reader's browser fetch a URL.  Read bounded: a FIFO or a huge file is a
-    one-line notice, not a hung page."""
+    image and no raw HTML (markdown-it with images and HTML off), so nothing in it makes the reader's browser
+    fetch a URL."""
     from evidence.publishing.templating import curated_markdown
-    from evidence.user_files import InputFileError, read_text
 
-    try:
-        text = read_text(path, limit)
-    except InputFileError as exc:
-        st.caption(f"Not shown: {exc}")
-        return
     st.html(curated_markdown().render(text))
 
 
