@@ -23,7 +23,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from evidence.checking.matching import (
@@ -432,18 +432,23 @@ def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None
         text = extract_text(text)
     index = claim_index(dataset)
     summary = summarise_evidence(tables) if tables is not None else {}
-    findings = []
     sentences = [Sentence(text, 0, len(text))] if as_sentence else split_sentences(text)
-    quantities = [extract_quantities(s.text) for s in sentences]
-    learned = learned_topics([s.text for s in sentences], load_examples(), frozenset(exclude_sites or ()))
-    topics = [classify_topics(s.text, q, t) for s, q, t in zip(sentences, quantities, learned, strict=True)]
-    ranked = [[] for _ in sentences] if index is None else index.candidates_many(
-        [s.text for s in sentences], [_figures_as_quantities(q) for q in quantities], topics,
-        exclude_sites=exclude_sites)
-    for s, q, t, r in zip(sentences, quantities, topics, ranked, strict=True):
-        finding = check_sentence(s, index, summary, quantities=q, topics=t, ranked=r)
-        if include_all or finding.topics or finding.quantities or finding.claim_id:
-            findings.append(finding)
+    # A sentence's finding depends on its text alone: each distinct text is checked once (pages repeat their
+    # menus, footers and calls to action; a pasted page is often the same block twice).
+    unique = list(dict.fromkeys(s.text for s in sentences))
+    quantities = [extract_quantities(u) for u in unique]
+    learned = learned_topics(unique, load_examples(), frozenset(exclude_sites or ()))
+    topics = [classify_topics(u, q, t) for u, q, t in zip(unique, quantities, learned, strict=True)]
+    ranked = [[] for _ in unique] if index is None else index.candidates_many(
+        unique, [_figures_as_quantities(q) for q in quantities], topics, exclude_sites=exclude_sites)
+    checked = {u: check_sentence(Sentence(u, 0, len(u)), index, summary, quantities=q, topics=t, ranked=r)
+               for u, q, t, r in zip(unique, quantities, topics, ranked, strict=True)}
+    findings = []
+    for s in sentences:
+        f = checked[s.text]
+        if include_all or f.topics or f.quantities or f.claim_id:
+            findings.append(replace(f, start=s.start, end=s.end, quantities=list(f.quantities),
+                                    other_claims=list(f.other_claims), topics=list(f.topics)))
     return findings
 
 

@@ -131,8 +131,14 @@ def _term(word: str) -> str | None:
 
 def word_terms(text: str) -> list[str]:
     """The word terms of a text (see the module docstring); figures are added by the caller."""
-    low = _PHRASE_RE.sub(lambda m: " " + _PHRASES[m.group()] + " ", normalise(text[:MAX_MATCH_CHARS]))
-    return [t for t in map(_term, _WORDS.findall(low)) if t is not None] + re.findall(r"\b[a-z]+_[a-z_]+\b", low)
+    return list(_word_terms(text[:MAX_MATCH_CHARS]))
+
+
+@lru_cache(maxsize=1 << 14)  # a sentence's terms are read by the veto, the verbatim check, retrieval and "why"
+def _word_terms(text: str) -> tuple[str, ...]:
+    low = _PHRASE_RE.sub(lambda m: " " + _PHRASES[m.group()] + " ", normalise(text))
+    return tuple([t for t in map(_term, _WORDS.findall(low)) if t is not None]
+                 + re.findall(r"\b[a-z]+_[a-z_]+\b", low))
 
 
 def doc_terms(text: str, figures: Iterable[Quantity]) -> list[str]:
@@ -407,7 +413,12 @@ def load_examples(path: Path | None = None) -> tuple[dict[str, Any], ...]:
 def logistic_score(features: dict[str, float], weights: dict[str, float] | None = None) -> float:
     """The re-ranker: a logistic function of the weighted features, 0-100."""
     weights = WEIGHTS if weights is None else weights
-    z = weights["bias"] + sum(weights[k] * v for k, v in features.items() if k in weights)
+    z = 0.0  # summed in the features' order, then the bias (as before: the same scores to the last bit)
+    for k, v in features.items():
+        w = weights.get(k)
+        if w is not None:
+            z += w * v
+    z = weights["bias"] + z
     return 100.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 

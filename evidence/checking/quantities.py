@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from evidence.curation.schema import HOURS_PER_UNIT
 
@@ -59,10 +59,8 @@ class Quantity:
     text: str = ""
 
     def record(self) -> dict:
-        out = asdict(self)
-        out.pop("start")
-        out.pop("end")
-        return out
+        return {"kind": self.kind, "low": self.low, "high": self.high, "unit": self.unit, "framing": self.framing,
+                "text": self.text}
 
 
 # --------------------------------------------------------------------------- vocabularies

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_HTML_CHARS = 5_000_000  # larger input is cut here before parsing
 
@@ -184,7 +185,10 @@ def _split_segment(text: str, start: int, end: int, out: list[Sentence]) -> None
     segment = text[start:end]
     if not segment.strip():
         return
-    spans = _syntok_spans(segment)
+    if not _MAY_SPLIT.search(segment.rstrip().rstrip(_SYNTOK_TERMINALS)):  # nothing to split at: one sentence
+        _emit(text, start, end, out)
+        return
+    spans = list(_syntok_spans(segment))
     if not spans:
         _emit(text, start, end, out)
         return
@@ -195,7 +199,15 @@ def _split_segment(text: str, start: int, end: int, out: list[Sentence]) -> None
         _emit(text, start + a, start + b, out)
 
 
-def _syntok_spans(segment: str) -> list[tuple[int, int]]:
+# What syntok can split a sentence at: its terminals and opening brackets (syntok/_segmentation_states.py).
+# A segment with none of them before its closing run is one sentence, and syntok (slow) is not asked.
+_SYNTOK_TERMINALS = ".!?;\u203c\u203d\u2047\u2048\u2049\u3002\ufe52\ufe57\uff01\uff0e\uff1f\uff61\u2026"
+_SYNTOK_OPENING = "([{\uff5f\uff5b\uff3b\uff08\ufe5d\ufe5b\ufe59\ufd3e\u301a\u3018\u2985\u2983\u2329"
+_MAY_SPLIT = re.compile("[" + re.escape(_SYNTOK_TERMINALS + _SYNTOK_OPENING) + "]")
+
+
+@lru_cache(maxsize=4096)  # pages repeat their blocks (menus, footers, a pasted page twice)
+def _syntok_spans(segment: str) -> tuple[tuple[int, int], ...]:
     from syntok import segmenter
 
     try:
@@ -205,9 +217,9 @@ def _syntok_spans(segment: str) -> list[tuple[int, int]]:
                 if sentence:
                     first, last = sentence[0], sentence[-1]
                     spans.append((first.offset - len(first.spacing), last.offset + len(last.value)))
-        return sorted(spans)
+        return tuple(sorted(spans))
     except Exception:  # a checker must not fail on odd text: the line is one sentence
-        return []
+        return ()
 
 
 def _emit(text: str, start: int, end: int, out: list[Sentence]) -> None:

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sparse
 from rapidfuzz.distance import Levenshtein
 
 from evidence.checking.quantities import Quantity
@@ -174,7 +175,12 @@ def _correct(word: str) -> str:
 def normalise(sentence: str) -> str:
     """Lower-case text with misspelt domain words corrected ("resistent" -> "resistant"); same length words only
     are not guaranteed, so offsets into the result are not offsets into the sentence."""
-    low = sentence[:MAX_TOPIC_CHARS].lower().replace("’", "'").translate(_HYPHENS)
+    return _normalise(sentence[:MAX_TOPIC_CHARS])
+
+
+@lru_cache(maxsize=1 << 14)  # each sentence is normalised by the topic, scope, context and matching rules
+def _normalise(sentence: str) -> str:
+    low = sentence.lower().replace("’", "'").translate(_HYPHENS)
     return _TOKEN.sub(lambda m: _correct(m.group()), low)
 
 
@@ -294,7 +300,8 @@ def learned_topics(sentences: list[str], examples: tuple[dict[str, Any], ...],
     if fitted is None:
         return [set() for _ in sentences]
     vectoriser, models = fitted
-    x = vectoriser.transform([normalise(s) for s in sentences])
+    docs = [normalise(s) for s in sentences]  # FeatureUnion.transform's result, without its joblib overhead
+    x = sparse.hstack([t.transform(docs) for _, t in vectoriser.transformer_list]).tocsr()
     out = [set() for _ in sentences]
     for topic, model in models.items():
         for i in np.flatnonzero(model.predict_proba(x)[:, 1] >= LEARNED_THRESHOLD):
