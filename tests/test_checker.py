@@ -259,6 +259,25 @@ def test_unmatched_sentence_gets_the_rule_based_verdict(fixture_data):
     assert f.evidence["pooled"]["k"] == 3
 
 
+@pytest.mark.parametrize("sentence", ["Can ninety percent of patients respond within 24 hours?",
+                                      "Ninety Percent Of Patients Respond Within 24 Hours"])
+def test_a_question_or_a_heading_gets_no_rule_verdict(fixture_data, sentence):
+    """The same figures as the sentence above, asked or as a heading: nothing is asserted, nothing judged."""
+    _, tables = fixture_data
+    [f] = check_text(sentence, None, tables, include_all=True, as_sentence=True)
+    assert f.quantities and f.verdict is None and f.rule is None
+
+
+def test_repeated_sentences_are_checked_once_and_keep_their_own_offsets(fixture_data):
+    _, tables = fixture_data
+    line = "Ninety percent of patients respond within 24 hours."
+    text = f"{line}\nKetamine is an anesthetic.\n{line}"
+    first, *_, last = check_text(text, None, tables)
+    assert (first.start, last.start) == (0, text.rindex(line)) and text[last.start:last.end] == line
+    assert first.verdict == last.verdict == "Overstated" and first.quantities == last.quantities
+    assert first.quantities is not last.quantities  # not shared: a caller may change one
+
+
 def test_several_figures_take_the_most_severe_verdict(fixture_data):
     _, tables = fixture_data
     [f] = check_text("Effects last for several weeks, and some feel the benefits for up to six months.", None, tables)

@@ -11,7 +11,8 @@ share only with the pooled response (or remission) rate when it states the same 
 dose), an onset or a duration only for depression (not another condition, another treatment or side effects);
 otherwise it gets no verdict and the rule ``no_comparable``.  It never gets a kinder verdict than a curated
 claim that makes the same assertion (same kind of figure, agreeing values): that claim's verdict is the floor
-(rule ``same_assertion``).  Contact, booking and crisis-line text gets no topic and no verdict.
+(rule ``same_assertion``).  Contact, booking and crisis-line text gets no topic and no verdict; a question or
+a heading gets no rule-based verdict (it asserts nothing).
 
 Robustness.  Never raises on any ``str`` (the tests fuzz it); each sentence's matching and quantity work is
 capped at ``matching.MAX_MATCH_CHARS``/``quantities.MAX_CHARS`` characters.
@@ -32,7 +33,7 @@ from evidence.checking.matching import (
     _agree,
     _assertion_quantities,
     in_hours,
-    load_examples,
+    is_heading,
 )
 from evidence.checking.quantities import Quantity, extract_quantities
 from evidence.checking.sentences import Sentence, extract_text, looks_like_html, split_sentences
@@ -41,7 +42,6 @@ from evidence.checking.topics import (
     classify_topic,
     classify_topics,
     is_contact,
-    learned_topics,
     normalise,
 )
 
@@ -437,8 +437,7 @@ def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None
     # menus, footers and calls to action; a pasted page is often the same block twice).
     unique = list(dict.fromkeys(s.text for s in sentences))
     quantities = [extract_quantities(u) for u in unique]
-    learned = learned_topics(unique, load_examples(), frozenset(exclude_sites or ()))
-    topics = [classify_topics(u, q, t) for u, q, t in zip(unique, quantities, learned, strict=True)]
+    topics = [classify_topics(u, q) for u, q in zip(unique, quantities, strict=True)]
     ranked = [[] for _ in unique] if index is None else index.candidates_many(
         unique, [_figures_as_quantities(q) for q in quantities], topics, exclude_sites=exclude_sites)
     checked = {u: check_sentence(Sentence(u, 0, len(u)), index, summary, quantities=q, topics=t, ranked=r)
@@ -472,7 +471,7 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
                           if c.score >= MATCH_THRESHOLD]
     verdict = rule = None
     evidence: dict[str, Any] | None = None
-    if not contact:
+    if not contact and not _asks_or_heads(s.text):  # a question or a heading asserts nothing to judge
         context = sentence_context(s.text, quantities)
         floor = index if claim_id is None else None  # a matched claim's own verdict needs no floor
         verdict, rule, evidence = rule_verdict(quantities, topics, summary, context, floor, s.text)
@@ -487,6 +486,11 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
             topics = [claim.topic, *topics]
     return Finding(s.text, s.start, s.end, topics[0] if topics else None, claim_id, similarity,
                    [q.record() for q in quantities], verdict, rule, evidence, others, topics, why)
+
+
+def _asks_or_heads(sentence: str) -> bool:
+    """A question ("Can ketamine work within 24 hours?") or a title-case heading ("Relief In 24 Hours")."""
+    return sentence.rstrip().endswith("?") or is_heading(sentence)
 
 
 def _why(sentence: str, candidate: Any, quantities: list[Quantity]) -> str:
