@@ -3,8 +3,9 @@
 The development figures are measured with each fold's own labelled examples left out of the matcher (five folds
 of sites), so they are for sites the matcher has not seen.  The thresholds below are what the development half
 reaches (precision 0.84, recall 0.67, topics 0.94, numbers 0.96, no verdict on a non-claim; the out-of-fold
-sweep of the threshold shows no setting with precision >= 0.85 and recall >= 0.75 together), less a small margin: a change that breaks real-page behaviour fails here.  The test half is never
-evaluated in the tests (it is reported by ``make eval-checker``).
+sweep of the threshold shows no setting with precision >= 0.85 and recall >= 0.75 together), less a small
+margin: a change that breaks real-page behaviour fails here.  The test half is never evaluated in the tests (it
+is reported by ``make eval-checker``).
 """
 
 from __future__ import annotations
