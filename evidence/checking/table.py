@@ -53,8 +53,11 @@ def describe_evidence(ev: dict[str, Any] | None) -> str:
                 f"k={p.get('k')}, n={p.get('n')}, blinded RCTs at ~24 h")
     if rule.startswith("onset"):
         sig = ev.get("significant") or []
-        first = f"{sig[0]['hours']:g} h" if sig else "none"
-        return f"{said} vs earliest significant difference from control {first} (blinded RCTs)"
+        first = f"{sig[0]['hours']:g} h ({sig[0]['study']})" if sig else "none"
+        earliest = ev.get("earliest_measured_hours")
+        return (f"{said} vs earliest significant difference from control {first} (blinded RCTs)"
+                + (f"; earliest time point measured {earliest:g} h" if earliest is not None else ""))
     if rule.startswith("duration"):
-        return f"{said} vs measured durations: median {ev.get('median_days')} days, longest {ev.get('max_days')} days"
+        return (f"{said} vs measured durations: median {ev.get('median_days')} days, longest {ev.get('max_days')} "
+                f"days" + (f" (k={ev.get('k')})" if ev.get("k") is not None else ""))
     return said

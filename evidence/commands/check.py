@@ -112,6 +112,8 @@ def _fmt_quantity(q: dict) -> str:
 
 
 def render_report(findings, name: str = "-") -> str:
+    from evidence.checking.table import describe_evidence  # the page's wording; imported late (the checker is heavy)
+
     lines = []
     for f in findings:
         head = f"[{f.start}–{f.end}] {', '.join(f.topics) or 'no topic'}"
@@ -127,7 +129,7 @@ def render_report(findings, name: str = "-") -> str:
         ev = f.evidence or {}
         suggested = ev.get("suggested") if ev.get("rule_id") == "curated" else (ev if ev.get("claimed") else None)
         if suggested and suggested.get("claimed"):
-            lines.append("    evidence: " + _describe_evidence(suggested))
+            lines.append("    evidence: " + describe_evidence(suggested))
             if ev.get("rule_id") == "curated":
                 lines.append(f"    rule-based suggestion: {suggested.get('verdict')} ({suggested.get('rule')})")
         for other in f.other_claims:
@@ -142,22 +144,3 @@ def render_report(findings, name: str = "-") -> str:
         summary += "; verdicts: " + ", ".join(f"{v} {n}" for v, n in verdicts.most_common())
     lines.append(summary)
     return "\n".join(lines) + "\n"
-
-
-def _describe_evidence(ev: dict) -> str:
-    claimed = ev["claimed"]
-    said = f"claimed {_fmt_number(claimed['compared'])} {claimed['unit']} (“{claimed['text']}”)"
-    rule = ev.get("rule_id", "")
-    if rule.startswith("share"):
-        p = ev.get("pooled") or {}
-        return (f"{said} vs pooled {p.get('estimate')}% [95% CI {p.get('ci_low')}–{p.get('ci_high')}], "
-                f"k={p.get('k')}, n={p.get('n')} ({p.get('method')})")
-    if rule.startswith("onset"):
-        sig = ev.get("significant") or []
-        first = f"{sig[0]['hours']:g} h ({sig[0]['study']})" if sig else "none"
-        return (f"{said} vs earliest significant difference from control {first}; earliest time point "
-                f"measured {ev.get('earliest_measured_hours'):g} h")
-    if rule.startswith("duration"):
-        return (f"{said} vs measured durations: median {ev.get('median_days'):g} days, "
-                f"longest {ev.get('max_days'):g} days (k={ev.get('k')})")
-    return said
