@@ -8,20 +8,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from evidence.curation.load import load_dataset
-from tests.conftest import REPO, edit
+from tests.conftest import REPO, edit, run_page
 
 DATASET = load_dataset(REPO / "data")
 PAGES = ["claims", "claim", "explorer", "study", "check", "methods"]
 
 
-def run(page: str, params: dict[str, str | list[str]] | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    for key, value in (params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(f"evidence/ui/{page}.py")
-    at.run()
-    return at
+run = run_page
 
 
 def params(at: AppTest, key: str) -> list[str]:

@@ -12,20 +12,13 @@ from streamlit.testing.v1 import AppTest
 
 from evidence.curation.load import load_dataset
 from evidence.ui.common import parse_range, plain
-from tests.conftest import FIXTURES, REPO, edit
+from tests.conftest import FIXTURES, REPO, edit, run_page
 
 DATASET = load_dataset(REPO / "data")
 YEARS = sorted(s.citation.year for s in DATASET.studies)
 
 
-def run(page: str, params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    for key, value in (params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(f"evidence/ui/{page}.py")
-    at.run()
-    return at
+run = run_page
 
 
 def shown(at: AppTest) -> str:
