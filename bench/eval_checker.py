@@ -5,10 +5,14 @@ esketamine marketing pages, labelled by reading: its kind (claim, topic-only, no
 curated claim it makes (or null), its topics, and every number with kind, value and unit.
 
 Split.  By site, fixed before any label was read (``split``): a site goes to the development half when the
-first byte of ``sha256("ketamine-evidence:" + site)`` is even, else to the test half.  When that leaves the
-halves more than 20% apart in sentence count, the sites are instead taken in the order of that hash and each
-goes to the half with fewer sentences so far (deterministic, site-pure).  Tuning (the match threshold and the
-re-ranker's weights) reads the development half only; the test half is reported, never tuned on.
+first byte of ``sha256("ketamine-evidence:" + site)`` is even, else to the test half.  The rule looks at the
+site alone, so a site never changes half when sentences are added (an earlier fallback that re-dealt every site
+when the halves were unbalanced was removed for that reason).  Tuning (the match threshold, the re-ranker's
+weights, the rules) reads the development half only; the test half is reported, never tuned on.
+
+Batches.  Each corpus file names the collection it belongs to (``batch:``; files without one are the first
+collection).  The test half is also reported batch by batch: a later batch's test sites were never read while
+the checker was tuned, so its figures are the freshest estimate of how the checker does on unseen pages.
 
 Figures.  Claim matching: precision (predicted claim is the labelled claim or one of ``also_claims``) and
 recall (labelled sentences with a curated claim id whose claim was found); claim ids not in data/claims.yaml
@@ -35,7 +39,10 @@ CORPUS_DIR = Path(__file__).parent / "corpus"
 RESULTS = Path(__file__).parent / "results" / "eval_checker.json"  # read by the Methods page
 KINDS = ("claim", "topic-only", "non-claim", "other-treatment")
 TARGETS = {"precision": 0.85, "recall": 0.75, "topics": 0.90, "numbers": 0.95}
-MAX_IMBALANCE = 0.20
+MAX_IMBALANCE = 0.20  # the halves' sizes may differ by this share at most (a test checks it)
+FIRST_BATCH = "first collection"
+NUMBER_KINDS = ("share", "onset", "duration", "count", "infusion_length", "other")
+NUMBER_UNITS = ("minutes", "hours", "days", "weeks", "months", "years", "decades", "percent", "infusions", "none")
 FOLDS = 5
 _HOURS = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0, "weeks": 168.0, "months": 730.0, "years": 8760.0}
 
@@ -54,6 +61,7 @@ class Item:
     topics: tuple[str, ...]
     numbers: tuple[dict[str, Any], ...]
     source: str = ""
+    batch: str = FIRST_BATCH
 
 
 class CorpusError(ValueError):
@@ -68,8 +76,11 @@ def load_corpus(paths: Iterable[Path] | None = None) -> list[Item]:
         raw = doc.get("sentences", doc.get("items")) if isinstance(doc, dict) else doc
         if not isinstance(raw, list):
             raise CorpusError(f"{path.name}: expected a list of sentences (or a 'sentences:' list)")
+        batch = doc.get("batch", FIRST_BATCH) if isinstance(doc, dict) else FIRST_BATCH
+        if not isinstance(batch, str) or not batch.strip():
+            raise CorpusError(f"{path.name}: batch: expected a non-empty string")
         for k, r in enumerate(raw):
-            items.append(_item(path.name, k, r))
+            items.append(_item(path.name, k, r, batch.strip()))
     ids = [i.id for i in items]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -77,7 +88,7 @@ def load_corpus(paths: Iterable[Path] | None = None) -> list[Item]:
     return items
 
 
-def _item(name: str, k: int, r: Any) -> Item:
+def _item(name: str, k: int, r: Any, batch: str = FIRST_BATCH) -> Item:
     where = f"{name}: item {k}"
     if not isinstance(r, dict):
         raise CorpusError(f"{where}: not a mapping")
@@ -92,9 +103,27 @@ def _item(name: str, k: int, r: Any) -> Item:
     topics = r.get("topics") or []
     if isinstance(topics, str):
         topics = [topics]
+    from evidence.checking.topics import ORDER
+
+    for t in topics:
+        if t not in ORDER:
+            raise CorpusError(f"{where} ({r['id']}): topics: {t!r} is not a topic ({', '.join(ORDER)})")
+    for n in numbers:
+        if n.get("kind") not in NUMBER_KINDS:
+            raise CorpusError(f"{where} ({r['id']}): numbers: kind {n.get('kind')!r} is not one of "
+                              f"{', '.join(NUMBER_KINDS)}")
+        if str(n.get("unit") or "none") not in NUMBER_UNITS:
+            raise CorpusError(f"{where} ({r['id']}): numbers: unit {n.get('unit')!r} is not one of "
+                              f"{', '.join(NUMBER_UNITS)}")
+        for end in ("low", "high"):
+            v = n.get(end)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise CorpusError(f"{where} ({r['id']}): numbers: {end} {v!r} is not a number")
+        if n.get("low") is None and not n.get("vague"):
+            raise CorpusError(f"{where} ({r['id']}): numbers: {n.get('text')!r} has no value and is not vague")
     return Item(str(r["id"]), r["site"].strip().lower().removeprefix("www."), str(r.get("url") or ""),
                 r["text"].strip(), r["kind"], r.get("claim") or None, tuple(r.get("also_claims") or ()),
-                tuple(topics), tuple(numbers), name)
+                tuple(topics), tuple(numbers), name, batch)
 
 
 def _site_hash(site: str) -> bytes:
@@ -102,21 +131,9 @@ def _site_hash(site: str) -> bytes:
 
 
 def split(items: list[Item]) -> tuple[dict[str, str], str]:
-    """{site: "dev" | "test"} and the rule used (see the module docstring)."""
-    counts: dict[str, int] = {}
-    for i in items:
-        counts[i.site] = counts.get(i.site, 0) + 1
-    halves = {s: ("dev" if _site_hash(s)[0] % 2 == 0 else "test") for s in counts}
-    dev = sum(n for s, n in counts.items() if halves[s] == "dev")
-    test = sum(counts.values()) - dev
-    if max(dev, test) and abs(dev - test) <= MAX_IMBALANCE * max(dev, test):
-        return halves, "sha256 parity of the site"
-    halves, sizes = {}, {"dev": 0, "test": 0}
-    for s in sorted(counts, key=_site_hash):
-        half = "dev" if sizes["dev"] <= sizes["test"] else "test"
-        halves[s] = half
-        sizes[half] += counts[s]
-    return halves, "sites in sha256 order, each to the smaller half (parity split was unbalanced)"
+    """{site: "dev" | "test"} and the rule used (see the module docstring): the site's hash alone decides."""
+    return {i.site: ("dev" if _site_hash(i.site)[0] % 2 == 0 else "test") for i in items}, \
+        "sha256 parity of the site"
 
 
 # --------------------------------------------------------------------------- scoring
@@ -383,7 +400,8 @@ def load_data(data: str | None = None):
 
 # --------------------------------------------------------------------------- the report
 
-def report(dev: Scores, test: Scores, rule: str, items: list[Item], unknown: dict[str, int]) -> str:
+def report(dev: Scores, test: Scores, rule: str, items: list[Item], unknown: dict[str, int],
+           by_batch: dict[str, Scores] | None = None) -> str:
     rows = [("claim matching: precision", "precision", TARGETS["precision"]),
             ("claim matching: recall", "recall", TARGETS["recall"]),
             ("topic right (any labelled topic)", "topics", TARGETS["topics"]),
@@ -396,6 +414,15 @@ def report(dev: Scores, test: Scores, rule: str, items: list[Item], unknown: dic
     out.append(f"{'non-claims given a verdict':40} {f'{dev.non_claim_verdicts} of {dev.non_claims}':>18} "
                f"{f'{test.non_claim_verdicts} of {test.non_claims}':>18} {'0':>8}")
     out.append(f"{'sentences / sites':40} {f'{dev.n} / {len(dev.sites)}':>18} {f'{test.n} / {len(test.sites)}':>18}")
+    if by_batch:
+        out += ["", "test half by batch (a later batch's sites were never read while tuning):",
+                f"{'':40} " + " ".join(f"{b[:18]:>18}" for b in by_batch)]
+        for label, attr, _ in rows:
+            out.append(f"{label:40} " + " ".join(f"{_cell(sc, attr):>18}" for sc in by_batch.values()))
+        out.append(f"{'non-claims given a verdict':40} " + " ".join(
+            f"{f'{sc.non_claim_verdicts} of {sc.non_claims}':>18}" for sc in by_batch.values()))
+        out.append(f"{'sentences / sites':40} " + " ".join(
+            f"{f'{sc.n} / {len(sc.sites)}':>18}" for sc in by_batch.values()))
     if unknown:
         out += ["", "claim ids not in data/claims.yaml, counted as null: "
                 + ", ".join(f"{k} ({v})" for k, v in sorted(unknown.items()))]
@@ -455,14 +482,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     dev = evaluate(dev_items, dataset, tables, keep_mistakes=args.mistakes == "dev", held_out=site_folds(dev_items))
     test = evaluate([] if args.dev_only else test_items, dataset, tables)
-    result = {"rule": rule, "development": dev.as_dict(), "test": test.as_dict(), "unknown_claims": unknown}
+    batches = list(dict.fromkeys(i.batch for i in items))
+    by_batch = {} if args.dev_only or len(batches) < 2 else {
+        b: evaluate([i for i in test_items if i.batch == b], dataset, tables) for b in batches}
+    result = {"rule": rule, "development": dev.as_dict(), "test": test.as_dict(),
+              "test_by_batch": {b: sc.as_dict() for b, sc in by_batch.items()}, "unknown_claims": unknown}
     if not args.dev_only and args.corpus is None and args.data is None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(report(dev, test, rule, items, unknown), end="")
+        print(report(dev, test, rule, items, unknown, by_batch), end="")
     if args.mistakes:
         print("\nDevelopment-half mistakes:")
         for m in dev.mistakes:
