@@ -34,6 +34,7 @@ over at most ``MAX_TOKENS`` tokens.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -423,9 +424,15 @@ def _time_kind(toks: list[_Tok], i: int, j: int, unit: str, sentence_words: set[
     if unit in ("minutes", "hours") and sentence_words & INFUSION_WORDS and minutes <= MAX_INFUSION_MINUTES:
         before = [_word_at(toks, k) for k in range(max(0, i - 6), i)]
         onset_near = any(w in ("within", "little", "begin", "begins", "after", "just", "soon") for w in before[-3:])
-        if not onset_near and (any(w in TAKE_WORDS for w in before) or _word_at(toks, j) in INFUSION_WORDS):
+        # "the infusion takes 40 minutes", "a 40-minute session", "each session is 40-60 min"
+        copula = any(w in INFUSION_WORDS and nxt in ("is", "are", "runs", "averages")
+                     for w, nxt in itertools.pairwise(before))
+        if not onset_near and (any(w in TAKE_WORDS for w in before) or copula
+                               or _word_at(toks, j) in INFUSION_WORDS):
             return "infusion_length"
     best: tuple[int, int, Kind] | None = None  # (strength, -distance, kind)
+    if _word_at(toks, i) == "within" or (_word_at(toks, i), _word_at(toks, i + 1)) == ("as", "little"):
+        best = (3, 0, "onset")  # the framing itself: "improvement within one week", "in as little as a week"
     for k in range(i - 1, max(-1, i - 7), -1):
         w = _word_at(toks, k)
         if w in (".", ";", ",") and k < i - 1:
