@@ -154,6 +154,12 @@ QUANTITY_CASES = [
     ("We check your blood pressure every 15 minutes.", []),
     ("5 Benefits of Ketamine Infusion Therapy", [q("count", 5, 5, "none")]),
     ("A dose of 0.5 mg/kg is typical.", []),
+    ("The benefits can last after only a few treatments.", [q("count", 2, 4, "infusions")]),
+    ("Patients who have tried at least two traditional anti-depressants", [q("count", 2, 2, "none", "at least")]),
+    ("Millions of people live with depression.", [q("count", 2e6, 999e6, "none")]),
+    ("Many patients need more infusions.", []),  # "many patients" is not a figure
+    ("Most patients notice improvement within one week.", [q("onset", 7, 7, "days", "up to")]),
+    ("Each session is 40-60 min.", [q("infusion_length", 40, 60, "minutes", "range")]),
 ]
 
 
@@ -191,6 +197,8 @@ def test_quantity_offsets_and_text():
     ("Patients need a designated driver after the treatment in our clinic.", "setting"),
     ("Ketamine is an effective treatment.", "general efficacy"),
     ("Call us today.", None),
+    ("Is ketamine addictive?", None),  # a question asserts nothing
+    ("The History of Ketamine", None),  # nor does a heading
 ])
 def test_topics(sentence, topic):
     assert classify_topic(sentence) == topic

@@ -33,12 +33,12 @@ from evidence.checking.matching import (
     _agree,
     _assertion_quantities,
     in_hours,
-    is_heading,
 )
 from evidence.checking.quantities import Quantity, extract_quantities
 from evidence.checking.sentences import Sentence, extract_text, looks_like_html, split_sentences
 from evidence.checking.topics import (
     MAX_TOPIC_CHARS,
+    asks_or_heads,
     classify_topic,
     classify_topics,
     is_contact,
@@ -471,7 +471,7 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
                           if c.score >= MATCH_THRESHOLD]
     verdict = rule = None
     evidence: dict[str, Any] | None = None
-    if not contact and not _asks_or_heads(s.text):  # a question or a heading asserts nothing to judge
+    if not contact and not asks_or_heads(s.text):  # a question or a heading asserts nothing to judge
         context = sentence_context(s.text, quantities)
         floor = index if claim_id is None else None  # a matched claim's own verdict needs no floor
         verdict, rule, evidence = rule_verdict(quantities, topics, summary, context, floor, s.text)
@@ -486,11 +486,6 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
             topics = [claim.topic, *topics]
     return Finding(s.text, s.start, s.end, topics[0] if topics else None, claim_id, similarity,
                    [q.record() for q in quantities], verdict, rule, evidence, others, topics, why)
-
-
-def _asks_or_heads(sentence: str) -> bool:
-    """A question ("Can ketamine work within 24 hours?") or a title-case heading ("Relief In 24 Hours")."""
-    return sentence.rstrip().endswith("?") or is_heading(sentence)
 
 
 def _why(sentence: str, candidate: Any, quantities: list[Quantity]) -> str:

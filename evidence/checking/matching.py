@@ -48,7 +48,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from evidence.checking.quantities import UNIT_HOURS, Quantity, extract_quantities
-from evidence.checking.topics import classify_topics, is_contact, normalise, other_treatment
+from evidence.checking.topics import asks_or_heads, classify_topics, is_contact, normalise, other_treatment
 
 MAX_MATCH_CHARS = 600
 VERBATIM_RATIO = 90.0
@@ -438,16 +438,8 @@ _SPECIFIC = {"onset", "duration", "response rate", "remission", "treatment-resis
 # --------------------------------------------------------------------------- helpers
 
 def assertive(sentence: str) -> bool:
-    """Could make a claim: not a question, not a title-case heading, at least three content terms."""
-    return len(word_terms(sentence)) >= 2 and not sentence.rstrip().endswith("?") and not is_heading(sentence)
-
-
-def is_heading(sentence: str) -> bool:
-    """A title-case line without closing punctuation ("Rapid Relief and Enhanced Response Rates")."""
-    if len(sentence) > 150 or sentence.rstrip()[-1:] in ".!?…":
-        return False
-    words = [w for w in re.findall(r"[^\W\d_][^\W_]*", sentence) if len(w) >= 4]
-    return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.75 * len(words)
+    """Could make a claim: not a question, not a title-case heading, at least two content terms."""
+    return len(word_terms(sentence)) >= 2 and not asks_or_heads(sentence)
 
 
 def _populations(text: str) -> set[str]:

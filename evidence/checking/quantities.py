@@ -19,8 +19,9 @@ Conventions (the tests pin every one of them):
   ``minutes``; counts in ``infusions`` (infusions, sessions, treatments, doses) or ``none``.
   A month is 730/24 days (as ``schema.HOURS_PER_UNIT``), a year 365 days.
 * Vague amounts have explicit ranges (``VAGUE``): "a few" 2-4, "several" 3-7, "a couple of" 2,
-  "a number of" 2-7; a bare plural unit ("within minutes", "for weeks") is a range too
-  (``BARE_PLURAL``: minutes 2-59, hours 2-23, days 2-6, weeks 2-4, months 2-11, years 2-10).
+  "a number of" 2-7, "dozens/hundreds/thousands/millions of" (``BIG_VAGUE``); a bare plural unit
+  ("within minutes", "for weeks") is a range too (``BARE_PLURAL``: minutes 2-59, hours 2-23, days 2-6,
+  weeks 2-4, months 2-11, years 2-10).
 * The kind of a time comes from cue words near it (``last``/``lasting``/``for`` -> duration;
   ``within``/``as little as``/``... to work`` -> onset; a minutes figure in a sentence about an
   infusion or session that "takes"/"lasts" -> infusion_length), else from its size (up to days
@@ -74,6 +75,8 @@ ONES = {
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
         "ninety": 90}
 VAGUE = {"few": (2, 4), "several": (3, 7), "couple": (2, 2), "number": (2, 7), "many": (3, 11)}
+BIG_VAGUE = {"dozens": (24.0, 143.0), "hundreds": (200.0, 999.0), "thousands": (2e3, 999e3),
+             "millions": (2e6, 999e6)}
 TIME_UNITS = {
     "minute": "minutes", "minutes": "minutes", "min": "minutes", "mins": "minutes",
     "hour": "hours", "hours": "hours", "hr": "hours", "hrs": "hours", "h": "hours",
@@ -270,6 +273,9 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
             atom = _Atom(i, i + 1, 1.0, 1.0)
         elif w == "half" and _word_at(toks, i + 1) in ("an", "a") and _word_at(toks, i + 2) in TIME_UNITS:
             atom = _Atom(i, i + 2, 0.5, 0.5)
+        elif w in BIG_VAGUE and _word_at(toks, i + 1) == "of":
+            lo, hi = BIG_VAGUE[w]
+            atom = _Atom(i, i + 2, lo, hi, vague=True)  # "millions of people": a count, read by _generic_count
         elif w in VAGUE:
             j = i + 1
             if w in ("couple", "number"):
@@ -311,10 +317,10 @@ def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
         atom.unit, atom.j = "percent", j + 1
     elif w == "per" and _word_at(toks, j + 1) == "cent":
         atom.unit, atom.j = "percent", j + 2
-    elif w in COUNT_NOUNS and not atom.vague:
-        atom.unit, atom.j = "count:" + w, j + 1
+    elif w in COUNT_NOUNS and not (atom.vague and toks[atom.i].low == "many"):
+        atom.unit, atom.j = "count:" + w, j + 1  # "six infusions", "a few sessions"
     elif (_word_at(toks, j + 1) in COUNT_NOUNS and w.isalpha() and w not in ("of", "or", "to", "and", "in")
-          and not atom.vague and toks[atom.i].low not in ("a", "an")):
+          and toks[atom.i].low not in ("a", "an", "many")):
         atom.unit, atom.j = "count:" + _word_at(toks, j + 1), j + 2  # "six ketamine infusions"
     elif w in ADVERBS and not atom.vague:
         atom.unit, atom.j = "count:times", j + 1
@@ -463,15 +469,18 @@ def _history(toks: list[_Tok], i: int) -> bool:
 
 def _generic_count(toks: list[_Tok], a: _Atom) -> int:
     """End of "two antidepressants", "two or more antidepressant medications", "21 million adults", or 0."""
-    if a.vague or toks[a.i].low in ("a", "an", "single"):
+    if toks[a.i].low in ("a", "an", "single", "many") or (a.vague and toks[a.i].low not in VAGUE | BIG_VAGUE):
         return 0
     j = a.j
     _, j = _post_framing(toks, j)
-    for k in (j, j + 1):
+    for k in range(j, j + 4):  # "two antidepressants", "three different broad classes", "two anti-depressants"
         w = _word_at(toks, k)
+        if w in _DASHES and 0 < k < len(toks) - 1 and _adjacent(toks[k - 1], toks[k]):
+            continue
         if not w.isalpha():
             return 0
-        if len(w) >= 4 and w.endswith("s") and w not in TIME_UNITS and w not in ("times", "this", "less", "plus"):
+        plural = len(w) >= 4 and w.endswith("s") and w not in TIME_UNITS and w not in ("times", "this", "less", "plus")
+        if plural or w in ("people", "adults", "children"):
             return k + 1
         if w in ("of", "or", "and", "to", "in", "out", "per", "every", "the", "than"):
             return 0

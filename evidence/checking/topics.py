@@ -202,6 +202,20 @@ def other_treatment(sentence: str) -> bool:
     return bool(OTHER_TREATMENTS.search(low)) and not KETAMINE.search(low)
 
 
+def is_heading(sentence: str) -> bool:
+    """A title-case line without closing punctuation ("Rapid Relief and Enhanced Response Rates")."""
+    if len(sentence) > 150 or sentence.rstrip()[-1:] in ".!?…":
+        return False
+    words = [w for w in re.findall(r"[^\W\d_][^\W_]*", sentence) if len(w) >= 4]
+    return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.75 * len(words)
+
+
+def asks_or_heads(sentence: str) -> bool:
+    """A question ("Is ketamine addictive?") or a title-case heading ("The History of Ketamine"): it names a
+    subject but asserts nothing, so it gets no topic, no match and no verdict."""
+    return sentence.rstrip().endswith("?") or is_heading(sentence)
+
+
 def cue_topics(text: str) -> list[str]:
     """Topics whose cue phrases occur in normalised text, in ``ORDER``."""
     return [t for t in ORDER if _CUE_RE[t].search(text)]
@@ -236,11 +250,11 @@ def quantity_topics(text: str, quantities: list[Quantity]) -> list[str]:
 
 
 def classify_topics(sentence: str, quantities: list[Quantity] | None = None) -> list[str]:
-    """Every topic of a sentence, primary first; [] for contact or booking text and for plain filler.
+    """Every topic of a sentence, primary first; [] for contact or booking text, questions, headings and filler.
 
     *general efficacy* is a fallback: kept only when nothing more specific is said.
     """
-    if is_contact(sentence) or is_background(sentence):
+    if is_contact(sentence) or is_background(sentence) or asks_or_heads(sentence):
         return []
     text = normalise(sentence)
     if quantities is None:
