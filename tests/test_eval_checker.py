@@ -123,3 +123,27 @@ def test_batches_are_read_from_the_file(tmp_path):
     path.write_text(yaml.safe_dump({"batch": "second collection", "sentences": [item]}), encoding="utf-8")
     assert [i.batch for i in ev.load_corpus([path])] == ["second collection"]
     assert {i.batch for i in ITEMS} >= {ev.FIRST_BATCH}
+
+
+def test_second_labelling_is_scored_against_the_corpus(tmp_path):
+    import yaml
+
+    dataset, _ = ev.load_data()
+    known = {c.id for c in dataset.claims}
+    a = ev.agreement(ITEMS, known)
+    assert a["sentences"] == 100 and 0 < a["tp"] <= a["predicted"] and a["found"] <= a["labelled"]
+    # the first labels scored against themselves agree perfectly, and a wrong claim costs precision
+    same = [{"id": i.id, "kind": i.kind, "claim": i.claim, "also_claims": list(i.also_claims), "topics": list(i.topics)}
+            for i in ITEMS[:40]]
+    path = tmp_path / "second.yaml"
+    path.write_text(yaml.safe_dump({"labels": same}), encoding="utf-8")
+    self_a = ev.agreement(ITEMS, known, path)
+    assert self_a["kind_agreement"] == 1.0 and self_a["topic_agreement"] == 1.0
+    assert self_a["precision"] == 1.0 and self_a["recall"] == 1.0
+    claimed = next(x for x in same if x["claim"] in known)
+    claimed["claim"], claimed["also_claims"] = next(iter(known - {claimed["claim"]} - set(claimed["also_claims"]))), []
+    path.write_text(yaml.safe_dump({"labels": same}), encoding="utf-8")
+    assert ev.agreement(ITEMS, known, path)["precision"] < 1.0
+    path.write_text("labels: [{id: nope}]", encoding="utf-8")
+    with pytest.raises(ev.CorpusError, match="not a corpus sentence"):
+        ev.agreement(ITEMS, known, path)

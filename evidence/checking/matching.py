@@ -48,7 +48,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from evidence.checking.quantities import UNIT_HOURS, Quantity, extract_quantities
-from evidence.checking.topics import asks_or_heads, classify_topics, is_contact, normalise, other_treatment
+from evidence.checking.topics import (
+    KETAMINE,
+    asks_or_heads,
+    classify_topics,
+    is_contact,
+    normalise,
+    other_treatment,
+)
 
 MAX_MATCH_CHARS = 600
 VERBATIM_RATIO = 90.0
@@ -60,12 +67,13 @@ NO_CLAIM = "(no claim)"
 
 # Fitted on the development half (bench/eval_checker.py --fit); see the module docstring.
 WEIGHTS = {
-    "bias": -4.584, "word": 1.379, "char": 2.411, "topic": 2.291, "primary": -0.28, "figure_agree": -0.03,
-    "figure_conflict": -1.144, "other_kinds_only": -0.617, "population": 0.057, "margin": 2.862,
-    "topic_conflict": -0.121, "comparison": 0.251, "negative": 2.254, "negative_char": 1.229, "classifier": 3.746,
-    "classifier_none": 0.536, "figure_close": 0.172, "kind_match": -0.262,
+    "bias": -4.083, "word": 0.907, "char": 2.168, "topic": 2.25, "primary": -0.316, "figure_agree": -0.16,
+    "figure_conflict": -1.409, "other_kinds_only": -0.625, "population": 0.037, "margin": 2.26,
+    "topic_conflict": 0.204, "comparison": -0.09, "negative": 0.544, "negative_char": 1.088, "classifier": 3.332,
+    "classifier_none": -1.4, "figure_close": 0.156, "kind_match": -0.465, "votes": 3.186, "about_ketamine": 0.162,
+    "conditional": -1.082,
 }
-MATCH_THRESHOLD = 40.0
+MATCH_THRESHOLD = 59.0
 
 
 # --------------------------------------------------------------------------- terms
@@ -90,7 +98,8 @@ _PHRASES = {
     "side effects": "side_effect", "side effect": "side_effect", "adverse effects": "side_effect",
     "adverse events": "side_effect", "well tolerated": "tolerated", "treatment resistant": "trd",
     "treatment-resistant": "trd", "new connections": "neuroplasticity", "neural connections": "neuroplasticity",
-    "new synapses": "neuroplasticity", "quality of life": "quality_of_life", "post traumatic": "ptsd",
+    "new synapses": "neuroplasticity", "neuro plasticity": "neuroplasticity", "neuro-plasticity": "neuroplasticity",
+    "brain plasticity": "neuroplasticity", "quality of life": "quality_of_life", "post traumatic": "ptsd",
     "post-traumatic": "ptsd", "suicidal ideation": "suicidal_thoughts",
     "suicidal thoughts": "suicidal_thoughts", "suicidal thinking": "suicidal_thoughts",
     "thoughts of suicide": "suicidal_thoughts", "thoughts of self-harm": "suicidal_thoughts",
@@ -283,19 +292,37 @@ class ClaimIndex:
             best_word = np.stack([np.maximum(word_sim[:, cols].max(axis=1), 0.0) for cols in self._claim_cols], 1)
             best_char = np.stack([np.maximum(char_sim[:, cols].max(axis=1), 0.0) for cols in self._claim_cols], 1)
             best_ref = np.stack([cols[word_sim[:, cols].argmax(axis=1)] for cols in self._claim_cols], 1)
+            votes = self._votes(word_sim + 0.5 * char_sim)
             for row, (i, sentence, figures, tps, verbatim) in enumerate(batch):
                 out[i] = self._rerank(sentence, figures, tps, verbatim, k, best_word[row], best_char[row],
                                       best_ref[row], proba[row], float(none_p[row]), float(negative[row]),
-                                      float(negative_char[row]))
+                                      float(negative_char[row]), votes[row])
+        return out
+
+    def _votes(self, sim: np.ndarray) -> np.ndarray:
+        """For each sentence and claim, the share of the ``NEIGHBOURS`` nearest references (quotes, examples and
+        labelled non-claims alike) that belong to the claim: agreement among many paraphrases from many sites,
+        where the single best reference may be a lucky overlap."""
+        n = min(NEIGHBOURS, sim.shape[1])
+        nearest = np.argpartition(-sim, n - 1, axis=1)[:, :n]
+        out = np.zeros((sim.shape[0], len(self.claim_ids)))
+        for row, refs in enumerate(nearest):
+            for r in refs:
+                c = self._ref_claim[r]
+                if c >= 0 and sim[row, r] > 0:
+                    out[row, c] += 1.0 / n
         return out
 
     def _rerank(self, sentence: str, figures: list[Quantity], topics: list[str], verbatim: dict[str, Any], k: int,
                 best_word: np.ndarray, best_char: np.ndarray, best_ref: np.ndarray, proba: np.ndarray,
-                none_p: float, negative: float, negative_char: float) -> list[Candidate]:
+                none_p: float, negative: float, negative_char: float, votes: np.ndarray) -> list[Candidate]:
         lexical = np.argsort(-(best_word + 0.5 * best_char), kind="stable")[: max(k, 1)]
         by_class = np.argsort(-proba, kind="stable")[:3]
         order = list(dict.fromkeys([*lexical.tolist(), *by_class.tolist()]))
         pops = _populations(sentence)
+        low = normalise(sentence)
+        about_ketamine = float(bool(KETAMINE.search(low)))
+        conditional = float(bool(_CONDITIONAL.match(low)))
         out = []
         for c in order:
             cid = self.claim_ids[c]
@@ -306,6 +333,9 @@ class ClaimIndex:
             feats["negative_char"] = float(best_char[c]) - negative_char
             feats["classifier"] = float(proba[c])
             feats["classifier_none"] = none_p
+            feats["votes"] = float(votes[c])
+            feats["about_ketamine"] = about_ketamine
+            feats["conditional"] = conditional
             out.append(Candidate(cid, 0.0, feats, self.refs[int(best_ref[c])]))
         top = sorted((x.features["word"] for x in out), reverse=True)
         for cand in out:  # how far ahead of the runner-up: a paraphrase of one claim beats its neighbours
@@ -429,7 +459,10 @@ def logistic_score(features: dict[str, float], weights: dict[str, float] | None 
 
 FEATURES = ["word", "char", "topic", "primary", "figure_agree", "figure_conflict", "other_kinds_only",
             "population", "margin", "topic_conflict", "comparison", "negative", "negative_char", "classifier",
-            "classifier_none", "figure_close", "kind_match"]
+            "classifier_none", "figure_close", "kind_match", "votes", "about_ketamine", "conditional"]
+NEIGHBOURS = 10
+# A lead-in addressed to the reader ("If you're struggling with ...") sets up a claim; it does not make one.
+_CONDITIONAL = re.compile(r"(?:if|whether) (?:you|your|someone|a loved one)\b")
 _SPECIFIC = {"onset", "duration", "response rate", "remission", "treatment-resistant depression", "suicidal thoughts",
              "safety and side effects", "abuse and addiction", "mechanism", "other conditions", "quality of life",
              "regimen", "setting", "history"}

@@ -64,7 +64,7 @@ CUES: dict[str, list[str]] = {
                                 r"perception\w*", r"sensations?", r"tired\w*", r"groggy", r"dream[- ]?like",
                                 r"altered", r"impair\w*", r"distort\w*"],
     "mechanism": [r"receptors?", r"glutamate\w*", r"nmda", r"neuroplastic\w*", r"bdnf", r"synap\w*",
-                  r"neurotransmitter\w*", r"neur(?:al|ons?|onal)", r"brain", r"serotonin", r"chemical messengers?",
+                  r"neurotransmitter\w*", r"neur(?:al|ons?|onal)", r"brain", r"serotonin", r"plasticity", r"chemical messengers?",
                   r"(?:new|neural) connections", r"rewir\w*", r"neurogenesis", r"ampa", r"mtor", r"dopamine",
                   r"opioid system", r"pathways?", r"mechanism\w*", r"regrow\w*", r"dendrit\w*"],
     "other conditions": [r"ptsd", r"post[- ]traumatic", r"anxiety", r"bipolar", r"obsessive", r"ocd", r"chronic pain",
