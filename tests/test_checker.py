@@ -365,10 +365,11 @@ def test_labels_name_real_fixture_claims_and_sentences(fixture_data):
 
 def test_synthetic_pages_still_match_with_the_synthetic_claims(fixture_data):
     """The synthetic pages against the synthetic claim set (no paraphrase examples exist for those claims, and the
-    re-ranker was fitted for the curated ones): measured at MATCH_THRESHOLD, precision 0.76, recall 0.82."""
+    re-ranker was fitted for the curated ones on real pages): measured at MATCH_THRESHOLD, precision 0.97, recall
+    0.56 (the threshold now sits where out-of-fold precision on real pages is 0.80, so it matches less)."""
     dataset, _ = fixture_data
     precision, recall, *_ = precision_recall(list(LABELS), dataset, MATCH_THRESHOLD)
-    assert precision >= 0.7 and recall >= 0.75, (precision, recall)
+    assert precision >= 0.9 and recall >= 0.5, (precision, recall)
 
 
 REAL_LABELS = yaml.safe_load((FIX / "heldout_labels_real.yaml").read_text(encoding="utf-8"))["pages"]

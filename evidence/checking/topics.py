@@ -35,14 +35,17 @@ CUES: dict[str, list[str]] = {
     "abuse and addiction": [r"addict\w*", r"abus\w*", r"dependen\w*", r"misuse\w*", r"recreational\w*",
                             r"party drug", r"habit[- ]forming", r"street drug", r"craving\w*", r"special k",
                             r"controlled substance", r"schedule iii"],
-    "treatment-resistant depression": [r"treatment[- ]resistant", r"trd", r"(?:not|n't|never) (?:responded|reacted)",
+    "treatment-resistant depression": [r"treatment[- ]resistant", r"trd", r"(?:not|\w+n't|never) (?:responded|reacted)",
                                        r"unresponsive", r"(?:have|has|had) (?:failed|not worked|not helped)",
-                                       r"(?:not|n't) (?:improved|helped|worked)", r"tried (?:at least|two|multiple)",
+                                       r"(?:not|\w+n't) (?:improved|helped|worked)", r"tried (?:at least|two|multiple)",
                                        r"other (?:treatments|medications|options) (?:have )?failed",
                                        r"refractory", r"hard[- ]to[- ]treat", r"difficult[- ]to[- ]treat",
                                        r"nothing else (?:has )?(?:worked|helped)", r"run out of options",
                                        r"(?:little|no|limited) relief from",
-                                       r"(?:not|n't) (?:found|gotten|had) relief"],
+                                       r"(?:not|\w+n't) (?:found|gotten|had) relief",
+                                       r"(?:not|never) (?:a )?first[- ]line",
+                                       r"despite (?:traditional|other|standard|multiple|several|many) "
+                                       r"(?:treatments?|approaches|medications?|antidepressants?)"],
     "remission": [r"remission\w*", r"symptom[- ]free", r"free (?:of|from) (?:their |your )?symptoms"],
     "response rate": [r"response rates?", r"respond\w*", r"responses", r"responders?", r"success rates?",
                       r"(?:positive|significant) results", r"(?:of|in) (?:our |the |these )?patients",
@@ -64,7 +67,8 @@ CUES: dict[str, list[str]] = {
                                 r"perception\w*", r"sensations?", r"tired\w*", r"groggy", r"dream[- ]?like",
                                 r"altered", r"impair\w*", r"distort\w*"],
     "mechanism": [r"receptors?", r"glutamate\w*", r"nmda", r"neuroplastic\w*", r"bdnf", r"synap\w*",
-                  r"neurotransmitter\w*", r"neur(?:al|ons?|onal)", r"brain", r"serotonin", r"plasticity", r"chemical messengers?",
+                  r"neurotransmitter\w*", r"neur(?:al|ons?|onal)", r"brain", r"serotonin", r"plasticity",
+                  r"chemical messengers?",
                   r"(?:new|neural) connections", r"rewir\w*", r"neurogenesis", r"ampa", r"mtor", r"dopamine",
                   r"opioid system", r"pathways?", r"mechanism\w*", r"regrow\w*", r"dendrit\w*"],
     "other conditions": [r"ptsd", r"post[- ]traumatic", r"anxiety", r"bipolar", r"obsessive", r"ocd", r"chronic pain",
@@ -91,6 +95,7 @@ CUES: dict[str, list[str]] = {
                                          r"lexapro", r"electroconvulsive", r"ect", r"tms", r"transcranial",
                                          r"traditional (?:antidepressants?|medications?|treatments?)",
                                          r"conventional (?:antidepressants?|medications?|treatments?)",
+                                         r"(?:typical|common|standard|usual) (?:antidepressants?|medications?)",
                                          r"other (?:antidepressants|medications)", r"alternative to",
                                          r"psychotherapy", r"counsel(?:l)?ing", r"combined with", r"alongside",
                                          r"in conjunction with"],
@@ -100,7 +105,9 @@ CUES: dict[str, list[str]] = {
     "history": [r"\d{4}s", r"since (?:the )?(?:\d{4}|its)", r"first (?:synthesi[sz]ed|developed|"
                 r"approved|used|discovered)", r"fda[- ]approved", r"approved by the fda", r"anesthetic for decades",
                 r"for (?:decades|over \w+ (?:years|decades))", r"(?:long|ketamine's) history", r"history of ketamine",
-                r"originally", r"discovered",
+                r"originally", r"discovered", r"not a new (?:drug|medication|medicine|treatment)",
+                r"(?:used|known|around|available) for (?:many|several|\d+(?:-\d+)?) years",
+                r"(?:past|last) (?:few |two |three |several )?decades?",
                 r"battlefield", r"vietnam war", r"world health organization", r"essential medicines?"],
     "general efficacy": [r"effective\w*", r"efficacy", r"works?", r"improv\w*", r"relie(?:f|ve|ves|ved)",
                          r"reduc\w*", r"alleviat\w*", r"antidepressant effects?", r"helpful", r"benefits?",
@@ -142,11 +149,25 @@ _BACKGROUND = re.compile(r"^(?:(?:major |clinical |treatment-resistant )?depress
                          r"(?:million|percent|%) of (?:adults|americans|people|the population)|"
                          r"million (?:adults|americans|people)|"
                          r"people (?:with|suffering from|living with) depression (?:are|have|often|may)")
+# another treatment set against something unnamed ("This quick response is distinct from typical antidepressants"):
+# the unnamed side is ketamine, referred back to
+_SET_AGAINST = re.compile(r"(?<!\w)(?:distinct from|different from|differs from|unlike|compared (?:to|with)|"
+                          r"than (?:traditional|conventional|typical|standard|other|oral)|versus|vs\.?|in contrast)"
+                          r"(?!\w)")
+_ILLNESS = re.compile(r"(?<!\w)(?:depress\w*|bipolar|anxiety|pain|ptsd|trauma\w*|suicid\w*|mental (?:health|illness)|"
+                     r"disorders?|conditions?|symptoms?|episodes?|illness\w*|mood)(?!\w)")
+_TREATMENT_TALK = re.compile(
+    r"(?<!\w)(?:treat\w*|therap\w*|infus\w*|relie\w*|improv\w*|respon\w*|sessions?|doses?|dosing|effect\w*|"
+    r"benefit\w*|heal\w*|help\w*|work\w*|results?|remission|recover\w*|clinic\w*|patients?|medication\w*|"
+    r"medicine|drug|approved|option\w*|alternative\w*|offer\w*|provide\w*|care|monitor\w*|reduc\w*|glutamate|"
+    r"neur\w*|synap\w*|receptors?|brain)(?!\w)")
 KETAMINE = re.compile(r"(?<!\w)(?:(?:es|ar)?ketamine\w*|spravato|kap|k-?therapy|(?:this|the|our|these) "
                       r"(?:treatment|therapy|therapies|infusions?|medication|drug|nasal spray|approach|option|"
                       r"procedure)|"
                       r"infusions?|it|its|it's|nmda antagonists?|(?:maintenance|booster) (?:sessions?|treatments?))"
                       r"(?!\w)")
+_PRONOUNS = re.compile(r"\|it\|its\|it's")
+KETAMINE_NAMED = re.compile(_PRONOUNS.sub("", KETAMINE.pattern))  # named, or "this treatment": not a bare "it"
 OTHER_TREATMENTS = re.compile(
     r"(?<!\w)(?:ect|electroconvulsive|ssris?|snris?|maois?|tms|transcranial|antidepressants|"
     r"antidepressant (?:medications?|drugs?|pills?)|an antidepressant|"
@@ -189,11 +210,18 @@ def is_contact(sentence: str) -> bool:
 
 
 def is_background(sentence: str) -> bool:
-    """About depression itself or another treatment, not about ketamine ("Depression affects 21 million adults")."""
+    """About depression itself or another treatment, not about ketamine ("Depression affects 21 million adults",
+    "There are a few different types of bipolar disorder"): an illness named, and neither ketamine nor any
+    treatment, effect or brain mechanism."""
     low = normalise(sentence)
+    if KETAMINE_NAMED.search(low):
+        return False
+    if _ILLNESS.search(low) and not _TREATMENT_TALK.search(low):
+        return True  # "it" alone does not make a sentence about bipolar disorder one about ketamine
     if KETAMINE.search(low):
         return False
-    return bool(OTHER_TREATMENTS.search(low) or _BACKGROUND.search(low))
+    other = OTHER_TREATMENTS.search(low) and not _SET_AGAINST.search(low)  # "distinct from typical antidepressants"
+    return bool(other or _BACKGROUND.search(low))
 
 
 def other_treatment(sentence: str) -> bool:
