@@ -171,10 +171,10 @@ class Scores:
         return self.numbers_read / self.numbers if self.numbers else 1.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sentences": self.n, "sites": len(self.sites), "precision": round(self.precision, 3),
-                "recall": round(self.recall, 3), "tp": self.tp, "fp": self.fp, "fn": self.fn,
-                "topics": round(self.topics, 3), "topic_right": self.topic_right,
-                "numbers": round(self.numbers_rate, 3), "numbers_read": self.numbers_read,
+        return {"sentences": self.n, "sites": len(self.sites), "precision": round(self.precision, 4),
+                "recall": round(self.recall, 4), "tp": self.tp, "fp": self.fp, "fn": self.fn,
+                "topics": round(self.topics, 4), "topic_right": self.topic_right,
+                "numbers": round(self.numbers_rate, 4), "numbers_read": self.numbers_read,
                 "numbers_labelled": self.numbers, "numbers_kind_right": self.numbers_kind_right,
                 "non_claims": self.non_claims, "non_claim_verdicts": self.non_claim_verdicts}
 
@@ -456,7 +456,7 @@ def agreement(items: list[Item], known: set[str], path: Path = AGREEMENT) -> dic
 # --------------------------------------------------------------------------- the report
 
 def report(dev: Scores, test: Scores, rule: str, items: list[Item], unknown: dict[str, int],
-           by_batch: dict[str, Scores] | None = None) -> str:
+           by_batch: dict[str, Scores] | None = None, agreement_figures: dict[str, Any] | None = None) -> str:
     rows = [("claim matching: precision", "precision", TARGETS["precision"]),
             ("claim matching: recall", "recall", TARGETS["recall"]),
             ("topic right (any labelled topic)", "topics", TARGETS["topics"]),
@@ -469,6 +469,10 @@ def report(dev: Scores, test: Scores, rule: str, items: list[Item], unknown: dic
     out.append(f"{'non-claims given a verdict':40} {f'{dev.non_claim_verdicts} of {dev.non_claims}':>18} "
                f"{f'{test.non_claim_verdicts} of {test.non_claims}':>18} {'0':>8}")
     out.append(f"{'sentences / sites':40} {f'{dev.n} / {len(dev.sites)}':>18} {f'{test.n} / {len(test.sites)}':>18}")
+    if agreement_figures:
+        a = agreement_figures
+        out += ["", f"two labellers on {a['sentences']} sentences (the ceiling): precision {a['precision']:.2f}, "
+                f"recall {a['recall']:.2f}, topics {a['topic_agreement']:.2f}"]
     if by_batch:
         out += ["", "test half by batch (a later batch's sites were never read while tuning):",
                 f"{'':40} " + " ".join(f"{b[:18]:>18}" for b in by_batch)]
@@ -552,15 +556,23 @@ def main(argv: list[str] | None = None) -> int:
     batches = list(dict.fromkeys(i.batch for i in items))
     by_batch = {} if args.dev_only or len(batches) < 2 else {
         b: evaluate([i for i in test_items if i.batch == b], dataset, tables) for b in batches}
+    second = None
+    if not args.dev_only and AGREEMENT.is_file():
+        try:
+            second = agreement(items, known)
+        except CorpusError as exc:
+            print(f"eval-checker: {exc}", file=sys.stderr)
+            return 2
     result = {"rule": rule, "development": dev.as_dict(), "test": test.as_dict(),
-              "test_by_batch": {b: sc.as_dict() for b, sc in by_batch.items()}, "unknown_claims": unknown}
+              "test_by_batch": {b: sc.as_dict() for b, sc in by_batch.items()}, "agreement": second,
+              "unknown_claims": unknown}
     if not args.dev_only and args.corpus is None and args.data is None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(report(dev, test, rule, items, unknown, by_batch), end="")
+        print(report(dev, test, rule, items, unknown, by_batch, second), end="")
     if args.mistakes:
         print("\nDevelopment-half mistakes:")
         for m in dev.mistakes:

@@ -93,6 +93,13 @@ def test_methods_page_text_reads_the_measured_test_half(tmp_path):
     text = accuracy_markdown(path)
     assert "precision **0.61**" in text and "recall **0.52**" in text and "22 real sentences" in text
     assert "not been measured" in accuracy_markdown(tmp_path / "missing.json")
+    batch = {"sentences": 5, "sites": 1, "precision": 0.5, "recall": 0.25, "topics": 0.6, "numbers": 0.7}
+    result["test_by_batch"] = {"first collection": result["test"], "later batch": batch}
+    result["agreement"] = {"sentences": 9, "precision": 0.875, "recall": 0.9, "topic_agreement": 0.8}
+    path.write_text(json.dumps(result), encoding="utf-8")
+    text = accuracy_markdown(path)
+    assert "latest batch alone (later batch: 5 sentences from 1 sites" in text and "recall 0.25" in text
+    assert "labelled 9 of the sentences" in text and "precision 0.88, recall 0.90" in text
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [

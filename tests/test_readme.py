@@ -24,3 +24,22 @@ def test_documented_data_files_exist():
 def test_the_two_commands_are_documented():
     assert "make run" in README and "make test" in README
     assert (REPO / "docs" / "screenshot.png").exists()
+
+
+def test_checker_accuracy_table_is_the_last_measured_run():
+    """The README's checker figures are copied from bench/results/eval_checker.json (make eval-checker)."""
+    import json
+
+    result = json.loads((REPO / "bench" / "results" / "eval_checker.json").read_text(encoding="utf-8"))
+    section = README.split("## Checker accuracy", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(): line for line in section.splitlines()
+            if line.startswith(("| claim", "| topic", "| numbers", "| non-claims"))}
+    test, dev = result["test"], result["development"]
+    precision = f"**{test['precision']:.2f} ({test['tp']} of {test['tp'] + test['fp']})**"
+    recall = f"**{test['recall']:.2f} ({test['tp']} of {test['tp'] + test['fn']})**"
+    assert precision in rows["claim matching precision"] and recall in rows["claim matching recall"]
+    topics = f"{dev['topics']:.2f} ({dev['topic_right']} of {dev['sentences']})"
+    assert topics in rows["topic right (any labelled topic)"]
+    assert f"**{test['non_claim_verdicts']} of {test['non_claims']}**" in rows["non-claims given a verdict"]
+    total = test["sentences"] + dev["sentences"]
+    assert re.search(rf"\b{total:,} real sentences from {test['sites'] + dev['sites']} ", section.replace("\n", " "))
