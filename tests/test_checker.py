@@ -609,3 +609,21 @@ def test_findings_table_is_plain_text(real_data):
     assert not any("{" in v or "rule_id" in v for r in rows for v in r.values())
     matched = [r for r in rows if r["claim"]]
     assert matched and matched[0]["verdict"] and matched[0]["why"]
+
+
+def test_an_unmatched_sentence_names_its_closest_claim_as_a_lead_without_a_verdict(fixture_data):
+    from evidence.checking.table import findings_table
+
+    dataset, tables = fixture_data
+    findings = check_text(" ".join([
+        "Many patients say the effects of ketamine last for a while.",
+        "Ketamine therapy is generally safe.",
+        "Book your consultation today.",
+    ]), dataset, tables, html=False, include_all=True)
+    leads = [f for f in findings if f.nearest]
+    assert leads, [(f.sentence, f.similarity) for f in findings]
+    assert all(f.claim_id is None and checker.LEAD_FLOOR <= f.nearest["similarity"] < MATCH_THRESHOLD
+               for f in leads)
+    assert not any(f.nearest for f in findings if "consultation" in f.sentence)  # contact text: no lead
+    rows = findings_table(leads, {c.id: c for c in dataset.claims})
+    assert all(r["claim"] == "" and "not matched; closest curated claim" in r["why"] for r in rows)

@@ -4,8 +4,8 @@ The development figures are measured with each fold's own labelled examples left
 of sites), so they are for sites the matcher has not seen.  The thresholds below are what the development half
 (820 sentences from 141 sites) reaches (precision 0.80, recall 0.47, topics 0.84, numbers 0.94, 2 of 241
 non-claims with a verdict; the out-of-fold sweep of the threshold shows no setting with precision >= 0.85 and
-recall >= 0.75 together), less a small margin: a change that breaks real-page behaviour fails here.  The test half is never evaluated in the tests (it
-is reported by ``make eval-checker``).
+recall >= 0.75 together), less a small margin: a change that breaks real-page behaviour fails here.  The test
+half is never evaluated in the tests (it is reported by ``make eval-checker``).
 """
 
 from __future__ import annotations

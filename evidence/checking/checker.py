@@ -102,6 +102,13 @@ class Finding:
     other_claims: list[dict[str, Any]] = field(default_factory=list)  # further matches above the threshold
     topics: list[str] = field(default_factory=list)
     why: str = ""  # why it matched: shared terms, the same figure
+    # the best claim when it scored under the threshold but above LEAD_FLOOR: a lead to check, never judged
+    nearest: dict[str, Any] | None = None
+
+
+# Below the match threshold, the best claim is still named as a lead (no verdict) from this score: on the
+# development half (out-of-fold), about half of the best claims scoring between here and MATCH_THRESHOLD were right.
+LEAD_FLOOR = 25.0
 
 
 # --------------------------------------------------------------------------- evidence
@@ -458,7 +465,7 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
     quantities = extract_quantities(s.text) if quantities is None else quantities
     contact = is_contact(s.text)
     topics = classify_topics(s.text, quantities) if topics is None else topics
-    claim_id, similarity, others, why = None, 0.0, [], ""
+    claim_id, similarity, others, why, nearest = None, 0.0, [], "", None
     if index is not None and not contact:
         if ranked is None:
             ranked = index.candidates(s.text, _figures_as_quantities(quantities), topics)
@@ -469,6 +476,8 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
                 why = _why(s.text, ranked[0], quantities)
                 others = [{"claim_id": c.claim_id, "similarity": c.score} for c in ranked[1:4]
                           if c.score >= MATCH_THRESHOLD]
+            elif similarity >= LEAD_FLOOR and not asks_or_heads(s.text):
+                nearest = {"claim_id": ranked[0].claim_id, "similarity": similarity}
     verdict = rule = None
     evidence: dict[str, Any] | None = None
     if not contact and not asks_or_heads(s.text):  # a question or a heading asserts nothing to judge
@@ -485,7 +494,7 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
         if claim.topic not in topics:
             topics = [claim.topic, *topics]
     return Finding(s.text, s.start, s.end, topics[0] if topics else None, claim_id, similarity,
-                   [q.record() for q in quantities], verdict, rule, evidence, others, topics, why)
+                   [q.record() for q in quantities], verdict, rule, evidence, others, topics, why, nearest)
 
 
 def _why(sentence: str, candidate: Any, quantities: list[Quantity]) -> str:
@@ -536,20 +545,21 @@ def assertion_quantities(claim: Any) -> tuple[Quantity, ...]:
 
 
 FIELDS = ["sentence", "start", "end", "topic", "claim_id", "similarity", "quantities", "verdict", "rule",
-          "evidence", "other_claims", "topics", "why"]
+          "evidence", "other_claims", "topics", "why", "nearest"]
 
 
 def findings_to_records(findings: Iterable[Finding], *, flat: bool = False) -> list[dict[str, Any]]:
     """Plain JSON-ready dicts (NaN becomes None, numpy numbers become Python numbers).
 
-    ``flat=True`` is for CSV: the nested ``quantities``, ``evidence`` and ``other_claims`` become JSON strings.
+    ``flat=True`` is for CSV: the nested ``quantities``, ``evidence``, ``other_claims`` and ``nearest`` become
+    JSON strings.
     """
     out = []
     for f in findings:
         record = _plain(asdict(f))
         if flat:
             record["topics"] = "; ".join(record["topics"])
-            for key in ("quantities", "evidence", "other_claims"):
+            for key in ("quantities", "evidence", "other_claims", "nearest"):
                 record[key] = json.dumps(record[key], ensure_ascii=False) if record[key] is not None else ""
         out.append(record)
     return out

@@ -23,9 +23,19 @@ def findings_table(findings: Iterable[Finding], claims: dict[str, Any] | None = 
             "verdict": f.verdict or ("no comparable evidence" if (f.evidence or {}).get("rule_id") == "no_comparable"
                                      else ""),
             "evidence": describe_evidence(f.evidence),
-            "why": f.why or ("" if f.claim_id else _figures_text(f.quantities)),
+            "why": f.why or ("" if f.claim_id else _unmatched_text(f, claims or {})),
         })
     return rows
+
+
+def _unmatched_text(f: Finding, claims: dict[str, Any]) -> str:
+    figures = _figures_text(f.quantities)
+    if not f.nearest:
+        return figures
+    claim = claims.get(f.nearest["claim_id"])
+    name = getattr(claim, "short", None) or f.nearest["claim_id"]
+    lead = f"not matched; closest curated claim “{name}” (score {f.nearest['similarity']:g}, under the threshold)"
+    return "; ".join(x for x in (lead, figures) if x)
 
 
 def _figures_text(quantities: list[dict[str, Any]]) -> str:
