@@ -395,6 +395,16 @@ def examples_from(items: list[Item], known: set[str]) -> dict[str, list[dict[str
     return {"examples": examples, "negatives": negatives}
 
 
+def untouched_batches(items: list[Item]) -> list[str]:
+    """Batches none of whose sentences is among the matcher's examples: added after the last tuning
+    (``--write-examples``, ``--fit``), so both their halves are unseen and can be scored whole."""
+    from evidence.checking.matching import load_examples
+
+    seen = {e["text"] for e in load_examples()}
+    batches = list(dict.fromkeys(i.batch for i in items))
+    return [b for b in batches if not any(i.text in seen for i in items if i.batch == b)]
+
+
 def halves(items: list[Item]) -> tuple[list[Item], list[Item], str]:
     assignment, rule = split(items)
     dev = [i for i in items if assignment[i.site] == "dev"]
@@ -556,6 +566,8 @@ def main(argv: list[str] | None = None) -> int:
     batches = list(dict.fromkeys(i.batch for i in items))
     by_batch = {} if args.dev_only or len(batches) < 2 else {
         b: evaluate([i for i in test_items if i.batch == b], dataset, tables) for b in batches}
+    untouched = {} if args.dev_only else {b: evaluate([i for i in items if i.batch == b], dataset, tables)
+                                          for b in untouched_batches(items)}
     second = None
     if not args.dev_only and AGREEMENT.is_file():
         try:
@@ -565,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     result = {"rule": rule, "development": dev.as_dict(), "test": test.as_dict(),
               "test_by_batch": {b: sc.as_dict() for b, sc in by_batch.items()}, "agreement": second,
+              "untouched": {b: sc.as_dict() for b, sc in untouched.items()},
               "unknown_claims": unknown}
     if not args.dev_only and args.corpus is None and args.data is None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -573,6 +586,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
     else:
         print(report(dev, test, rule, items, unknown, by_batch, second), end="")
+        for b, sc in untouched.items():
+            print(f"\nwhole batch collected after the last tuning ({b}; none of it among the matcher's examples, "
+                  f"both halves): precision {_cell(sc, 'precision')}, recall {_cell(sc, 'recall')}, topics "
+                  f"{_cell(sc, 'topics')}, numbers {_cell(sc, 'numbers_rate')}, non-claims given a verdict "
+                  f"{sc.non_claim_verdicts} of {sc.non_claims}; {sc.n} sentences, {len(sc.sites)} sites")
     if args.mistakes:
         print("\nDevelopment-half mistakes:")
         for m in dev.mistakes:

@@ -100,6 +100,21 @@ def test_methods_page_text_reads_the_measured_test_half(tmp_path):
     text = accuracy_markdown(path)
     assert "latest batch alone (later batch: 5 sentences from 1 sites" in text and "recall 0.25" in text
     assert "labelled 9 of the sentences" in text and "precision 0.88, recall 0.90" in text
+    result["untouched"] = {"fourth": batch | {"non_claim_verdicts": 0, "non_claims": 3}}
+    path.write_text(json.dumps(result), encoding="utf-8")
+    text = accuracy_markdown(path)
+    assert "collected after all tuning (fourth: 5 sentences" in text and "latest batch alone" not in text
+
+
+def test_a_batch_is_untouched_until_its_sentences_become_examples(tmp_path, monkeypatch):
+    from evidence.checking import matching
+
+    assert ev.FIRST_BATCH not in ev.untouched_batches(ITEMS)  # its development half is among the examples
+    fresh = [ev.Item("z1", "new.example", "https://new.example/", "A sentence nobody has seen.", "non-claim", None,
+                     (), (), (), "x.yaml", "later batch")]
+    assert ev.untouched_batches(ITEMS + fresh)[-1:] == ["later batch"]
+    monkeypatch.setattr(matching, "load_examples", lambda: ({"text": "A sentence nobody has seen."},))
+    assert "later batch" not in ev.untouched_batches(ITEMS + fresh)
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
