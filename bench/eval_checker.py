@@ -396,13 +396,14 @@ def examples_from(items: list[Item], known: set[str]) -> dict[str, list[dict[str
 
 
 def untouched_batches(items: list[Item]) -> list[str]:
-    """Batches none of whose sentences is among the matcher's examples: added after the last tuning
-    (``--write-examples``, ``--fit``), so both their halves are unseen and can be scored whole."""
+    """Batches none of whose sites gave the matcher an example: added after the last tuning (``--write-examples``,
+    ``--fit``), so both their halves are unseen and can be scored whole.  By site, not by text: a stock line such
+    as "What is Ketamine?" recurs on many sites."""
     from evidence.checking.matching import load_examples
 
-    seen = {e["text"] for e in load_examples()}
+    seen = {str(e.get("site", "")).lower().removeprefix("www.") for e in load_examples()}
     batches = list(dict.fromkeys(i.batch for i in items))
-    return [b for b in batches if not any(i.text in seen for i in items if i.batch == b)]
+    return [b for b in batches if not any(i.site in seen for i in items if i.batch == b)]
 
 
 def halves(items: list[Item]) -> tuple[list[Item], list[Item], str]:
