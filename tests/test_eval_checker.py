@@ -2,11 +2,10 @@
 
 The development figures are measured with each fold's own labelled examples left out of the matcher (five folds
 of sites), so they are for sites the matcher has not seen.  The thresholds below are what the development half
-(1,122 sentences from 186 sites, of which the fourth collection's 302 were never used for tuning) reaches
-(precision 0.80, recall 0.50, topics 0.82, numbers 0.91, 6 of 327 non-claims with a verdict: two lead-ins naming
-a clinic's aim, and four sentences of brain science that match a mechanism claim; the out-of-fold sweep of the
-threshold shows no setting with precision >= 0.85 and recall >= 0.75 together), less a small margin: a change
-that breaks real-page behaviour fails here.  The test
+(1,122 sentences from 186 sites) reaches (precision 0.80, recall 0.55, topics 0.82, numbers 0.94, 5 of 327
+non-claims with a verdict: lead-ins naming a clinic's aim, and sentences of brain science that match a mechanism
+claim; the out-of-fold sweep of the threshold shows no setting with precision >= 0.85 and recall >= 0.75
+together), less a small margin: a change that breaks real-page behaviour fails here.  The test
 half is never evaluated in the tests (it is reported by ``make eval-checker``).
 """
 
@@ -61,10 +60,10 @@ def test_development_half_figures_hold():
     dataset, tables = ev.load_data()
     s = ev.evaluate(dev, dataset, tables, held_out=ev.site_folds(dev))
     assert s.precision >= 0.77, s.as_dict()
-    assert s.recall >= 0.46, s.as_dict()
+    assert s.recall >= 0.51, s.as_dict()
     assert s.topics >= 0.80, s.as_dict()
-    assert s.numbers_rate >= 0.89, s.as_dict()
-    assert s.non_claim_verdicts <= 6, s.as_dict()  # lead-ins and brain-science background (see the docstring)
+    assert s.numbers_rate >= 0.92, s.as_dict()
+    assert s.non_claim_verdicts <= 5, s.as_dict()  # lead-ins and brain-science background (see the docstring)
 
 
 def test_number_scoring_reads_vague_and_stated_numbers():

@@ -359,10 +359,27 @@ def same_assertion(q: Quantity, index: ClaimIndex | None, topics: list[str]) -> 
     out = []
     for cid, asserted in index.asserted.items():
         claim = index.claims[cid]
-        if any(a.kind == q.kind and _agree(q, a) for a in asserted) and (
+        if any(a.kind == q.kind and (_agree(q, a) or _goes_further(q, a)) for a in asserted) and (
                 not topics or claim.topic in topics or q.kind != "share" or claim.topic == "response rate"):
             out.append(claim)
     return out
+
+
+def _goes_further(q: Quantity, a: Quantity) -> bool:
+    """The sentence's figure asserts at least what the curated one does: "more than 90%" beside "more than 80%",
+    relief "within an hour" beside "in as little as 24 hours", benefits "for up to a year" beside "up to six
+    months".  Its verdict can be no kinder than the curated claim's."""
+    if q.framing in ("up to", "less than") and a.kind == "share":
+        return False
+    lo, hi = in_hours(q.low, q.unit), in_hours(q.high, q.unit)
+    a_lo, a_hi = in_hours(a.low, a.unit), in_hours(a.high, a.unit)
+    if a.kind == "share" and a.framing in ("more than", "at least"):
+        return lo >= a_lo
+    if a.kind == "onset" and a.framing in ("as little as", "up to"):
+        return q.framing in ("as little as", "up to", "none", "about") and hi <= a_hi
+    if a.kind == "duration" and a.framing in ("up to", "more than", "at least"):
+        return q.framing not in ("less than",) and hi >= a_hi
+    return False
 
 
 def rule_verdict(quantities: list[Quantity], topics: list[str], summary: dict[str, Any], context: Context | None,

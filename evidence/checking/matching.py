@@ -14,10 +14,10 @@ the lead over the runner-up, how much closer the sentence is to the claim than t
 many of the ten nearest references belong to the claim (``votes``), whether ketamine is named or referred to,
 and a lead-in addressed to the reader ("If you're struggling with ...").  ``WEIGHTS`` (logistic regression)
 combine them into a 0-100 score; the best claim matches at ``MATCH_THRESHOLD``.  Weights and threshold were fitted
-on the development half only (``python -m bench.eval_checker --fit``, 820 sentences from 141 sites): the threshold
-is the lowest score at which out-of-fold precision (five folds of sites, each fold's own examples left out)
-reaches 0.80, with recall 0.47; a wrong match shows another claim's verdict, so it leans to precision.  No
-threshold gives precision 0.85 with recall 0.75 (best F1 0.68, at precision 0.69 and recall 0.67).  A verbatim
+on the development half only (``python -m bench.eval_checker --fit``, 1,122 sentences from 186 sites): the
+threshold is the lowest score at which out-of-fold precision (five folds of sites, each fold's own examples left
+out) reaches 0.80, with recall 0.55; a wrong match shows another claim's verdict, so it leans to precision.  No
+threshold gives precision 0.85 with recall 0.75 (best F1 0.70, at precision 0.69 and recall 0.72).  A verbatim
 appearance quote (rapidfuzz ratio >= 95, or a quote of 20+ characters inside the sentence) always matches.
 
 Vetoes: contact or booking text, sentences about another treatment only (``topics.other_treatment``) or about an
@@ -71,13 +71,13 @@ NO_CLAIM = "(no claim)"
 
 # Fitted on the development half (bench/eval_checker.py --fit); see the module docstring.
 WEIGHTS = {
-    "bias": -4.027, "word": 0.757, "char": 1.711, "topic": 2.064, "primary": -0.263, "figure_agree": -0.074,
-    "figure_conflict": -1.377, "other_kinds_only": -0.389, "population": 0.025, "margin": 2.028,
-    "topic_conflict": 0.275, "comparison": -0.063, "negative": 0.341, "negative_char": 1.398, "classifier": 4.353,
-    "classifier_none": -1.35, "figure_close": 0.16, "kind_match": -0.57, "votes": 2.944, "about_ketamine": 0.358,
-    "conditional": -1.166,
+    "bias": -3.971, "word": 0.514, "char": 1.504, "topic": 1.747, "primary": -0.196, "figure_agree": -0.177,
+    "figure_conflict": -1.493, "other_kinds_only": -0.524, "population": 0.064, "margin": 1.026,
+    "topic_conflict": 0.145, "comparison": 0.072, "negative": 0.936, "negative_char": 1.252, "classifier": 4.265,
+    "classifier_none": -1.417, "figure_close": 0.441, "kind_match": -0.643, "votes": 3.453, "about_ketamine": 0.458,
+    "conditional": -0.802,
 }
-MATCH_THRESHOLD = 55.0
+MATCH_THRESHOLD = 47.0
 
 
 # --------------------------------------------------------------------------- terms

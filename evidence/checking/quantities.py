@@ -461,6 +461,19 @@ def _time_kind(toks: list[_Tok], i: int, j: int, unit: str, sentence_words: set[
     return "onset" if unit in SHORT_UNITS else "duration"
 
 
+def _past_span(toks: list[_Tok], i: int) -> tuple[int, float, float] | None:
+    """(end, low, high in days) of a span of the past with no figure: "in recent years", "over the years",
+    "in recent decades", "the past decade"; kind "other", as "over the past few years" is."""
+    w0, w1, w2 = _word_at(toks, i), _word_at(toks, i + 1), _word_at(toks, i + 2)
+    if w0 in ("in", "over", "during", "within") and w1 in ("recent", "the") and w2 in ("years", "decades"):
+        lo, hi = BARE_PLURAL[w2]
+        scale = 365.0 if w2 == "years" else 3650.0
+        return i + 3, lo * scale, hi * scale
+    if w0 in ("the", "this") and w1 in ("past", "last") and w2 == "decade":
+        return i + 3, 3650.0, 3650.0
+    return None
+
+
 def _history(toks: list[_Tok], i: int) -> bool:
     """A span in a perfect-tense history clause: "has been used (safely) for decades"."""
     before = [_word_at(toks, k) for k in range(max(0, i - 5), i)]
@@ -609,5 +622,10 @@ def _extract(text: str) -> list[Quantity]:
         if t.low in ONCE and i not in used and _word_at(toks, i + 1) in ("a", "per", "every", "each", "daily",
                                                                           "weekly", "during", "in"):
             emit("count", float(ONCE[t.low]), float(ONCE[t.low]), "none", "none", i, i + 1)
+    for i in range(len(toks)):
+        span = _past_span(toks, i)
+        if span and not used.intersection(range(i, span[0])):
+            end, lo, hi = span
+            emit("other", lo, hi, "days", "none", i, end)
     found.sort(key=lambda q: q.start)
     return found
