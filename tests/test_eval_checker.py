@@ -2,11 +2,11 @@
 
 The development figures are measured with each fold's own labelled examples left out of the matcher (five folds
 of sites), so they are for sites the matcher has not seen.  The thresholds below are what the development half
-(1,122 sentences from 186 sites) reaches (precision 0.80, recall 0.55, topics 0.82, numbers 0.94, 5 of 327
-non-claims with a verdict: lead-ins naming a clinic's aim, and sentences of brain science that match a mechanism
-claim; the out-of-fold sweep of the threshold shows no setting with precision >= 0.85 and recall >= 0.75
-together), less a small margin: a change that breaks real-page behaviour fails here.  The test
-half is never evaluated in the tests (it is reported by ``make eval-checker``).
+(1,427 sentences from 232 sites, of which the fifth collection's were never used for tuning) reaches (precision
+0.81, recall 0.55, topics 0.80, numbers 0.91, 7 of 424 non-claims with a verdict: lead-ins naming a clinic's aim,
+and sentences of brain science that match a mechanism claim; the out-of-fold sweep of the threshold shows no
+setting with precision >= 0.85 and recall >= 0.75 together), less a small margin: a change that breaks real-page
+behaviour fails here.  The test half is never evaluated in the tests (it is reported by ``make eval-checker``).
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ def test_development_half_figures_hold():
     dev, _, _ = ev.halves(ITEMS)
     dataset, tables = ev.load_data()
     s = ev.evaluate(dev, dataset, tables, held_out=ev.site_folds(dev))
-    assert s.precision >= 0.77, s.as_dict()
-    assert s.recall >= 0.51, s.as_dict()
-    assert s.topics >= 0.80, s.as_dict()
-    assert s.numbers_rate >= 0.92, s.as_dict()
-    assert s.non_claim_verdicts <= 5, s.as_dict()  # lead-ins and brain-science background (see the docstring)
+    assert s.precision >= 0.78, s.as_dict()
+    assert s.recall >= 0.52, s.as_dict()
+    assert s.topics >= 0.78, s.as_dict()
+    assert s.numbers_rate >= 0.89, s.as_dict()
+    assert s.non_claim_verdicts <= 7, s.as_dict()  # lead-ins and brain-science background (see the docstring)
 
 
 def test_number_scoring_reads_vague_and_stated_numbers():
