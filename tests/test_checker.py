@@ -151,7 +151,8 @@ QUANTITY_CASES = [
     ("Schedule at 800-555-0199.", []),
     ("Over the past few years ketamine became popular.", [q("other", 730, 1460, "days")]),  # a span, not a claim
     ("Ketamine has been used safely for decades.", [q("other", 7300, 32850, "days")]),
-    ("We check your blood pressure every 15 minutes.", []),
+    ("We check your blood pressure every 15 minutes.", [q("other", 0.25, 0.25, "hours")]),  # how often
+    ("Boosters every 3-4 weeks keep the effect going.", [q("other", 21, 28, "days", "range")]),
     ("5 Benefits of Ketamine Infusion Therapy", [q("count", 5, 5, "none")]),
     ("A dose of 0.5 mg/kg is typical.", []),
     ("The benefits can last after only a few treatments.", [q("count", 2, 4, "infusions")]),
@@ -616,8 +617,7 @@ def test_an_unmatched_sentence_names_its_closest_claim_as_a_lead_without_a_verdi
 
     dataset, tables = fixture_data
     findings = check_text(" ".join([
-        "Many patients say the effects of ketamine last for a while.",
-        "Ketamine therapy is generally safe.",
+        "The effects may last.",
         "Book your consultation today.",
     ]), dataset, tables, html=False, include_all=True)
     leads = [f for f in findings if f.nearest]

@@ -26,8 +26,9 @@ Conventions (the tests pin every one of them):
   ``within``/``as little as``/``... to work`` -> onset; a minutes figure in a sentence about an
   infusion or session that "takes"/"lasts" -> infusion_length), else from its size (up to days
   -> onset, weeks and longer -> duration).
-* Not quantities: years ("the 1960s", "2019"), phone numbers, frequencies ("every 15 minutes",
-  "once a month"), past spans ("the past few years") and bare numbers without a unit.
+* Not quantities: years ("the 1960s", "2019"), phone numbers, "once a month" and bare numbers without a unit.
+  Frequencies ("every 15 minutes", "every few weeks") and spans of the past ("the past few years", "in recent
+  years") are kind ``other``: read and shown, never compared with the evidence.
 
 Linear time: one tokenising regex without nested quantifiers, then a single left-to-right pass
 over at most ``MAX_TOKENS`` tokens.
@@ -575,7 +576,8 @@ def _extract(text: str) -> list[Quantity]:
             else:
                 big = max(ua, ub, key=UNIT_ORDER.index)
                 target = "hours" if big in SHORT_UNITS else "days"
-                kind = _time_kind(toks, i0, b.j, big, words, _convert(b.hi, ub, "minutes"))
+                kind = ("other" if _word_at(toks, i0 - 1) == "every"  # "every 3-4 weeks": how often
+                        else _time_kind(toks, i0, b.j, big, words, _convert(b.hi, ub, "minutes")))
                 lo, hi = _convert(a.lo, ua, target), _convert(b.hi, ub, target)
                 if kind == "infusion_length":
                     lo, hi, target = _convert(a.lo, ua, "minutes"), _convert(b.hi, ub, "minutes"), "minutes"
@@ -596,6 +598,11 @@ def _extract(text: str) -> list[Quantity]:
             skip_at = a.i - 2
         else:
             skip_at = a.i - 1
+        if before == "every" and a.unit in UNIT_HOURS:  # "every two weeks", "every few weeks": how often, kind other
+            target = "hours" if a.unit in SHORT_UNITS else "days"
+            emit("other", _convert(a.lo, a.unit, target), _convert(a.hi, a.unit, target), target, "none",
+                 skip_at, a.j)
+            continue
         if before in SKIP_BEFORE:
             continue
         span = before in SKIP_AFTER_DETERMINER and _word_at(toks, skip_at - 1) in DETERMINERS
