@@ -65,7 +65,7 @@ from evidence.checking.topics import (
 MAX_MATCH_CHARS = 600
 VERBATIM_RATIO = 90.0
 FIGURE_TOLERANCE = 0.05
-TOP_K = 8
+TOP_K = 4
 BATCH = 2000
 CLASSIFIER_C = 3.0
 NO_CLAIM = "(no claim)"

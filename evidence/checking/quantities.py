@@ -462,6 +462,9 @@ def _time_kind(toks: list[_Tok], i: int, j: int, unit: str, sentence_words: set[
     return "onset" if unit in SHORT_UNITS else "duration"
 
 
+_SPAN_STARTS = frozenset({"in", "over", "during", "within", "the", "this"})
+
+
 def _past_span(toks: list[_Tok], i: int) -> tuple[int, float, float] | None:
     """(end, low, high in days) of a span of the past with no figure: "in recent years", "over the years",
     "in recent decades", "the past decade"; kind "other", as "over the past few years" is."""
@@ -629,7 +632,7 @@ def _extract(text: str) -> list[Quantity]:
         if t.low in ONCE and i not in used and _word_at(toks, i + 1) in ("a", "per", "every", "each", "daily",
                                                                           "weekly", "during", "in"):
             emit("count", float(ONCE[t.low]), float(ONCE[t.low]), "none", "none", i, i + 1)
-    for i in range(len(toks)):
+    for i in (k for k, t in enumerate(toks) if t.low in _SPAN_STARTS):
         span = _past_span(toks, i)
         if span and not used.intersection(range(i, span[0])):
             end, lo, hi = span
