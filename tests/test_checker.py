@@ -642,3 +642,15 @@ def test_a_figure_that_goes_further_than_a_curated_claim_shares_its_floor(mine, 
     from evidence.checking.quantities import Quantity
 
     assert checker._goes_further(Quantity(*mine), Quantity(*theirs)) is further
+
+
+def test_the_index_is_warmed_in_the_background_once(fixture_data):
+    dataset, _ = fixture_data
+    key = getattr(dataset, "version", None) or str(id(dataset))
+    checker._INDEX_CACHE.pop(key, None)
+    thread = checker.warm_index(dataset)
+    assert thread is not None and checker.warm_index(dataset) is None  # under way: not started twice
+    thread.join(timeout=120)
+    assert not thread.is_alive() and key in checker._INDEX_CACHE
+    assert checker._INDEX_CACHE[key]._models  # the classifier is fitted, not only the index built
+    assert checker.warm_index(dataset) is None  # built: nothing to do

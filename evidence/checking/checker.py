@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -437,6 +438,28 @@ def claim_index(dataset: Any) -> ClaimIndex | None:
             _INDEX_CACHE.clear()
         _INDEX_CACHE[key] = ClaimIndex(dataset.claims)
     return _INDEX_CACHE[key]
+
+
+def warm_index(dataset: Any) -> threading.Thread | None:
+    """Build the claim index and fit its classifier in a background thread, so that a reader's first check does
+    not wait for them (about 10 s with the full set of examples); None when already built or under way."""
+    key = getattr(dataset, "version", None) or str(id(dataset))
+    if dataset is None or key in _INDEX_CACHE or key in _WARMING:
+        return None
+    _WARMING.add(key)
+
+    def work() -> None:
+        try:
+            claim_index(dataset).candidates("Ketamine works within hours.", [])  # fits the classifier
+        finally:
+            _WARMING.discard(key)
+
+    thread = threading.Thread(target=work, name="claim-index-warm", daemon=True)
+    thread.start()
+    return thread
+
+
+_WARMING: set[str] = set()
 
 
 def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None, include_all: bool = False,

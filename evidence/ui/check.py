@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from evidence.checking.checker import check_text, findings_to_records
+from evidence.checking.checker import check_text, findings_to_records, warm_index
 from evidence.checking.fetch import FetchError, fetch_page
 from evidence.checking.sentences import extract_text, looks_like_html, main_text, split_sentences
 from evidence.checking.table import TABLE_COLUMNS, findings_table
@@ -31,6 +31,7 @@ def _fetch(url: str) -> tuple[str | None, str | None, str]:
 
 
 dataset, tables = common.data()
+warm_index(dataset)  # the matcher's classifier is fitted while the reader pastes
 st.title("Check a text")
 st.markdown("Paste a clinic page, upload its saved .html or .txt, or give its address. Each sentence is matched "
             "against the curated claims; numbers are normalised and set against the evidence computed from the "
