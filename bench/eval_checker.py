@@ -258,16 +258,25 @@ def site_folds(items: list[Item], n: int = FOLDS) -> dict[str, frozenset[str]]:
 
 
 def evaluate(items: list[Item], dataset: Any, tables: Any, *, keep_mistakes: bool = False,
-             held_out: dict[str, frozenset[str]] | None = None) -> Scores:
-    """Score the checker on ``items``; ``held_out`` maps a site to the example sites to leave out for it."""
+             held_out: dict[str, frozenset[str]] | None = None, seen: dict[Any, Any] | None = None) -> Scores:
+    """Score the checker on ``items``; ``held_out`` maps a site to the example sites to leave out for it.
+
+    ``seen`` keeps each item's finding across calls (the test half, its batches and an untouched batch overlap),
+    keyed by the item and the sites left out, so no sentence is checked twice under the same conditions.
+    """
     from evidence.checking.checker import check_text
 
     held_out = held_out or {}
+    seen = {} if seen is None else seen
     known = {c.id for c in dataset.claims}
     s = Scores()
     for item in items:
-        [f] = check_text(item.text, dataset, tables, html=False, include_all=True, as_sentence=True,
-                         exclude_sites=held_out.get(item.site, frozenset()))
+        excluded = held_out.get(item.site, frozenset())
+        key = (item.id, excluded)
+        if key not in seen:
+            [seen[key]] = check_text(item.text, dataset, tables, html=False, include_all=True, as_sentence=True,
+                                     exclude_sites=excluded)
+        f = seen[key]
         s.n += 1
         s.sites.add(item.site)
         expected = acceptable_claims(item, known)
@@ -563,11 +572,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(fit(dev_items, dataset), indent=2))
         return 0
     dev = evaluate(dev_items, dataset, tables, keep_mistakes=args.mistakes == "dev", held_out=site_folds(dev_items))
-    test = evaluate([] if args.dev_only else test_items, dataset, tables)
+    seen: dict[Any, Any] = {}
+    test = evaluate([] if args.dev_only else test_items, dataset, tables, seen=seen)
     batches = list(dict.fromkeys(i.batch for i in items))
     by_batch = {} if args.dev_only or len(batches) < 2 else {
-        b: evaluate([i for i in test_items if i.batch == b], dataset, tables) for b in batches}
-    untouched = {} if args.dev_only else {b: evaluate([i for i in items if i.batch == b], dataset, tables)
+        b: evaluate([i for i in test_items if i.batch == b], dataset, tables, seen=seen) for b in batches}
+    untouched = {} if args.dev_only else {b: evaluate([i for i in items if i.batch == b], dataset, tables, seen=seen)
                                           for b in untouched_batches(items)}
     second = None
     if not args.dev_only and AGREEMENT.is_file():
