@@ -72,13 +72,13 @@ NO_CLAIM = "(no claim)"
 
 # Fitted on the development half (bench/eval_checker.py --fit); see the module docstring.
 WEIGHTS = {
-    "bias": -4.042, "word": 0.262, "char": 1.412, "topic": 1.912, "primary": -0.221, "figure_agree": -0.49,
-    "figure_conflict": -1.573, "other_kinds_only": -0.921, "population": 0.042, "margin": 1.258,
-    "topic_conflict": 0.282, "comparison": 0.179, "negative": 0.879, "negative_char": 1.622, "classifier": 4.992,
-    "classifier_none": -1.355, "figure_close": 0.583, "kind_match": -0.545, "votes": 2.993, "about_ketamine": 0.405,
-    "conditional": -0.188, "mechanism_unattached": -1.001,
+    "bias": -3.314, "word": -0.461, "char": 0.942, "topic": 1.921, "primary": -0.251, "figure_agree": -0.445,
+    "figure_conflict": -1.408, "other_kinds_only": -0.881, "population": 0.052, "margin": 0.976,
+    "topic_conflict": 0.308, "comparison": 0.012, "negative": 0.606, "negative_char": 1.512, "classifier": 5.343,
+    "classifier_none": -1.391, "figure_close": 0.435, "kind_match": -0.635, "votes": 2.409,
+    "about_ketamine": 0.391, "conditional": -0.112, "mechanism_unattached": -0.745,
 }
-MATCH_THRESHOLD = 45.0
+MATCH_THRESHOLD = 46.0
 
 
 # --------------------------------------------------------------------------- terms
