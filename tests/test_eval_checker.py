@@ -2,11 +2,10 @@
 
 The development figures are measured with each fold's own labelled examples left out of the matcher (five folds
 of sites), so they are for sites the matcher has not seen.  The thresholds below are what the development half
-reaches (1,674 sentences from 268 sites, of which the sixth collection's 247 were never used for tuning:
-precision 0.82, recall 0.59, topics 0.80, numbers 0.91, 5 of 493 non-claims with a verdict, mostly lead-ins naming
-a clinic's aim; the out-of-fold sweep of the threshold shows no setting with precision >= 0.85 and recall >= 0.75
-together), less a small margin: a change that breaks real-page behaviour fails here.  The test half is never
-evaluated in the tests (it is reported by ``make eval-checker``).
+reaches (1,956 sentences from 309 sites: precision 0.81, recall 0.65, topics 0.82, numbers 0.92, 2 of 585
+non-claims with a verdict; the out-of-fold sweep of the threshold shows no setting with precision >= 0.85 and
+recall >= 0.75 together), less a small margin: a change that breaks real-page behaviour fails here.  The test half
+is never evaluated in the tests (it is reported by ``make eval-checker``).
 """
 
 from __future__ import annotations
@@ -60,10 +59,27 @@ def test_development_half_figures_hold():
     dataset, tables = ev.load_data()
     s = ev.evaluate(dev, dataset, tables, held_out=ev.site_folds(dev))
     assert s.precision >= 0.78, s.as_dict()
-    assert s.recall >= 0.55, s.as_dict()
-    assert s.topics >= 0.78, s.as_dict()
+    assert s.recall >= 0.60, s.as_dict()
+    assert s.topics >= 0.80, s.as_dict()
     assert s.numbers_rate >= 0.90, s.as_dict()
-    assert s.non_claim_verdicts <= 5, s.as_dict()  # lead-ins naming a clinic's aim (see the docstring)
+    assert s.non_claim_verdicts <= 5, s.as_dict()
+
+
+def test_the_reranker_fit_is_scikit_learns_logistic_regression_with_bounds():
+    """``_logistic`` is L2 logistic regression as scikit-learn fits it (C=1), with the lexical weights bounded at
+    zero: the same weights unbounded, and a bounded weight that would be negative held at zero."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 4))
+    y = (x @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(size=400) > 0).astype(float)
+    w, b = ev._logistic(x, y, [])
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+    # both solvers stop at their own gradient tolerance (scikit-learn's lbfgs: tol 1e-4), a few thousandths apart
+    assert np.allclose(w, model.coef_[0], atol=1e-2) and abs(b - model.intercept_[0]) < 1e-2
+    bounded, _ = ev._logistic(x, y, [1])
+    assert bounded[1] == 0.0 and bounded[0] > 0
 
 
 def test_number_scoring_reads_vague_and_stated_numbers():

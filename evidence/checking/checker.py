@@ -39,7 +39,7 @@ from evidence.checking.quantities import Quantity, extract_quantities
 from evidence.checking.sentences import Sentence, extract_text, looks_like_html, split_sentences
 from evidence.checking.topics import (
     MAX_TOPIC_CHARS,
-    asks_or_heads,
+    asserts_nothing,
     classify_topic,
     classify_topics,
     is_contact,
@@ -486,7 +486,9 @@ def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None
     quantities = [extract_quantities(u) for u in unique]
     topics = [classify_topics(u, q) for u, q in zip(unique, quantities, strict=True)]
     ranked = [[] for _ in unique] if index is None else index.candidates_many(
-        unique, [_figures_as_quantities(q) for q in quantities], topics, exclude_sites=exclude_sites)
+        unique, [_figures_as_quantities(q) for q in quantities],
+        [classify_topics(u, q, descriptive=False) for u, q in zip(unique, quantities, strict=True)],
+        exclude_sites=exclude_sites)
     checked = {u: check_sentence(Sentence(u, 0, len(u)), index, summary, quantities=q, topics=t, ranked=r)
                for u, q, t, r in zip(unique, quantities, topics, ranked, strict=True)}
     findings = []
@@ -508,7 +510,8 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
     claim_id, similarity, others, why, nearest = None, 0.0, [], "", None
     if index is not None and not contact:
         if ranked is None:
-            ranked = index.candidates(s.text, _figures_as_quantities(quantities), topics)
+            ranked = index.candidates(s.text, _figures_as_quantities(quantities),
+                                      classify_topics(s.text, quantities, descriptive=False))
         if ranked:
             similarity = ranked[0].score
             if similarity >= MATCH_THRESHOLD:
@@ -516,11 +519,11 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
                 why = _why(s.text, ranked[0], quantities)
                 others = [{"claim_id": c.claim_id, "similarity": c.score} for c in ranked[1:4]
                           if c.score >= MATCH_THRESHOLD]
-            elif similarity >= LEAD_FLOOR and not asks_or_heads(s.text):
+            elif similarity >= LEAD_FLOOR and not asserts_nothing(s.text):
                 nearest = {"claim_id": ranked[0].claim_id, "similarity": similarity}
     verdict = rule = None
     evidence: dict[str, Any] | None = None
-    if not contact and not asks_or_heads(s.text):  # a question or a heading asserts nothing to judge
+    if not contact and not asserts_nothing(s.text):  # a question or a heading asserts nothing to judge
         context = sentence_context(s.text, quantities)
         floor = index if claim_id is None else None  # a matched claim's own verdict needs no floor
         verdict, rule, evidence = rule_verdict(quantities, topics, summary, context, floor, s.text)

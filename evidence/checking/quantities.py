@@ -90,7 +90,8 @@ BARE_PLURAL = {"minutes": (2, 59), "hours": (2, 23), "days": (2, 6), "weeks": (2
                "decades": (2, 9),
                "years": (2, 10)}
 BARE_PLURAL_AFTER = {"within", "in", "for", "after", "from", "to", "or", "lasting", "last", "lasts", "take", "takes",
-                     "even", "just", "mere", "over", "than", "and"}  # "within hours", "for weeks", "days or weeks"
+                     "even", "just", "mere", "over", "than", "and", "not", "usual", "require", "requires", "required",
+                     "taking", "took", "waited", "sometimes", "often"}  # "within hours", "not weeks"
 UNIT_HOURS = {**HOURS_PER_UNIT, "years": 8760.0, "decades": 87600.0}
 UNIT_ORDER = ["minutes", "hours", "days", "weeks", "months", "years", "decades"]
 SHORT_UNITS = {"minutes", "hours", "days"}  # reported in hours; longer ones in days
@@ -148,7 +149,8 @@ PRE_CUES = {
     "within": ("onset", 3), "onset": ("onset", 3), "begin": ("onset", 3), "begins": ("onset", 3),
     "start": ("onset", 2), "starts": ("onset", 2), "soon": ("onset", 3), "little": ("onset", 3),
     "quickly": ("onset", 2), "rapidly": ("onset", 2), "after": ("onset", 1), "in": ("onset", 1),
-    "just": ("onset", 1),
+    "just": ("onset", 1), "usual": ("onset", 1), "not": ("onset", 1), "waited": ("onset", 2),
+    "require": ("onset", 1), "requires": ("onset", 1),
 }
 POST_CUES = {  # first word after the figure (optionally after "to")
     "to": None, "after": ("onset", 1), "of": None,
@@ -243,7 +245,7 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
                      and _adjacent(toks[i + 1], toks[i + 2])
                      and ((i + 4 < n and toks[i + 3].text in _DASHES and toks[i + 4].is_num)
                           or (i >= 2 and toks[i - 1].text in _DASHES and toks[i - 2].is_num)
-                          or (i >= 1 and toks[i - 1].text in {"(", ")", "+"})))
+                          or (i >= 1 and toks[i - 1].text in {"(", ")", "+"} and len(t.text) >= 3)))
             glued = (i + 1 < n and _adjacent(t, toks[i + 1]) and toks[i + 1].low in {"s", "st", "nd", "rd", "th"})
             slash = (i + 1 < n and toks[i + 1].text == "/" and _adjacent(t, toks[i + 1])) or (
                 i >= 1 and toks[i - 1].text == "/" and _adjacent(toks[i - 1], t))
