@@ -164,6 +164,8 @@ QUANTITY_CASES = [
     ("The doses are a fraction (10-25%) of anesthetic doses.", [q("share", 10, 25, "percent", "range")]),
     ("Relief can begin within hours, not weeks.", [q("onset", 2, 23, "hours", "up to"), q("onset", 14, 28, "days")]),
     ("Relief in hours rather than the usual weeks.", [q("onset", 2, 23, "hours"), q("onset", 14, 28, "days")]),
+    ("Most patients start with multiple sessions.", [q("count", 2, 7, "infusions")]),
+    ("It is not approved for multiple sclerosis.", []),
 ]
 
 

@@ -19,7 +19,7 @@ Conventions (the tests pin every one of them):
   ``minutes``; counts in ``infusions`` (infusions, sessions, treatments, doses) or ``none``.
   A month is 730/24 days (as ``schema.HOURS_PER_UNIT``), a year 365 days.
 * Vague amounts have explicit ranges (``VAGUE``): "a few" 2-4, "several" 3-7, "a couple of" 2,
-  "a number of" 2-7, "dozens/hundreds/thousands/millions of" (``BIG_VAGUE``); a bare plural unit
+  "a number of" and "multiple" 2-7, "dozens/hundreds/thousands/millions of" (``BIG_VAGUE``); a bare plural unit
   ("within minutes", "for weeks") is a range too (``BARE_PLURAL``: minutes 2-59, hours 2-23, days 2-6,
   weeks 2-4, months 2-11, years 2-10).
 * The kind of a time comes from cue words near it (``last``/``lasting``/``for`` -> duration;
@@ -75,7 +75,8 @@ ONES = {
 }
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
         "ninety": 90}
-VAGUE = {"few": (2, 4), "several": (3, 7), "couple": (2, 2), "number": (2, 7), "many": (3, 11)}
+VAGUE = {"few": (2, 4), "several": (3, 7), "couple": (2, 2), "number": (2, 7), "many": (3, 11), "multiple": (2, 7)}
+NOT_MULTIPLE = {"sclerosis", "myeloma", "personality", "choice"}  # names, not amounts
 BIG_VAGUE = {"dozens": (24.0, 143.0), "hundreds": (200.0, 999.0), "thousands": (2e3, 999e3),
              "millions": (2e6, 999e6)}
 TIME_UNITS = {
@@ -279,7 +280,7 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
         elif w in BIG_VAGUE and _word_at(toks, i + 1) == "of":
             lo, hi = BIG_VAGUE[w]
             atom = _Atom(i, i + 2, lo, hi, vague=True)  # "millions of people": a count, read by _generic_count
-        elif w in VAGUE:
+        elif w in VAGUE and not (w == "multiple" and _word_at(toks, i + 1) in NOT_MULTIPLE):
             j = i + 1
             if w in ("couple", "number"):
                 if _word_at(toks, i - 1) != "a" or _word_at(toks, j) != "of":
