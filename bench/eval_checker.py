@@ -553,8 +553,9 @@ def main(argv: list[str] | None = None) -> int:
                    "the corpus labels (bench/corpus/agreement/), the ceiling for any checker")
     p.add_argument("--dev-only", action="store_true", help="evaluate the development half only (while tuning)")
     p.add_argument("--mistakes", choices=("dev",), help="list the development half's mistakes (for tuning; the "
-                                                           "test half's are never listed)")
+                                                           "test half is not even scored, its mistakes never listed)")
     args = p.parse_args(argv)
+    args.dev_only = args.dev_only or bool(args.mistakes)  # reading mistakes is tuning: the test half stays unseen
     try:
         items = load_corpus(args.corpus)
     except (CorpusError, OSError, yaml.YAMLError) as exc:

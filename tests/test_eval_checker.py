@@ -2,10 +2,10 @@
 
 The development figures are measured with each fold's own labelled examples left out of the matcher (five folds
 of sites), so they are for sites the matcher has not seen.  The thresholds below are what the development half
-reaches (1,956 sentences from 309 sites: precision 0.81, recall 0.65, topics 0.82, numbers 0.92, 2 of 585
-non-claims with a verdict; the out-of-fold sweep of the threshold shows no setting with precision >= 0.85 and
-recall >= 0.75 together), less a small margin: a change that breaks real-page behaviour fails here.  The test half
-is never evaluated in the tests (it is reported by ``make eval-checker``).
+reaches (2,194 sentences from 343 sites: precision 0.80, recall 0.65, topics 0.81, numbers 0.93, 9 of 669
+non-claims with a verdict, mostly brain-science background; the out-of-fold sweep of the threshold shows no
+setting with precision >= 0.85 and recall >= 0.75 together), less a small margin: a change that breaks real-page
+behaviour fails here.  The test half is never evaluated in the tests (it is reported by ``make eval-checker``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_development_half_figures_hold():
     assert s.recall >= 0.60, s.as_dict()
     assert s.topics >= 0.80, s.as_dict()
     assert s.numbers_rate >= 0.90, s.as_dict()
-    assert s.non_claim_verdicts <= 5, s.as_dict()
+    assert s.non_claim_verdicts <= 11, s.as_dict()
 
 
 def test_the_reranker_fit_is_scikit_learns_logistic_regression_with_bounds():
@@ -186,3 +186,16 @@ def test_second_labelling_is_scored_against_the_corpus(tmp_path):
     path.write_text("labels: [{id: nope}]", encoding="utf-8")
     with pytest.raises(ev.CorpusError, match="not a corpus sentence"):
         ev.agreement(ITEMS, known, path)
+
+
+@pytest.mark.timeout(600)
+def test_listing_mistakes_never_scores_the_test_half(capsys):
+    """Reading mistakes is tuning, so ``--mistakes dev`` scores the development half only (and writes no results)."""
+    before = ev.RESULTS.read_bytes() if ev.RESULTS.exists() else None
+    corpus = sorted(ev.CORPUS_DIR.glob("real_sentences_r3h_*.yaml"))[:1]
+    assert ev.main(["--mistakes", "dev", "--corpus", *map(str, corpus)]) == 0
+    out = capsys.readouterr().out
+    assert "Development-half mistakes:" in out
+    sizes = next(line for line in out.splitlines() if line.startswith("sentences / sites"))
+    assert sizes.split()[-3:] == ["0", "/", "0"], sizes  # the test column: nothing scored
+    assert (ev.RESULTS.read_bytes() if ev.RESULTS.exists() else None) == before
