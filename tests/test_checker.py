@@ -166,6 +166,9 @@ QUANTITY_CASES = [
     ("Relief in hours rather than the usual weeks.", [q("onset", 2, 23, "hours"), q("onset", 14, 28, "days")]),
     ("Most patients start with multiple sessions.", [q("count", 2, 7, "infusions")]),
     ("It is not approved for multiple sclerosis.", []),
+    ("About 66% respond after the 4th session.",
+     [q("share", 66, 66, "percent", "about"), q("count", 4, 4, "infusions")]),
+    ("Roughly 25 years ago, researchers noticed it.", [q("other", 9125, 9125, "days", "about")]),
 ]
 
 
@@ -373,8 +376,8 @@ def test_synthetic_pages_still_match_with_the_synthetic_claims(fixture_data):
     """The synthetic pages against the synthetic claim set: claims with no paraphrase examples at all, as a newly
     curated claim would be.  The re-ranker was fitted on real pages, where the examples (classifier, votes) carry
     a match and bare word overlap adds nothing (its weight is bounded at zero: left free it came out negative, and
-    this test then fell to recall 0.38).  Measured at MATCH_THRESHOLD: precision 1.00, recall 0.40 (0.58 two
-    refits ago, 0.46 one refit ago: the more paraphrase examples the curated claims have, the less a claim without
+    this test then fell to recall 0.38).  Measured at MATCH_THRESHOLD: precision 1.00, recall 0.42 (0.58 three
+    refits ago, then 0.46 and 0.40: the more paraphrase examples the curated claims have, the less a claim without
     any is matched, so a newly curated claim needs examples).  The bar keeps such claims matchable at all and
     every match right."""
     dataset, _ = fixture_data
@@ -549,6 +552,7 @@ def test_topics_are_several_and_whole_word(sentence, wanted, unwanted):
     "You may have heard that ketamine can relieve depression within hours.",
     "Here’s what you need to know to make an informed decision about ketamine therapy.",
     "How ketamine works differently",
+    "We offer a free 30 minute consultation to answer your questions about ketamine.",
 ])
 def test_contact_crisis_and_background_text_gets_no_topic_and_no_verdict(fixture_data, sentence):
     dataset, tables = fixture_data

@@ -15,10 +15,10 @@ many of the ten nearest references belong to the claim (``votes``), whether keta
 (and brain science with no word for it, beside a mechanism claim), and a lead-in addressed to the reader ("If
 you're struggling with ...").  ``WEIGHTS`` (logistic regression, the two lexical similarities bounded at zero or
 above) combine them into a 0-100 score; the best claim matches at ``MATCH_THRESHOLD``.  Weights and threshold were
-fitted on the development half only (``python -m bench.eval_checker --fit``, 2,194 sentences from 343 sites): the
+fitted on the development half only (``python -m bench.eval_checker --fit``, 2,441 sentences from 379 sites): the
 threshold is the lowest score at which out-of-fold precision (five folds of sites, each fold's own examples left
-out) reaches 0.80, with recall 0.65; a wrong match shows another claim's verdict, so it leans to precision.  No
-threshold gives precision 0.85 with recall 0.75 (best F1 0.735, at precision 0.73 and recall 0.74).  Vetoing
+out) reaches 0.80, with recall 0.647; a wrong match shows another claim's verdict, so it leans to precision.  No
+threshold gives precision 0.85 with recall 0.75 (best F1 0.73, at precision 0.72 and recall 0.74).  Vetoing
 mechanism claims for sentences that name no ketamine was tried: 3 fewer non-claims with a verdict, 10 fewer right
 matches; a class-balanced paraphrase classifier, out-of-fold recall 0.627 against 0.65.  A verbatim appearance
 quote (rapidfuzz ratio >= 95, or a quote of 20+ characters inside the sentence) always matches.
@@ -75,13 +75,13 @@ NO_CLAIM = "(no claim)"
 
 # Fitted on the development half (bench/eval_checker.py --fit); see the module docstring.
 WEIGHTS = {
-    "bias": -3.089, "word": 0.0, "char": 0.033, "topic": 1.865, "primary": -0.086, "figure_agree": -0.697,
-    "figure_conflict": -1.559, "other_kinds_only": -0.288, "population": 0.033, "margin": 1.19,
-    "topic_conflict": 0.309, "comparison": -0.015, "negative": 0.1, "negative_char": 2.223, "classifier": 5.896,
-    "classifier_none": -1.684, "figure_close": 0.392, "kind_match": -0.401, "votes": 1.828,
-    "about_ketamine": 0.463, "conditional": -0.093, "mechanism_unattached": -0.765,
+    "bias": -3.164, "word": 0.0, "char": 0.153, "topic": 1.825, "primary": -0.062, "figure_agree": -0.711,
+    "figure_conflict": -1.346, "other_kinds_only": -0.203, "population": 0.018, "margin": 0.976,
+    "topic_conflict": 0.314, "comparison": -0.11, "negative": 0.016, "negative_char": 2.347, "classifier": 5.722,
+    "classifier_none": -1.408, "figure_close": 0.475, "kind_match": -0.323, "votes": 2.043,
+    "about_ketamine": 0.411, "conditional": -0.116, "mechanism_unattached": -0.852,
 }
-MATCH_THRESHOLD = 37.0
+MATCH_THRESHOLD = 36.0
 
 
 # --------------------------------------------------------------------------- terms

@@ -254,6 +254,9 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
                 ")", "-", "–"}
             if value is not None and not phone and not glued and not slash and not after_phone:
                 atom = _Atom(i, i + 1, value, value)
+            elif value is not None and glued and _word_at(toks, i + 2) in COUNT_NOUNS:  # "after the 4th session"
+                atom = _Atom(i, i + 2, value, value, unit="count:" + _word_at(toks, i + 2))
+                atom.j = i + 3
         elif w in TENS:
             value, j = float(TENS[w]), i + 1
             if j + 1 < n and toks[j].text in _DASHES and toks[j + 1].low in ONES and 0 < ONES[toks[j + 1].low] < 10:
@@ -627,8 +630,9 @@ def _extract(text: str) -> list[Quantity]:
             noun = a.unit.split(":", 1)[1]
             emit("count", a.lo, a.hi, "infusions" if noun in COUNT_NOUNS else "none", framing, fi, end)
         else:
-            kind = "other" if span or _history(toks, fi) else _time_kind(toks, fi, end, a.unit, words,
-                                                                         _convert(a.hi, a.unit, "minutes"))
+            past = _word_at(toks, end) in ("ago", "since")  # "20 years ago", "the 20 years since": when, not how long
+            kind = "other" if span or past or _history(toks, fi) else _time_kind(
+                toks, fi, end, a.unit, words, _convert(a.hi, a.unit, "minutes"))
             target = "minutes" if kind == "infusion_length" else ("hours" if a.unit in SHORT_UNITS else "days")
             emit(kind, _convert(a.lo, a.unit, target), _convert(a.hi, a.unit, target), target, framing, fi, end)
     for i, t in enumerate(toks):

@@ -140,7 +140,7 @@ _HYPHENS = str.maketrans(dict.fromkeys("‐‑‒–\xad", "-"))
 # Text that is about reaching the clinic, not about treatment: no topic, no claim, no verdict.
 _CONTACT = re.compile(
     r"(?<!\w)(?:call (?:us|now|today|our|\d|\(|the)|contact us|book (?:a|an|your|now|online|today)|"
-    r"schedule (?:a|an|your)|request (?:a|an) (?:appointment|consultation)|free consultation|"
+    r"schedule (?:a|an|your)|request (?:a|an) (?:appointment|consultation)|free (?:\d+[- ]minute )?consultation|"
     r"(?:suicide|crisis|prevention) (?:and crisis )?(?:life)?line|hotline|988|text \w+ to \d+|"
     r"call 911|dial 911|go to (?:the|your) nearest emergency|emergency room|"
     r"(?:click|tap) here|learn more|read more|sign up (?:for (?:our|the) newsletter|today|now|here)|subscribe|"
