@@ -36,6 +36,8 @@ from typing import Any
 
 import yaml
 
+from evidence.curation.yaml_reader import parse_data
+
 CORPUS_DIR = Path(__file__).parent / "corpus"
 RESULTS = Path(__file__).parent / "results" / "eval_checker.json"  # read by the Methods page
 KINDS = ("claim", "topic-only", "non-claim", "other-treatment")
@@ -73,7 +75,13 @@ def load_corpus(paths: Iterable[Path] | None = None) -> list[Item]:
     paths = sorted(CORPUS_DIR.glob("real_sentences_*.yaml")) if paths is None else list(paths)
     items: list[Item] = []
     for path in paths:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:  # the project's strict reader: a duplicate key is refused, not silently overwritten
+            doc = parse_data(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path.name}:{mark.line + 1}" if mark is not None else path.name
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise CorpusError(f"{where}: {' '.join(str(problem).split())}") from None
         raw = doc.get("sentences", doc.get("items")) if isinstance(doc, dict) else doc
         if not isinstance(raw, list):
             raise CorpusError(f"{path.name}: expected a list of sentences (or a 'sentences:' list)")

@@ -2,7 +2,7 @@
 
 The development figures are measured with each fold's own labelled examples left out of the matcher (five folds
 of sites), so they are for sites the matcher has not seen.  The thresholds below are what the development half
-reaches (2,441 sentences from 379 sites: precision 0.80, recall 0.66, topics 0.81, numbers 0.93, 8 of 731
+reaches (2,752 sentences from 424 sites: precision 0.80, recall 0.65, topics 0.80, numbers 0.92, 11 of 818
 non-claims with a verdict, mostly brain-science background; the out-of-fold sweep of the threshold shows no
 setting with precision >= 0.85 and recall >= 0.75 together), less a small margin: a change that breaks real-page
 behaviour fails here.  The test half is never evaluated in the tests (it is reported by ``make eval-checker``).
@@ -60,9 +60,9 @@ def test_development_half_figures_hold():
     s = ev.evaluate(dev, dataset, tables, held_out=ev.site_folds(dev))
     assert s.precision >= 0.78, s.as_dict()
     assert s.recall >= 0.60, s.as_dict()
-    assert s.topics >= 0.80, s.as_dict()
+    assert s.topics >= 0.78, s.as_dict()
     assert s.numbers_rate >= 0.90, s.as_dict()
-    assert s.non_claim_verdicts <= 11, s.as_dict()
+    assert s.non_claim_verdicts <= 14, s.as_dict()
 
 
 def test_the_reranker_fit_is_scikit_learns_logistic_regression_with_bounds():
@@ -151,6 +151,19 @@ def test_a_bad_corpus_item_is_a_one_line_error(tmp_path, field, value, message):
         ev.load_corpus([path])
     assert message in str(err.value) and "real_sentences_bad.yaml: item 0 (x1)" in str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('batch: "a"\nbatch: "b"\nsentences: []\n', "real_sentences_dup.yaml:2: duplicate key 'batch'"),
+    ("sentences: [\n", "real_sentences_dup.yaml:2: did not find expected node content"),
+])
+def test_a_corpus_file_that_is_not_clean_yaml_is_a_one_line_error(tmp_path, text, message):
+    """A repeated key would silently keep the last value (a second ``batch:`` once did): refused, with its line."""
+    path = tmp_path / "real_sentences_dup.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ev.CorpusError) as err:
+        ev.load_corpus([path])
+    assert message in str(err.value) and "\n" not in str(err.value)
 
 
 def test_batches_are_read_from_the_file(tmp_path):
