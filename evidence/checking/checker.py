@@ -442,7 +442,7 @@ def claim_index(dataset: Any) -> ClaimIndex | None:
 
 def warm_index(dataset: Any) -> threading.Thread | None:
     """Build the claim index and fit its classifier in a background thread, so that a reader's first check does
-    not wait for them (about 10 s with the full set of examples); None when already built or under way."""
+    not wait for them (about 16 s with the full set of examples); None when already built or under way."""
     key = getattr(dataset, "version", None) or str(id(dataset))
     if dataset is None or key in _INDEX_CACHE or key in _WARMING:
         return None

@@ -212,12 +212,14 @@ def _normalise(sentence: str) -> str:
     return _TOKEN.sub(lambda m: _correct(m.group()), low)
 
 
+@lru_cache(maxsize=1 << 14)  # asked by the topic, scope and matching rules alike
 def is_contact(sentence: str) -> bool:
     """Contact, booking, crisis-line and footer text (or a bare phone number)."""
     low = sentence[:MAX_TOPIC_CHARS].lower()
     return bool(_CONTACT.search(low) or _PHONE.search(low))
 
 
+@lru_cache(maxsize=1 << 14)  # asked by the topic, scope and matching rules alike
 def is_background(sentence: str) -> bool:
     """About depression itself or another treatment, not about ketamine ("Depression affects 21 million adults",
     "There are a few different types of bipolar disorder"): an illness named, and neither ketamine nor any
@@ -275,6 +277,7 @@ def is_signpost(sentence: str) -> bool:
     return bool(_SIGNPOST.search(normalise(sentence)))
 
 
+@lru_cache(maxsize=1 << 14)  # asked by the topic, scope and matching rules alike
 def asserts_nothing(sentence: str) -> bool:
     """A question ("Is ketamine addictive?"), a title-case heading ("The History of Ketamine") or a signpost
     ("In this guide, we'll explore ..."): it names a subject but asserts nothing, so it gets no topic, no match
@@ -282,9 +285,10 @@ def asserts_nothing(sentence: str) -> bool:
     return sentence.rstrip().endswith("?") or is_heading(sentence) or is_signpost(sentence)
 
 
-def cue_topics(text: str) -> list[str]:
+@lru_cache(maxsize=1 << 14)
+def cue_topics(text: str) -> tuple[str, ...]:
     """Topics whose cue phrases occur in normalised text, in ``ORDER``."""
-    return [t for t in ORDER if _CUE_RE[t].search(text)]
+    return tuple(t for t in ORDER if _CUE_RE[t].search(text))
 
 
 _PEOPLE_SHARE = re.compile(r"(?<!\w)(?:patients|people|individuals|clients|participants|of (?:those|them|us)|"
