@@ -535,6 +535,7 @@ def test_numbers_in_words_and_fractions(sentence, expected):
     ("You may be juggling work, childcare and a nervous system that never settles.", set(), {"general efficacy"}),
     ("Ketamine can work when other medications have not.", {"general efficacy"}, set()),
     ("Ketamine is an off-label treatment for depression.", {"history"}, set()),
+    ("Can relieve depression within hours", {"onset"}, set()),  # a bullet that opens with a verb still asserts
 ])
 def test_topics_are_several_and_whole_word(sentence, wanted, unwanted):
     got = set(checker.classify_topics(sentence))

@@ -241,7 +241,10 @@ def other_treatment(sentence: str) -> bool:
     return bool(OTHER_TREATMENTS.search(low)) and not KETAMINE.search(low)
 
 
-_ASKS = re.compile(r"(?:how|why|what|when|where|who|is|are|can|does|do|should|will)\b", re.IGNORECASE)
+# a question word, or an inverted verb before its subject ("Is ketamine right for me"); not a bullet that opens
+# with a verb ("Can relieve depression within hours" asserts)
+_ASKS = re.compile(r"(?:how|why|what|when|where|who)\b|(?:is|are|can|does|do|should|will|could)\s+(?:ketamine|"
+                   r"esketamine|spravato|it|this|the|i|you|my|your|there)\b", re.IGNORECASE)
 
 
 def is_heading(sentence: str) -> bool:
