@@ -362,6 +362,7 @@ def _logistic(x: Any, y: Any, nonnegative: list[int], c: float = 1.0) -> tuple[A
     """L2 logistic regression (as scikit-learn's, C=1) with the ``nonnegative`` weights bounded at zero."""
     import numpy as np
     from scipy.optimize import minimize
+    from scipy.special import expit
 
     sign = 2.0 * y - 1.0
 
@@ -369,7 +370,7 @@ def _logistic(x: Any, y: Any, nonnegative: list[int], c: float = 1.0) -> tuple[A
         w, b = theta[:-1], theta[-1]
         z = sign * (x @ w + b)
         value = c * np.logaddexp(0.0, -z).sum() + 0.5 * w @ w
-        g = -c * sign / (1.0 + np.exp(z))
+        g = -c * sign * expit(-z)  # no overflow for a confidently right pair
         return value, np.append(x.T @ g + w, g.sum())
 
     bounds = [(0.0, None) if i in nonnegative else (None, None) for i in range(x.shape[1])] + [(None, None)]
