@@ -432,7 +432,7 @@ _INDEX_CACHE: dict[str, ClaimIndex] = {}
 def claim_index(dataset: Any) -> ClaimIndex | None:
     if dataset is None:
         return None
-    key = getattr(dataset, "version", None) or str(id(dataset))
+    key = _index_key(dataset)
     if key not in _INDEX_CACHE:
         if len(_INDEX_CACHE) > 8:
             _INDEX_CACHE.clear()
@@ -443,8 +443,10 @@ def claim_index(dataset: Any) -> ClaimIndex | None:
 def warm_index(dataset: Any) -> threading.Thread | None:
     """Build the claim index and fit its classifier in a background thread, so that a reader's first check does
     not wait for them (about 16 s with the full set of examples); None when already built or under way."""
-    key = getattr(dataset, "version", None) or str(id(dataset))
-    if dataset is None or key in _INDEX_CACHE or key in _WARMING:
+    if dataset is None:
+        return None
+    key = _index_key(dataset)
+    if key in _INDEX_CACHE or key in _WARMING:
         return None
     _WARMING.add(key)
 
@@ -460,6 +462,10 @@ def warm_index(dataset: Any) -> threading.Thread | None:
 
 
 _WARMING: set[str] = set()
+
+
+def _index_key(dataset: Any) -> str:
+    return getattr(dataset, "version", None) or str(id(dataset))
 
 
 def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None, include_all: bool = False,
@@ -523,7 +529,7 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
                 nearest = {"claim_id": ranked[0].claim_id, "similarity": similarity}
     verdict = rule = None
     evidence: dict[str, Any] | None = None
-    if not contact and not asserts_nothing(s.text):  # a question or a heading asserts nothing to judge
+    if not contact and not asserts_nothing(s.text):  # a question, heading or signpost: nothing to judge
         context = sentence_context(s.text, quantities)
         floor = index if claim_id is None else None  # a matched claim's own verdict needs no floor
         verdict, rule, evidence = rule_verdict(quantities, topics, summary, context, floor, s.text)

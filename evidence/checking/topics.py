@@ -214,7 +214,7 @@ def _normalise(sentence: str) -> str:
 
 @lru_cache(maxsize=1 << 14)  # asked by the topic, scope and matching rules alike
 def is_contact(sentence: str) -> bool:
-    """Contact, booking, crisis-line and footer text (or a bare phone number)."""
+    """Contact, booking, crisis-line and footer text, a clinic describing itself, or a bare phone number."""
     low = sentence[:MAX_TOPIC_CHARS].lower()
     return bool(_CONTACT.search(low) or _PHONE.search(low))
 
