@@ -38,6 +38,7 @@ precision 0.80 0.457 against 0.454.  Not clearly better, for a tenfold install.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Iterable
@@ -48,6 +49,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sparse
+import sklearn
 import snowballstemmer
 import yaml
 from rapidfuzz import fuzz, utils
@@ -75,13 +77,13 @@ NO_CLAIM = "(no claim)"
 
 # Fitted on the development half (bench/eval_checker.py --fit); see the module docstring.
 WEIGHTS = {
-    "bias": -3.164, "word": 0.0, "char": 0.153, "topic": 1.825, "primary": -0.062, "figure_agree": -0.711,
-    "figure_conflict": -1.346, "other_kinds_only": -0.203, "population": 0.018, "margin": 0.976,
-    "topic_conflict": 0.314, "comparison": -0.11, "negative": 0.016, "negative_char": 2.347, "classifier": 5.722,
-    "classifier_none": -1.408, "figure_close": 0.475, "kind_match": -0.323, "votes": 2.043,
-    "about_ketamine": 0.411, "conditional": -0.116, "mechanism_unattached": -0.852,
+    "bias": -3.331, "word": 0.0, "char": 0.0, "topic": 1.944, "primary": -0.167, "figure_agree": -0.773,
+    "figure_conflict": -1.431, "other_kinds_only": -0.367, "population": -0.029, "margin": 0.782,
+    "topic_conflict": 0.394, "comparison": -0.02, "negative": 0.272, "negative_char": 1.851, "classifier": 5.877,
+    "classifier_none": -1.35, "figure_close": 0.582, "kind_match": -0.316, "votes": 2.169, "about_ketamine": 0.428,
+    "conditional": 0.037, "mechanism_unattached": -0.882, "figure_exact": 1.329,
 }
-MATCH_THRESHOLD = 36.0
+MATCH_THRESHOLD = 35.0
 
 
 # --------------------------------------------------------------------------- terms
@@ -374,7 +376,7 @@ class ClaimIndex:
             model = None
             if len(set(labels)) >= 2:
                 x_train = sparse.hstack([self._word_matrix, self._char_matrix]).tocsr()[keep]
-                model = LogisticRegression(C=CLASSIFIER_C, max_iter=3000).fit(x_train, labels)
+                model = fit_classifier(x_train, labels, cache=not excluded)
             if len(self._models) > 16:
                 self._models.clear()
             self._models[excluded] = (model, {c: i for i, c in enumerate(model.classes_)}) if model else None
@@ -398,12 +400,17 @@ class ClaimIndex:
         shared = mine_kinds & their_kinds
         agree = any(_agree(a, b) for a in figures for b in theirs if a.kind == b.kind)
         close = any(_agree(a, b, 0.0) and _close(a, b) for a in figures for b in theirs if a.kind == b.kind)
+        # a stated point figure equal to the claim's own ("in as little as 24 hours" beside "24 hours"), where a
+        # range claim ("within hours or days") only contains it
+        exact = any(a.kind == b.kind and a.low == a.high and b.low == b.high and _agree(a, b)
+                    for a in figures for b in self.asserted[cid])
         conflict = bool(shared) and not agree
         asserted = {q.kind for q in self.asserted[cid]}
         return {
             "word": word, "char": char,
             "topic": float(claim.topic in topics), "primary": float(bool(topics) and topics[0] == claim.topic),
             "figure_agree": float(agree), "figure_conflict": float(conflict), "figure_close": float(close),
+            "figure_exact": float(exact),
             "kind_match": float(bool(asserted & mine_kinds)),
             "other_kinds_only": float(bool(mine_kinds) and bool(their_kinds) and not shared),
             "population": float(pops == self.claim_populations[cid]), "margin": 0.0,
@@ -443,6 +450,56 @@ class ClaimIndex:
         return found
 
 
+def fit_classifier(x: Any, labels: np.ndarray, *, cache: bool = True) -> LogisticRegression:
+    """The paraphrase classifier, fitted (about 14 s for the shipped examples) or read back from the parse cache.
+
+    Only the full model is kept (``cache``; evaluation's leave-sites-out models are not): as plain numbers
+    (classes, coefficient bytes, intercepts), under an HMAC like every cache entry, keyed by the SHA-256 of the
+    training matrix, the labels, ``CLASSIFIER_C`` and scikit-learn's version, so a changed example, term rule or
+    library refits instead of reading a stale model.  Read back, it gives the same probabilities to the last bit.
+    """
+    from evidence.curation import parse_cache
+
+    x = x.tocsr()
+    digest = hashlib.sha256()
+    for part in (b"claim-classifier\0", repr((x.shape, CLASSIFIER_C, sklearn.__version__)).encode(),
+                 np.ascontiguousarray(x.indptr, dtype=np.int64).tobytes(),
+                 np.ascontiguousarray(x.indices, dtype=np.int64).tobytes(),
+                 np.ascontiguousarray(x.data, dtype=np.float64).tobytes(), "\0".join(map(str, labels)).encode()):
+        digest.update(hashlib.sha256(part).digest())
+    key = digest.digest()
+    if cache:
+        hit, saved = parse_cache.get(key)
+        if hit and isinstance(saved, dict):
+            try:
+                return _restore_classifier(saved, x.shape[1])
+            except (KeyError, TypeError, ValueError):
+                pass  # not ours after all: fit instead
+    model = LogisticRegression(C=CLASSIFIER_C, max_iter=3000).fit(x, labels)
+    if cache:
+        parse_cache.put(key, {"classes": [str(c) for c in model.classes_],
+                              "coef": model.coef_.astype(np.float64).tobytes(), "coef_shape": list(model.coef_.shape),
+                              "intercept": model.intercept_.astype(np.float64).tobytes(),
+                              "n_iter": [int(n) for n in model.n_iter_]})
+    return model
+
+
+def _restore_classifier(saved: dict[str, Any], n_features: int) -> LogisticRegression:
+    classes = np.array(saved["classes"], dtype=object)
+    rows, cols = (int(v) for v in saved["coef_shape"])
+    if cols != n_features or rows != (1 if len(classes) == 2 else len(classes)):
+        raise ValueError("shape")
+    model = LogisticRegression(C=CLASSIFIER_C, max_iter=3000)
+    model.classes_ = classes
+    model.coef_ = np.frombuffer(saved["coef"], dtype=np.float64).reshape(rows, cols).copy()
+    model.intercept_ = np.frombuffer(saved["intercept"], dtype=np.float64).copy()
+    if model.intercept_.shape != (rows,):
+        raise ValueError("intercept")
+    model.n_features_in_ = cols
+    model.n_iter_ = np.array(saved["n_iter"], dtype=np.int32)
+    return model
+
+
 EXAMPLES = Path(__file__).with_name("examples.yaml")
 
 
@@ -450,7 +507,8 @@ EXAMPLES = Path(__file__).with_name("examples.yaml")
 def _read_examples(path: Path) -> tuple[dict[str, Any], ...]:
     if not path.is_file():
         return ()
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    # libyaml's loader (a generated file of 2,700 sentences: 0.5 s against PyYAML's 3 s in Python)
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
     return tuple(doc.get("examples") or ()) + tuple({**n, "claim": None} for n in doc.get("negatives") or ())
 
 
@@ -474,7 +532,7 @@ def logistic_score(features: dict[str, float], weights: dict[str, float] | None 
 FEATURES = ["word", "char", "topic", "primary", "figure_agree", "figure_conflict", "other_kinds_only",
             "population", "margin", "topic_conflict", "comparison", "negative", "negative_char", "classifier",
             "classifier_none", "figure_close", "kind_match", "votes", "about_ketamine", "conditional",
-            "mechanism_unattached"]
+            "mechanism_unattached", "figure_exact"]
 NEIGHBOURS = 10
 # A lead-in addressed to the reader ("If you're struggling with ...") sets up a claim; it does not make one.
 _CONDITIONAL = re.compile(r"(?:if|whether) (?:you|your|someone|a loved one)\b")

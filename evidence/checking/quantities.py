@@ -490,6 +490,27 @@ def _history(toks: list[_Tok], i: int) -> bool:
     return "been" in before and any(w in HISTORY_VERBS for w in before)
 
 
+def _age(toks: list[_Tok], end: int) -> bool:
+    """An age, not a duration: "a 35-year-old designer", "42 years old"."""
+    return _word_at(toks, end) == "old" or (_word_at(toks, end) in _DASHES and _word_at(toks, end + 1) == "old")
+
+
+_ILLNESS_VERBS = {"lived", "living", "battled", "battling", "struggled", "struggling", "suffered", "suffering",
+                  "fought", "fighting", "diagnosed", "coped", "coping", "endured", "enduring"}
+
+
+def _illness(toks: list[_Tok], i: int) -> bool:
+    """How long someone has been ill, not how long an effect lasts: "had lived with depression for over a decade",
+    "after struggling with depression for years" (a testimonial's back-story)."""
+    before = [_word_at(toks, k) for k in range(max(0, i - 6), i)]
+    at = max((k for k, w in enumerate(before) if w in _ILLNESS_VERBS), default=None)
+    return at is not None and not _EFFECT_WORDS.intersection(before[at:])
+
+
+_EFFECT_WORDS = {"relief", "feel", "feeling", "effect", "effects", "results", "benefit", "benefits", "improvement",
+                 "respond", "responded", "lasts", "lasted", "lasting"}
+
+
 def _generic_count(toks: list[_Tok], a: _Atom) -> int:
     """End of "two antidepressants", "two or more antidepressant medications", "21 million adults", or 0."""
     if toks[a.i].low in ("a", "an", "single", "many") or (a.vague and toks[a.i].low not in VAGUE | BIG_VAGUE):
@@ -631,8 +652,9 @@ def _extract(text: str) -> list[Quantity]:
             emit("count", a.lo, a.hi, "infusions" if noun in COUNT_NOUNS else "none", framing, fi, end)
         else:
             past = _word_at(toks, end) in ("ago", "since")  # "20 years ago", "the 20 years since": when, not how long
-            kind = "other" if span or past or _history(toks, fi) else _time_kind(
-                toks, fi, end, a.unit, words, _convert(a.hi, a.unit, "minutes"))
+            not_effect = span or past or _age(toks, end) or _history(toks, fi) or _illness(toks, fi)
+            kind = "other" if not_effect else _time_kind(toks, fi, end, a.unit, words,
+                                                         _convert(a.hi, a.unit, "minutes"))
             target = "minutes" if kind == "infusion_length" else ("hours" if a.unit in SHORT_UNITS else "days")
             emit(kind, _convert(a.lo, a.unit, target), _convert(a.hi, a.unit, target), target, framing, fi, end)
     for i, t in enumerate(toks):

@@ -272,7 +272,8 @@ _SIGNPOST = re.compile(
     r"designed|written|meant))(?!\w)|"
     r"(?<!\w)you (?:may|might) (?:have (?:heard|come across|seen|read)|be wondering|wonder)(?!\w)|"
     r"(?<!\w)you(?:'re| are) not alone(?!\w)|(?<!\w)informed (?:decision|choice)s?(?!\w)|"
-    r"(?<!\w)can help you (?:decide|make|choose|determine)(?!\w)")
+    r"(?<!\w)can help you (?:decide|make|choose|determine)(?!\w)|"
+    r"^(?:see|learn|find out|read|click) (?:why|how|what|more|about|if|whether)(?!\w)")  # a call to action
 
 
 def is_signpost(sentence: str) -> bool:
