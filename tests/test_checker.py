@@ -170,6 +170,13 @@ QUANTITY_CASES = [
     ("About 66% respond after the 4th session.",
      [q("share", 66, 66, "percent", "about"), q("count", 4, 4, "infusions")]),
     ("Roughly 25 years ago, researchers noticed it.", [q("other", 9125, 9125, "days", "about")]),
+    # an age and an illness's back-story are not how long an effect lasts
+    ("Emma, a 35-year-old designer, battled severe depression for over a decade.",
+     [q("other", 12775, 12775, "days"), q("other", 3650, 3650, "days", "more than")]),
+    ("He was 42 years old.", [q("other", 15330, 15330, "days")]),
+    ("She had lived with depression for 15 years.", [q("other", 5475, 5475, "days")]),
+    ("Patients suffering from depression often feel relief for up to six months.",
+     [q("duration", 182.5, 182.5, "days", "up to")]),
 ]
 
 
@@ -284,6 +291,16 @@ def test_a_question_or_a_heading_gets_no_rule_verdict(fixture_data, sentence):
     _, tables = fixture_data
     [f] = check_text(sentence, None, tables, include_all=True, as_sentence=True)
     assert f.quantities and f.verdict is None and f.rule is None
+
+
+@pytest.mark.parametrize("sentence", ["See why ketamine is effective for 90 percent of patients within 24 hours.",
+                                      "Emma, 35, had battled depression for over a decade before ketamine."])
+def test_a_call_to_action_or_a_back_story_gets_no_rule_verdict(real_data, sentence):
+    """A call to action asserts nothing; a testimonial's back-story states a figure on no topic of the treatment,
+    so no curated claim's verdict becomes its floor either (it got "Partly supported" from the six-months claim)."""
+    dataset, tables = real_data
+    [f] = check_text(sentence, dataset, tables, include_all=True, as_sentence=True)
+    assert f.quantities and f.verdict is None and f.rule is None and f.claim_id is None
 
 
 def test_repeated_sentences_are_checked_once_and_keep_their_own_offsets(fixture_data):
