@@ -8,20 +8,24 @@ a term per stated figure such as ``#onset=24-24``, so "one day" meets "24 hours"
 (inflection, misspelling).  A logistic classifier over the same features gives P(claim) and P(no claim).
 
 Re-ranking.  For the best claims, ``features`` adds what lexical overlap misses: the claim's topic among the
-sentence's topics, a figure of the same kind that agrees, is close, or conflicts, figures of other kinds only,
-the same population (treatment-resistant depression, other conditions), a comparison on both sides or neither,
-the lead over the runner-up, how much closer the sentence is to the claim than to any labelled non-claim, how
-many of the ten nearest references belong to the claim (``votes``), whether ketamine is named or referred to
-(and brain science with no word for it, beside a mechanism claim), and a lead-in addressed to the reader ("If
-you're struggling with ...").  ``WEIGHTS`` (logistic regression, the two lexical similarities bounded at zero or
-above) combine them into a 0-100 score; the best claim matches at ``MATCH_THRESHOLD``.  Weights and threshold were
-fitted on the development half only (``python -m bench.eval_checker --fit``, 2,441 sentences from 379 sites): the
-threshold is the lowest score at which out-of-fold precision (five folds of sites, each fold's own examples left
-out) reaches 0.80, with recall 0.647; a wrong match shows another claim's verdict, so it leans to precision.  No
-threshold gives precision 0.85 with recall 0.75 (best F1 0.73, at precision 0.72 and recall 0.74).  Vetoing
-mechanism claims for sentences that name no ketamine was tried: 3 fewer non-claims with a verdict, 10 fewer right
-matches; a class-balanced paraphrase classifier, out-of-fold recall 0.627 against 0.65.  A verbatim appearance
-quote (rapidfuzz ratio >= 95, or a quote of 20+ characters inside the sentence) always matches.
+sentence's topics, a figure of the same kind that agrees, is close, equals the claim's own point figure, or
+conflicts, figures of other kinds only, the same population (treatment-resistant depression, other conditions), a
+comparison on both sides or neither, the lead over the runner-up, how much closer the sentence is to the claim than
+to any labelled non-claim, how many of the ten nearest references belong to the claim (``votes``), whether
+ketamine is named or referred to (and brain science with no word for it, beside a mechanism claim), and a lead-in
+addressed to the reader ("If you're struggling with ...").  ``WEIGHTS`` (logistic regression, the two lexical
+similarities bounded at zero or above) combine them into a 0-100 score; the best claim matches at
+``MATCH_THRESHOLD``.  Weights and threshold were fitted on the development half only (``python -m
+bench.eval_checker --fit``, 2,752 sentences from 424 sites): the threshold is the lowest score at which
+out-of-fold precision (five folds of sites, each fold's own examples left out) reaches 0.80, with recall 0.657; a
+wrong match shows another claim's verdict, so it leans to precision.  No threshold gives precision 0.85 with
+recall 0.75 (best F1 0.73, at precision 0.76 and recall 0.71).  Tried and left out, by the same out-of-fold
+recall at precision 0.80: vetoing mechanism claims for sentences that name no ketamine (3 fewer non-claims with a
+verdict, 10 fewer right matches); a class-balanced paraphrase classifier (0.627 against 0.65); a weight per claim
+(0.644 against 0.656), per claim topic (0.639), or per claim topic present in the sentence (0.654); the
+classifier's C at 1 (0.638) or 10 (0.655) rather than 3.  The exact-figure feature was kept for what it fixes
+("in as little as 24 hours" named the hours-to-days claim), not for its recall (0.657 against 0.656).  A verbatim
+appearance quote (rapidfuzz ratio >= 95, or a quote of 20+ characters inside the sentence) always matches.
 
 Vetoes: contact or booking text, sentences about another treatment only (``topics.other_treatment``) or about an
 illness with no treatment in them (``topics.is_background``), questions, headings and signposts ("In this guide,

@@ -1,5 +1,8 @@
 """The parse cache: each data file's parsed content, kept by content hash so later loads skip PyYAML.
 
+It also keeps the text checker's fitted paraphrase classifier, as plain numbers keyed by the SHA-256 of what it
+was fitted from (``evidence.checking.matching.fit_classifier``), so a cold start does not refit it.
+
 Nothing read back is believed unless this cache wrote it for exactly this content: every entry carries an
 HMAC-SHA256 over the source file's SHA-256 and the payload, under a random key kept (mode 0600) in the cache
 directory, so a planted, swapped or damaged entry is ignored and the YAML parsed instead.  The payload is a
