@@ -177,6 +177,8 @@ QUANTITY_CASES = [
     ("She had lived with depression for 15 years.", [q("other", 5475, 5475, "days")]),
     ("Patients suffering from depression often feel relief for up to six months.",
      [q("duration", 182.5, 182.5, "days", "up to")]),
+    ("The patent expired after 20 years.", [q("other", 7300, 7300, "days")]),  # nothing takes years to work
+    ("Relief can last for up to a year.", [q("duration", 365, 365, "days", "up to")]),
 ]
 
 
@@ -558,6 +560,11 @@ def test_numbers_in_words_and_fractions(sentence, expected):
     ("Ketamine can work when other medications have not.", {"general efficacy"}, set()),
     ("Ketamine is an off-label treatment for depression.", {"history"}, set()),
     ("Can relieve depression within hours", {"onset"}, set()),  # a bullet that opens with a verb still asserts
+    ("Ketamine is fast-acting.", {"onset"}, set()),  # a cue is a whole hyphenated word: "fast" alone missed it
+    ("Fast forward to today, and ketamine is used in mental health.", set(), {"onset"}),
+    ("The resolution of symptoms can occur within days rather than weeks, as with other common antidepressants.",
+     {"onset"}, set()),  # set against antidepressants, so about ketamine, not background
+    ("Ketamine is one of the most promising innovations in mental health in decades.", set(), {"onset"}),
 ])
 def test_topics_are_several_and_whole_word(sentence, wanted, unwanted):
     got = set(checker.classify_topics(sentence))
@@ -576,6 +583,10 @@ def test_topics_are_several_and_whole_word(sentence, wanted, unwanted):
     "Here’s what you need to know to make an informed decision about ketamine therapy.",
     "How ketamine works differently",
     "We offer a free 30 minute consultation to answer your questions about ketamine.",
+    "See why ketamine is effective.",
+    "One of the most common questions patients ask is how many ketamine treatments are needed.",
+    "People want to know how quickly relief may come and how long results last.",
+    "If you are considering ketamine therapy, understanding its benefits and how it works is essential.",
 ])
 def test_contact_crisis_and_background_text_gets_no_topic_and_no_verdict(fixture_data, sentence):
     dataset, tables = fixture_data
@@ -591,6 +602,9 @@ def test_what_the_drug_is_is_a_topic_for_the_reader_but_not_for_the_matcher():
     assert "history" in checker.classify_topics(sentence)
     assert "history" not in checker.classify_topics(sentence, descriptive=False)
     assert "history" in checker.classify_topics("Ketamine has been used for decades.", descriptive=False)
+    structure = "It is a mixture of two mirror-image molecules, R- and S-ketamine."  # labelled mechanism
+    assert "mechanism" in checker.classify_topics(structure)
+    assert "mechanism" not in checker.classify_topics(structure, descriptive=False)
 
 
 def test_a_sentence_about_ect_is_not_a_ketamine_claim(real_data):

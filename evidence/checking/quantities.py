@@ -464,7 +464,9 @@ def _time_kind(toks: list[_Tok], i: int, j: int, unit: str, sentence_words: set[
         cand = (2 if w0 == "of" else 1, -1, "onset")
         best = cand if best is None or cand[0] > best[0] else best
     if best is not None:
-        return best[2]
+        # nothing on these pages takes years to start working: "the biggest discovery in decades", "after 20 years
+        # the patent expired" (125 of 126 figures in years labelled in the development half are kind other)
+        return "other" if best[2] == "onset" and unit in ("years", "decades") else best[2]
     return "onset" if unit in SHORT_UNITS else "duration"
 
 

@@ -53,7 +53,9 @@ CUES: dict[str, list[str]] = {
     "response rate": [r"response rates?", r"respond\w*", r"responses", r"responders?", r"success rates?",
                       r"(?:positive|significant) results", r"(?:of|in) (?:our |the |these )?patients",
                       r"experienc\w* (?:significant |substantial |meaningful )?(?:relief|improvement)"],
-    "onset": [r"onset", r"rapid\w*", r"quick\w*", r"fast\w*", r"immediate\w*", r"swift\w*", r"speed\w*",
+    # "fast-acting" whole (a cue is a whole hyphenated word, so "fast" alone never matched it); not "fast forward"
+    "onset": [r"onset", r"rapid\w*", r"quick\w*", r"fast(?!\W?forward)\w*",
+              r"(?:fast|rapid|quick|swift)[- ](?:acting|working)", r"immediate\w*", r"swift\w*", r"speed\w*",
               r"within (?:hours|minutes|a day|an hour|days)", r"as little as", r"(?:in|within) (?:just )?a few",
               r"how (?:quickly|fast|soon)", r"same day", r"overnight", r"right away", r"almost instantly",
               r"instant\w*", r"first (?:infusion|session|dose|treatment)", r"after (?:just )?(?:one|a single)"],
@@ -161,7 +163,8 @@ _BACKGROUND = re.compile(r"^(?:(?:major |clinical |treatment-resistant )?depress
 # another treatment set against something unnamed ("This quick response is distinct from typical antidepressants"):
 # the unnamed side is ketamine, referred back to
 _SET_AGAINST = re.compile(r"(?<!\w)(?:distinct from|different from|differs from|unlike|compared (?:to|with)|"
-                          r"than (?:traditional|conventional|typical|standard|other|oral)|versus|vs\.?|in contrast)"
+                          r"than (?:traditional|conventional|typical|standard|other|oral)|versus|vs\.?|in contrast|"
+                          r"rather than)"
                           r"(?!\w)")
 _ILLNESS = re.compile(r"(?<!\w)(?:depress\w*|bipolar|anxiety|pain|ptsd|trauma\w*|suicid\w*|mental (?:health|illness)|"
                      r"disorders?|conditions?|symptoms?|episodes?|illness\w*|mood)(?!\w)")
@@ -169,7 +172,7 @@ _TREATMENT_TALK = re.compile(
     r"(?<!\w)(?:treat\w*|therap\w*|infus\w*|relie\w*|improv\w*|respon\w*|sessions?|doses?|dosing|effect\w*|"
     r"benefit\w*|heal\w*|help\w*|work\w*|results?|remission|recover\w*|clinic\w*|patients?|medication\w*|"
     r"medicine|drug|approved|option\w*|alternative\w*|offer\w*|provide\w*|care|monitor\w*|reduc\w*|glutamate|"
-    r"neur\w*|synap\w*|receptors?|brain)(?!\w)")
+    r"neur\w*|synap\w*|receptors?|brain|resol\w*)(?!\w)")
 KETAMINE = re.compile(r"(?<!\w)(?:(?:es|ar)?ketamine\w*|spravato|kap|k-?therapy|(?:this|the|our|these) "
                       r"(?:treatment|therapy|therapies|infusions?|medication|drug|nasal spray|approach|option|"
                       r"procedure)|"
@@ -273,7 +276,14 @@ _SIGNPOST = re.compile(
     r"(?<!\w)you (?:may|might) (?:have (?:heard|come across|seen|read)|be wondering|wonder)(?!\w)|"
     r"(?<!\w)you(?:'re| are) not alone(?!\w)|(?<!\w)informed (?:decision|choice)s?(?!\w)|"
     r"(?<!\w)can help you (?:decide|make|choose|determine)(?!\w)|"
-    r"^(?:see|learn|find out|read|click) (?:why|how|what|more|about|if|whether)(?!\w)")  # a call to action
+    r"^(?:see|learn|find out|read|click) (?:why|how|what|more|about|if|whether)(?!\w)|"  # a call to action
+    # what readers ask, not what the page answers ("One of the most common questions patients ask is ...")
+    r"^(?:however, )?(?:many |some )?(?:people|patients|clients|they|you) (?:often |may |might |usually )?"
+    r"(?:want to know|might be curious|are curious|ask|wonder|have questions)(?!\w)|"
+    r"^one of the (?:first|most common|other|biggest) (?:things|questions)(?!\w)|"
+    r"^questions (?:that )?(?:we|people|patients|clients) (?:get|ask|have)(?!\w)|"
+    r"(?<!\w)understanding (?:its|how|what|the)(?!\w).{0,80}(?<!\w)(?:is|are) (?:essential|important|key|crucial|"
+    r"vital)(?!\w)")
 
 
 def is_signpost(sentence: str) -> bool:
@@ -327,6 +337,10 @@ def quantity_topics(text: str, quantities: list[Quantity]) -> list[str]:
 # corpus, but it says nothing about how long ketamine has been used, so the matcher is not shown it
 # (``descriptive=False``); as a cue the matcher saw, it drew 11 wrong matches to the history-of-use claim.
 _DESCRIPTIVE = re.compile(r"(?<!\w)an(?:a)?esthe\w*")
+# the molecule's two mirror-image forms ("S-ketamine (esketamine) and R-ketamine", "enantiomers"): labelled
+# *mechanism* in all 8 such sentences of the development half; shown to readers, not passed to the matcher (what
+# the drug is, not how it relieves depression).  "Racemic ketamine" alone is a formulation (regimen).
+_STRUCTURE = re.compile(r"(?<!\w)(?:enantiomers?|isomers?|chiral|mirror[- ]image|mirroring parts|[rs]-ketamine)(?!\w)")
 
 
 def classify_topics(sentence: str, quantities: list[Quantity] | None = None, *, descriptive: bool = True
@@ -346,6 +360,8 @@ def classify_topics(sentence: str, quantities: list[Quantity] | None = None, *, 
     found = set(cue_topics(text)) | set(quantity_topics(text, quantities))
     if descriptive and _DESCRIPTIVE.search(text):
         found.add("history")
+    if descriptive and _STRUCTURE.search(text):
+        found.add("mechanism")
     if found & CLAIM_TOPICS:
         found.discard("general efficacy")
     return sorted(found, key=_rank(text, quantities))
