@@ -108,8 +108,8 @@ class Finding:
 
 
 # Below the match threshold, the best claim is still named as a lead (no verdict) from this score: on the
-# development half (out-of-fold), 55 of 126 best claims scoring between here and MATCH_THRESHOLD (35) were right
-# (from 20, 82 of 210; from 15, 119 of 348).
+# development half (out-of-fold), 57 of 122 best claims scoring between here and MATCH_THRESHOLD (34) were right
+# (from 20, 81 of 205; from 15, 119 of 342).
 LEAD_FLOOR = 25.0
 
 
