@@ -81,11 +81,11 @@ NO_CLAIM = "(no claim)"
 
 # Fitted on the development half (bench/eval_checker.py --fit); see the module docstring.
 WEIGHTS = {
-    "bias": -3.318, "word": 0.0, "char": 0.0, "topic": 1.959, "primary": -0.156, "figure_agree": -0.774,
-    "figure_conflict": -1.48, "other_kinds_only": -0.374, "population": -0.034, "margin": 0.76,
-    "topic_conflict": 0.35, "comparison": -0.017, "negative": 0.29, "negative_char": 1.796, "classifier": 5.82,
-    "classifier_none": -1.349, "figure_close": 0.572, "kind_match": -0.347, "votes": 2.164,
-    "about_ketamine": 0.414, "conditional": 0.048, "mechanism_unattached": -0.895, "figure_exact": 1.332,
+    "bias": -3.12, "word": 0.0, "char": 0.0, "topic": 1.854, "primary": -0.161, "figure_agree": -0.595,
+    "figure_conflict": -1.414, "other_kinds_only": -0.481, "population": 0.005, "margin": 1.025,
+    "topic_conflict": 0.28, "comparison": -0.001, "negative": 0.336, "negative_char": 2.009, "classifier": 6.124,
+    "classifier_none": -1.504, "figure_close": 0.357, "kind_match": -0.325, "votes": 1.697,
+    "about_ketamine": 0.393, "conditional": -0.131, "mechanism_unattached": -0.914, "figure_exact": 1.616,
 }
 MATCH_THRESHOLD = 34.0
 
