@@ -16,10 +16,10 @@ ketamine is named or referred to (and brain science with no word for it, beside 
 addressed to the reader ("If you're struggling with ...").  ``WEIGHTS`` (logistic regression, the two lexical
 similarities bounded at zero or above) combine them into a 0-100 score; the best claim matches at
 ``MATCH_THRESHOLD``.  Weights and threshold were fitted on the development half only (``python -m
-bench.eval_checker --fit``, 2,752 sentences from 424 sites): the threshold is the lowest score at which
-out-of-fold precision (five folds of sites, each fold's own examples left out) reaches 0.80, with recall 0.661; a
+bench.eval_checker --fit``, 3,035 sentences from 466 sites): the threshold is the lowest score at which
+out-of-fold precision (five folds of sites, each fold's own examples left out) reaches 0.80, with recall 0.660; a
 wrong match shows another claim's verdict, so it leans to precision.  No threshold gives precision 0.85 with
-recall 0.75 (best F1 0.735, at precision 0.76 and recall 0.71).  Tried and left out, by the same out-of-fold
+recall 0.75 (best F1 0.73, at precision 0.73 and recall 0.73).  Tried and left out, by the same out-of-fold
 recall at precision 0.80: vetoing mechanism claims for sentences that name no ketamine (3 fewer non-claims with a
 verdict, 10 fewer right matches); a class-balanced paraphrase classifier (0.627 against 0.65); a weight per claim
 (0.644 against 0.656), per claim topic (0.639), or per claim topic present in the sentence (0.654); the
