@@ -565,6 +565,11 @@ def test_numbers_in_words_and_fractions(sentence, expected):
     ("The resolution of symptoms can occur within days rather than weeks, as with other common antidepressants.",
      {"onset"}, set()),  # set against antidepressants, so about ketamine, not background
     ("Ketamine is one of the most promising innovations in mental health in decades.", set(), {"onset"}),
+    ("Spravato is an intranasal medication taken with an oral antidepressant.", {"regimen"}, set()),
+    ("We offer a 6-week course of ketamine-assisted psychotherapy.", {"regimen"}, set()),
+    ("For many, ketamine has been a lifeline.", {"general efficacy"}, set()),
+    ("It helps people who haven't found relief with other medications.", {"treatment-resistant depression"}, set()),
+    ("Ketamine may also ease symptoms of trauma.", {"other conditions"}, set()),
 ])
 def test_topics_are_several_and_whole_word(sentence, wanted, unwanted):
     got = set(checker.classify_topics(sentence))

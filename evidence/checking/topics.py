@@ -45,6 +45,8 @@ CUES: dict[str, list[str]] = {
                                        r"refractory", r"hard[- ]to[- ]treat", r"difficult[- ]to[- ]treat",
                                        r"nothing else (?:has )?(?:worked|helped)", r"run out of options",
                                        r"(?:little|no|limited) relief from",
+                                       r"(?:haven't|have not|hasn't|has not) found relief",
+                                       r"exhausted (?:other |all )?(?:options|treatments)",
                                        r"(?:not|\w+n't) (?:found|gotten|had) relief",
                                        r"(?:not|never) (?:a )?first[- ]line",
                                        r"despite (?:traditional|other|standard|multiple|several|many) "
@@ -75,17 +77,20 @@ CUES: dict[str, list[str]] = {
                   r"neurotransmitter\w*", r"neur(?:al|ons?|onal)", r"brain", r"serotonin", r"plasticity",
                   r"chemical messengers?",
                   r"(?:new|neural) connections", r"rewir\w*", r"neurogenesis", r"ampa", r"mtor", r"dopamine",
-                  r"opioid system", r"pathways?", r"mechanism\w*", r"regrow\w*", r"dendrit\w*"],
+                  r"opioid system", r"pathways?", r"mechanism\w*", r"regrow\w*", r"dendrit\w*",
+                  r"anti[- ]?inflammatory"],
     "other conditions": [r"ptsd", r"post[- ]traumatic", r"anxiety", r"bipolar", r"obsessive", r"ocd", r"chronic pain",
                          r"pain", r"phobia\w*", r"panic", r"fibromyalgia", r"eating disorders?", r"migraines?",
-                         r"crps", r"neuropathic", r"alcohol use", r"substance use", r"postpartum",
+                         r"crps", r"neuropathic", r"alcohol use", r"substance use", r"postpartum", r"trauma\w*",
                          r"(?:psychiatric|mood|mental health) (?:conditions|disorders)"],
     "regimen": [r"infusions?", r"sessions?", r"doses?", r"dosage\w*", r"dosing", r"series",
                 r"course of (?:treatment|six)",
                 r"per week", r"a week", r"thrice", r"twice", r"nasal spray", r"intramuscular\w*", r"intravenous\w*",
                 r"\biv\b", r"protocol\w*", r"administered", r"lozenges?", r"troches?", r"injections?",
                 r"mg/kg", r"sublingual", r"at[- ]home", r"oral", r"additional treatments?", r"periodic",
-                r"weekly", r"every (?:week|month|few)"],
+                r"weekly", r"every (?:week|month|few)",
+                r"course of (?:therapy|infusions|care|treatments)", r"\d+[- ]weeks? course", r"intranasal\w*",
+                r"tablets?", r"microdos\w*", r"self[- ]administer\w*", r"maintenance"],
     "setting": [r"clinic", r"clinics", r"clinical setting", r"supervis\w*", r"monitor\w*",
                 r"medical (?:center|centre)s?",
                 r"licensed", r"driv(?:e|es|ing|er|ers)", r"vital signs", r"certified", r"medical setting", r"suite",
@@ -120,7 +125,9 @@ CUES: dict[str, list[str]] = {
                          r"(?:can|may|might|will|would|does|did|do|to|it|they|that|which) work",  # not "our work"
                          r"reduc\w*", r"alleviat\w*", r"antidepressant effects?", r"helpful", r"benefits?",
                          r"promising", r"results?", r"breakthrough", r"life[- ]changing", r"game[- ]changer",
-                         r"success\w*", r"lift\w*", r"ease\w*", r"heal\w*", r"transform\w*"],
+                         r"success\w*", r"lift\w*", r"ease\w*", r"heal\w*", r"transform\w*",
+                         r"lifeline", r"revolution\w*", r"powerful", r"groundbreaking", r"innovative",
+                         r"antidepressant properties"],
 }
 ORDER = list(CUES)
 _CUE_RE = {t: re.compile(r"(?<![\w-])(?:" + "|".join(words) + r")(?![\w-])") for t, words in CUES.items()}
