@@ -17,9 +17,9 @@ addressed to the reader ("If you're struggling with ...").  ``WEIGHTS`` (logisti
 similarities bounded at zero or above) combine them into a 0-100 score; the best claim matches at
 ``MATCH_THRESHOLD``.  Weights and threshold were fitted on the development half only (``python -m
 bench.eval_checker --fit``, 3,035 sentences from 466 sites): the threshold is the lowest score at which
-out-of-fold precision (five folds of sites, each fold's own examples left out) reaches 0.80, with recall 0.660; a
+out-of-fold precision (five folds of sites, each fold's own examples left out) reaches 0.80, with recall 0.661; a
 wrong match shows another claim's verdict, so it leans to precision.  No threshold gives precision 0.85 with
-recall 0.75 (best F1 0.73, at precision 0.73 and recall 0.73).  Tried and left out, by the same out-of-fold
+recall 0.75 (best F1 0.73, at precision 0.73 and recall 0.74).  Tried and left out, by the same out-of-fold
 recall at precision 0.80: vetoing mechanism claims for sentences that name no ketamine (3 fewer non-claims with a
 verdict, 10 fewer right matches); a class-balanced paraphrase classifier (0.627 against 0.65); a weight per claim
 (0.644 against 0.656), per claim topic (0.639), or per claim topic present in the sentence (0.654); the
@@ -81,11 +81,11 @@ NO_CLAIM = "(no claim)"
 
 # Fitted on the development half (bench/eval_checker.py --fit); see the module docstring.
 WEIGHTS = {
-    "bias": -3.12, "word": 0.0, "char": 0.0, "topic": 1.854, "primary": -0.161, "figure_agree": -0.595,
-    "figure_conflict": -1.414, "other_kinds_only": -0.481, "population": 0.005, "margin": 1.025,
-    "topic_conflict": 0.28, "comparison": -0.001, "negative": 0.336, "negative_char": 2.009, "classifier": 6.124,
-    "classifier_none": -1.504, "figure_close": 0.357, "kind_match": -0.325, "votes": 1.697,
-    "about_ketamine": 0.393, "conditional": -0.131, "mechanism_unattached": -0.914, "figure_exact": 1.616,
+    "bias": -3.234, "word": 0.0, "char": 0.0, "topic": 1.991, "primary": -0.152, "figure_agree": -0.604,
+    "figure_conflict": -1.418, "other_kinds_only": -0.475, "population": -0.009, "margin": 1.033,
+    "topic_conflict": 0.4, "comparison": -0.008, "negative": 0.337, "negative_char": 2.001, "classifier": 6.114,
+    "classifier_none": -1.499, "figure_close": 0.353, "kind_match": -0.319, "votes": 1.676, "about_ketamine": 0.39,
+    "conditional": -0.126, "mechanism_unattached": -0.916, "figure_exact": 1.621,
 }
 MATCH_THRESHOLD = 34.0
 
