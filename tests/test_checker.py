@@ -562,6 +562,9 @@ def test_numbers_in_words_and_fractions(sentence, expected):
     ("Can relieve depression within hours", {"onset"}, set()),  # a bullet that opens with a verb still asserts
     ("Ketamine is fast-acting.", {"onset"}, set()),  # a cue is a whole hyphenated word: "fast" alone missed it
     ("Fast forward to today, and ketamine is used in mental health.", set(), {"onset"}),
+    ("Please fast that morning.", set(), {"onset"}),  # going without food before an infusion
+    ("We will ask you to fast for 8 hours before your infusion.", set(), {"onset"}),
+    ("Relief comes fast for many patients.", {"onset"}, set()),
     ("The resolution of symptoms can occur within days rather than weeks, as with other common antidepressants.",
      {"onset"}, set()),  # set against antidepressants, so about ketamine, not background
     ("Ketamine is one of the most promising innovations in mental health in decades.", set(), {"onset"}),

@@ -86,13 +86,13 @@ NO_CLAIM = "(no claim)"
 
 # Fitted on the development half (bench/eval_checker.py --fit); see the module docstring.
 WEIGHTS = {
-    "bias": -3.269, "word": 0.0, "char": 0.0, "topic": 1.976, "primary": -0.123, "figure_agree": -0.726,
-    "figure_conflict": -1.646, "other_kinds_only": -0.613, "population": -0.051, "margin": 0.882,
-    "topic_conflict": 0.453, "comparison": 0.019, "negative": 0.516, "negative_char": 1.965, "classifier": 6.305,
-    "classifier_none": -1.425, "figure_close": 0.457, "kind_match": -0.215, "votes": 1.658,
-    "about_ketamine": 0.349, "conditional": -0.194, "mechanism_unattached": -0.994, "figure_exact": 1.854,
+    "bias": -3.241, "word": 0.0, "char": 0.0, "topic": 1.952, "primary": -0.157, "figure_agree": -0.565,
+    "figure_conflict": -1.676, "other_kinds_only": -0.345, "population": -0.053, "margin": 1.311,
+    "topic_conflict": 0.393, "comparison": 0.009, "negative": -0.012, "negative_char": 2.118, "classifier": 5.752,
+    "classifier_none": -1.408, "figure_close": 0.34, "kind_match": -0.165, "votes": 1.707, "about_ketamine": 0.415,
+    "conditional": -0.17, "mechanism_unattached": -0.918, "figure_exact": 1.802,
 }
-MATCH_THRESHOLD = 32.0
+MATCH_THRESHOLD = 36.0
 
 
 # --------------------------------------------------------------------------- terms

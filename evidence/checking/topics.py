@@ -55,8 +55,11 @@ CUES: dict[str, list[str]] = {
     "response rate": [r"response rates?", r"respond\w*", r"responses", r"responders?", r"success rates?",
                       r"(?:positive|significant) results", r"(?:of|in) (?:our |the |these )?patients",
                       r"experienc\w* (?:significant |substantial |meaningful )?(?:relief|improvement)"],
-    # "fast-acting" whole (a cue is a whole hyphenated word, so "fast" alone never matched it); not "fast forward"
-    "onset": [r"onset", r"rapid\w*", r"quick\w*", r"fast(?!\W?forward)\w*",
+    # "fast-acting" whole (a cue is a whole hyphenated word, so "fast" alone never matched it); not "fast forward",
+    # nor going without food before an infusion ("Please fast that morning.", "fast for 8 hours", "fasting")
+    "onset": [r"onset", r"rapid\w*", r"quick\w*",
+              r"(?<!to )(?<!please )(?<!must )(?<!should )fast(?!\W?forward|ing|\s+(?:for (?:\d|at least|a minimum|\w+ hours)|"
+              r"that (?:morning|day|night)|before (?:your|the|each|an?) |after midnight|from|overnight))\w*",
               r"(?:fast|rapid|quick|swift)[- ](?:acting|working)", r"immediate\w*", r"swift\w*", r"speed\w*",
               r"within (?:hours|minutes|a day|an hour|days)", r"as little as", r"(?:in|within) (?:just )?a few",
               r"how (?:quickly|fast|soon)", r"same day", r"overnight", r"right away", r"almost instantly",
