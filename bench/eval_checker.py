@@ -11,8 +11,10 @@ when the halves were unbalanced was removed for that reason).  Tuning (the match
 weights, the rules) reads the development half only; the test half is reported, never tuned on.
 
 Batches.  Each corpus file names the collection it belongs to (``batch:``; files without one are the first
-collection).  The test half is also reported batch by batch: a later batch's test sites were never read while
-the checker was tuned, so its figures are the freshest estimate of how the checker does on unseen pages.
+collection).  The test half is also reported batch by batch.  A batch none of whose sites gave the matcher an
+example is scored whole (``untouched``: the checker as a new user meets it), and each batch's first such scoring
+is kept in the results file from run to run (``first_scorings``), since once its development half becomes
+examples the batch is tuned on and no later figure says how the checker met it.
 
 Figures.  Claim matching: precision (predicted claim is the labelled claim or one of ``also_claims``) and
 recall (labelled sentences with a curated claim id whose claim was found); claim ids not in data/claims.yaml
@@ -26,6 +28,7 @@ kind ``non-claim`` that got a verdict (target 0).
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import json
 import sys
@@ -449,6 +452,20 @@ def untouched_batches(items: list[Item]) -> list[str]:
     return [b for b in batches if not any(i.site in seen for i in items if i.batch == b)]
 
 
+def first_scorings(previous: Path, untouched: dict[str, dict[str, Any]], today: str) -> dict[str, dict[str, Any]]:
+    """Each batch's figures from the first run that scored it whole, before any of it was used, kept from run to
+    run: once a batch's development half becomes examples it is no longer untouched, and its first scoring is the
+    only record of how the checker met pages it had never seen.  A later run never overwrites one."""
+    try:
+        kept = json.loads(previous.read_text(encoding="utf-8")).get("first_scorings") or {}
+    except (OSError, ValueError, AttributeError):
+        kept = {}
+    kept = {b: v for b, v in kept.items() if isinstance(v, dict)} if isinstance(kept, dict) else {}
+    for batch, figures in untouched.items():
+        kept.setdefault(batch, figures | {"scored": today})
+    return kept
+
+
 def halves(items: list[Item]) -> tuple[list[Item], list[Item], str]:
     assignment, rule = split(items)
     dev = [i for i in items if assignment[i.site] == "dev"]
@@ -626,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
               "untouched": {b: sc.as_dict() for b, sc in untouched.items()},
               "unknown_claims": unknown}
     if not args.dev_only and args.corpus is None and args.data is None:
+        result["first_scorings"] = first_scorings(RESULTS, result["untouched"], datetime.date.today().isoformat())
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if args.json:

@@ -115,12 +115,32 @@ def test_methods_page_text_reads_the_measured_test_half(tmp_path):
     result["agreement"] = {"sentences": 9, "precision": 0.875, "recall": 0.9, "topic_agreement": 0.8}
     path.write_text(json.dumps(result), encoding="utf-8")
     text = accuracy_markdown(path)
-    assert "latest batch alone (later batch: 5 sentences from 1 sites" in text and "recall 0.25" in text
     assert "labelled 9 of the sentences" in text and "precision 0.88, recall 0.90" in text
-    result["untouched"] = {"fourth": batch | {"non_claim_verdicts": 0, "non_claims": 3}}
+    assert "before any of it was used" not in text  # the test half by batch is no first scoring
+    first = batch | {"non_claim_verdicts": 0, "non_claims": 3}
+    result["first_scorings"] = {"third": first | {"precision": 0.75, "recall": 0.6, "scored": "2026-11-30"},
+                                "later batch": first | {"scored": "2026-12-01"}}
     path.write_text(json.dumps(result), encoding="utf-8")
     text = accuracy_markdown(path)
-    assert "collected after all tuning (fourth: 5 sentences" in text and "latest batch alone" not in text
+    assert "before any of it was used (later batch, scored 2026-12-01: 5 sentences from 1 sites)" in text
+    assert "recall 0.25" in text and "The 2 collections scored that way so far range from precision 0.50" in text
+    result["untouched"] = {"fourth": first}
+    path.write_text(json.dumps(result), encoding="utf-8")
+    text = accuracy_markdown(path)
+    assert "collected after all tuning (fourth: 5 sentences" in text and "before any of it was used" not in text
+
+
+def test_a_batch_keeps_its_first_whole_scoring_after_it_is_used(tmp_path):
+    """Once a batch's development half becomes examples it is no longer untouched; its first scoring stays."""
+    previous = tmp_path / "eval.json"
+    assert ev.first_scorings(previous, {"new": {"recall": 0.5}}, "2026-12-01") == {
+        "new": {"recall": 0.5, "scored": "2026-12-01"}}  # no earlier run
+    previous.write_text('{"first_scorings": {"old": {"recall": 0.7, "scored": "2026-11-01"}}}', encoding="utf-8")
+    kept = ev.first_scorings(previous, {"old": {"recall": 0.9}, "new": {"recall": 0.5}}, "2026-12-01")
+    assert kept == {"old": {"recall": 0.7, "scored": "2026-11-01"}, "new": {"recall": 0.5, "scored": "2026-12-01"}}
+    assert ev.first_scorings(previous, {}, "2026-12-02") == {"old": {"recall": 0.7, "scored": "2026-11-01"}}
+    previous.write_text("{not json", encoding="utf-8")
+    assert ev.first_scorings(previous, {}, "2026-12-02") == {}
 
 
 def test_a_batch_is_untouched_until_its_sentences_become_examples(tmp_path, monkeypatch):

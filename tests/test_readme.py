@@ -45,3 +45,18 @@ def test_checker_accuracy_table_is_the_last_measured_run():
     assert f"**{test['non_claim_verdicts']} of {test['non_claims']}**" in rows["non-claims given a verdict"]
     total = test["sentences"] + dev["sentences"]
     assert re.search(rf"\b{total:,} real sentences from {test['sites'] + dev['sites']} ", section.replace("\n", " "))
+
+
+def test_first_scorings_table_is_the_recorded_one():
+    """Each collection's first whole scoring in the README is the one the results file keeps."""
+    import json
+
+    result = json.loads((REPO / "bench" / "results" / "eval_checker.json").read_text(encoding="utf-8"))
+    scorings = result.get("first_scorings") or {}
+    assert scorings, "make eval-checker keeps each batch's first whole scoring"
+    rows = [line for line in README.splitlines() if line.startswith("| ")]
+    for name, v in scorings.items():
+        row = (f"| {name.split(' collection')[0]} | {v['scored']} | {v['sentences']} ({v['sites']}) | "
+               f"{v['precision']:.2f} ({v['tp']} of {v['tp'] + v['fp']}) | {v['recall']:.2f} ({v['tp']} of "
+               f"{v['tp'] + v['fn']}) |")
+        assert any(r.startswith(row) for r in rows), row

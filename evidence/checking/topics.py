@@ -58,8 +58,9 @@ CUES: dict[str, list[str]] = {
     # "fast-acting" whole (a cue is a whole hyphenated word, so "fast" alone never matched it); not "fast forward",
     # nor going without food before an infusion ("Please fast that morning.", "fast for 8 hours", "fasting")
     "onset": [r"onset", r"rapid\w*", r"quick\w*",
-              r"(?<!to )(?<!please )(?<!must )(?<!should )fast(?!\W?forward|ing|\s+(?:for (?:\d|at least|a minimum|\w+ hours)|"
-              r"that (?:morning|day|night)|before (?:your|the|each|an?) |after midnight|from|overnight))\w*",
+              r"(?<!to )(?<!please )(?<!must )(?<!should )fast(?!\W?forward|ing|\s+(?:"
+              r"for (?:\d|at least|a minimum|\w+ hours)|that (?:morning|day|night)|before (?:your|the|each|an?) |"
+              r"after midnight|from|overnight))\w*",
               r"(?:fast|rapid|quick|swift)[- ](?:acting|working)", r"immediate\w*", r"swift\w*", r"speed\w*",
               r"within (?:hours|minutes|a day|an hour|days)", r"as little as", r"(?:in|within) (?:just )?a few",
               r"how (?:quickly|fast|soon)", r"same day", r"overnight", r"right away", r"almost instantly",
