@@ -433,9 +433,12 @@ def fit(items: list[Item], dataset: Any, min_precision: float = 0.8) -> dict[str
 
 def examples_from(items: list[Item], known: set[str]) -> dict[str, list[dict[str, str]]]:
     """The development half as matching examples: claim sentences by claim, non-claim and topic-only ones as
-    negatives (``evidence/checking/examples.yaml``)."""
-    examples = [{"claim": i.claim, "site": i.site, "text": i.text, "url": i.url, "topics": list(i.topics)}
-                for i in items if i.kind == "claim" and i.claim in known]
+    negatives (``evidence/checking/examples.yaml``).  A sentence that also asserts other claims (``also_claims``)
+    is an example of each: out-of-fold recall at precision 0.80 rose from 0.670 to 0.682 with thirteen
+    collections, at every threshold swept."""
+    examples = [{"claim": c, "site": i.site, "text": i.text, "url": i.url, "topics": list(i.topics)}
+                for i in items if i.kind == "claim" and i.claim in known
+                for c in dict.fromkeys([i.claim, *i.also_claims]) if c in known]
     negatives = [{"site": i.site, "text": i.text, "url": i.url, "topics": list(i.topics)} for i in items
                  if i.kind in ("non-claim", "topic-only", "other-treatment") and not acceptable_claims(i, known)]
     return {"examples": examples, "negatives": negatives}
