@@ -55,6 +55,9 @@ def test_folds_partition_the_development_sites():
 
 @pytest.mark.timeout(900)
 def test_development_half_figures_hold():
+    """Floors under the development figures (leave-sites-out), so a change that breaks the matcher shows here.
+    Non-claims given a verdict are a share, since the corpus grows: 15 of 1,163 (1.3%) with fourteen
+    collections, 14 of 975 (1.4%) with twelve."""
     dev, _, _ = ev.halves(ITEMS)
     dataset, tables = ev.load_data()
     s = ev.evaluate(dev, dataset, tables, held_out=ev.site_folds(dev))
@@ -62,7 +65,7 @@ def test_development_half_figures_hold():
     assert s.recall >= 0.60, s.as_dict()
     assert s.topics >= 0.78, s.as_dict()
     assert s.numbers_rate >= 0.90, s.as_dict()
-    assert s.non_claim_verdicts <= 14, s.as_dict()
+    assert s.non_claim_verdicts <= 0.015 * s.non_claims, s.as_dict()
 
 
 def test_the_reranker_fit_is_scikit_learns_logistic_regression_with_bounds():
