@@ -57,8 +57,11 @@ def test_folds_partition_the_development_sites():
 def test_development_half_figures_hold():
     """Floors under the development figures (leave-sites-out), so a change that breaks the matcher shows here.
     Non-claims given a verdict are a share, since the corpus grows: 15 of 1,163 (1.3%) with fourteen
-    collections, 14 of 975 (1.4%) with twelve."""
+    collections, 14 of 975 (1.4%) with twelve.  A batch not yet used (untouched) is left out: nothing was tuned
+    on it, and its first scoring is reported on its own."""
     dev, _, _ = ev.halves(ITEMS)
+    untouched = set(ev.untouched_batches(ITEMS))
+    dev = [i for i in dev if i.batch not in untouched]
     dataset, tables = ev.load_data()
     s = ev.evaluate(dev, dataset, tables, held_out=ev.site_folds(dev))
     assert s.precision >= 0.78, s.as_dict()
