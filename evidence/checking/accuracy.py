@@ -31,7 +31,8 @@ def accuracy_markdown(path: Path = RESULTS) -> str:
             f"({test['numbers_read']} of {test['numbers_labelled']}); {test['non_claim_verdicts']} of "
             f"{test['non_claims']} non-claim sentences given a verdict."
         )
-        text += (_untouched(result.get("untouched") or {}) or _first_scoring(result.get("first_scorings") or {}))
+        scorings = result.get("first_scorings") or {}
+        text += (_untouched(result.get("untouched") or {}) or _first_scoring(scorings)) + _spread(scorings)
         text += _ceiling(result.get("agreement"))
         text += (
             f" Development half (its own examples left out fold by fold): precision {dev['precision']:.2f}, "
@@ -50,16 +51,21 @@ def _first_scoring(scorings: dict[str, Any]) -> str:
     if not scorings:
         return ""
     name, b = list(scorings.items())[-1]
-    text = (f" The newest collection was scored whole before any of it was used ({name}, scored {b['scored']}: "
+    return (f" The newest collection was scored whole before any of it was used ({name}, scored {b['scored']}: "
             f"{b['sentences']} sentences from {b['sites']} sites): precision {b['precision']:.2f}, recall "
             f"{b['recall']:.2f}, topics {b['topics']:.2f}, numbers {b['numbers']:.2f}, "
             f"{b['non_claim_verdicts']} of {b['non_claims']} non-claims given a verdict.")
-    if len(scorings) > 1:
-        p = [v["precision"] for v in scorings.values()]
-        r = [v["recall"] for v in scorings.values()]
-        text += (f" The {len(scorings)} collections scored that way so far range from precision {min(p):.2f} to "
-                 f"{max(p):.2f} and recall {min(r):.2f} to {max(r):.2f}: expect a new kind of page anywhere in it.")
-    return text
+
+
+def _spread(scorings: dict[str, Any]) -> str:
+    """How far apart the collections' first whole scorings are: what to expect of a new kind of page."""
+    if len(scorings) < 2:
+        return ""
+    p = [v["precision"] for v in scorings.values()]
+    r = [v["recall"] for v in scorings.values()]
+    return (f" The {len(scorings)} collections scored whole before they were used range from precision "
+            f"{min(p):.2f} to {max(p):.2f} and recall {min(r):.2f} to {max(r):.2f}: expect a new kind of page "
+            "anywhere in that range.")
 
 
 def _untouched(batches: dict[str, Any]) -> str:
