@@ -109,7 +109,7 @@ class Finding:
 
 # Below the match threshold, the best claim is still named as a lead (no verdict) from this score: on the
 # development half (out-of-fold), 66 of 139 best claims scoring between here and MATCH_THRESHOLD (35) were right
-# (fourteen collections; with eleven, 48 of 114, and from 20, 81 of 213; from 15, 116 of 341).
+# (fourteen collections; with eleven it was 48 of 114, and from a floor of 20, 81 of 213; from 15, 116 of 341).
 LEAD_FLOOR = 25.0
 
 

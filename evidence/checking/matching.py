@@ -518,7 +518,7 @@ def _read_examples(path: Path) -> tuple[dict[str, Any], ...]:
     if not path.is_file():
         return ()
     # libyaml's loader (a generated file of 2,700 sentences: 0.5 s against PyYAML's 3 s in Python)
-    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     return tuple(doc.get("examples") or ()) + tuple({**n, "claim": None} for n in doc.get("negatives") or ())
 
 

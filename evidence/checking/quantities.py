@@ -497,6 +497,10 @@ def _age(toks: list[_Tok], end: int) -> bool:
     return _word_at(toks, end) == "old" or (_word_at(toks, end) in _DASHES and _word_at(toks, end + 1) == "old")
 
 
+_EFFECT_WORDS = {"relief", "feel", "feeling", "effect", "effects", "results", "benefit", "benefits", "improvement",
+                 "respond", "responded", "lasts", "lasted", "lasting"}
+
+
 _ILLNESS_VERBS = {"lived", "living", "battled", "battling", "struggled", "struggling", "suffered", "suffering",
                   "fought", "fighting", "diagnosed", "coped", "coping", "endured", "enduring"}
 
@@ -507,10 +511,6 @@ def _illness(toks: list[_Tok], i: int) -> bool:
     before = [_word_at(toks, k) for k in range(max(0, i - 6), i)]
     at = max((k for k, w in enumerate(before) if w in _ILLNESS_VERBS), default=None)
     return at is not None and not _EFFECT_WORDS.intersection(before[at:])
-
-
-_EFFECT_WORDS = {"relief", "feel", "feeling", "effect", "effects", "results", "benefit", "benefits", "improvement",
-                 "respond", "responded", "lasts", "lasted", "lasting"}
 
 
 def _generic_count(toks: list[_Tok], a: _Atom) -> int:
