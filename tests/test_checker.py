@@ -155,7 +155,32 @@ QUANTITY_CASES = [
     ("We check your blood pressure every 15 minutes.", [q("other", 0.25, 0.25, "hours")]),  # how often
     ("Boosters every 3-4 weeks keep the effect going.", [q("other", 21, 28, "days", "range")]),
     ("5 Benefits of Ketamine Infusion Therapy", [q("count", 5, 5, "none")]),
-    ("A dose of 0.5 mg/kg is typical.", []),
+    ("A dose of 0.5 mg/kg is typical.", [q("other", 0.5, 0.5, "mg/kg")]),  # a dose: read, never compared
+    ("Spravato is given at 56-84 mg.", [q("other", 56, 84, "mg", "range")]),
+    ("The price is $1,500 per infusion.", []),  # prices are not quantities
+    # ages, large counts, dozens, hyphenated shares, "one" before a noun, an ordinal range
+    ("It is approved for adolescents ages 12 to 17.", [q("other", 4380, 6205, "days", "range")]),
+    ("He first tried it at age 19.", [q("other", 6935, 6935, "days")]),
+    ("adults aged 60 and older", [q("other", 21900, 21900, "days", "at least")]),
+    ("Most are in their 40s.", [q("other", 14600, 17885, "days", "range")]),
+    ("One-in-five teenage girls", [q("share", 20, 20, "percent")]),
+    ("nearly 2.4 million teens", [q("count", 2.4e6, 2.4e6, "none", "about")]),
+    ("845,000 adolescents", [q("count", 845000, 845000, "none")]),
+    ("over a dozen different oral antidepressant medications", [q("count", 12, 12, "none", "more than")]),
+    ("more than two dozen treatments", [q("count", 24, 24, "infusions", "more than")]),
+    ("half a dozen sessions", [q("count", 6, 6, "infusions")]),
+    ("after a second or third infusion", [q("count", 2, 3, "infusions")]),
+    ("by their 1st or 2nd infusion", [q("count", 1, 2, "infusions")]),
+    ("Patients who failed one antidepressant", [q("count", 1, 1, "none")]),
+    ("at least one major depressive episode", [q("count", 1, 1, "none", "at least")]),
+    ("Two of the most innovative options are TMS and ketamine.", [q("count", 2, 2, "none")]),
+    ("No one knows why.", []),
+    ("It is one of the most studied drugs.", []),
+    ("We offer one-on-one support.", []),
+    ("Sessions last 1 ½ hours each.", [q("infusion_length", 90, 90, "minutes")]),
+    ("It was discovered decades ago.", [q("other", 7300, 32850, "days")]),
+    ("She spent years trying medications.", [q("other", 730, 3650, "days")]),
+    ("Hours of operation: Monday to Friday.", []),  # when the clinic is open
     ("The benefits can last after only a few treatments.", [q("count", 2, 4, "infusions")]),
     ("Patients who have tried at least two traditional anti-depressants", [q("count", 2, 2, "none", "at least")]),
     ("Millions of people live with depression.", [q("count", 2e6, 999e6, "none")]),

@@ -26,7 +26,13 @@ Conventions (the tests pin every one of them):
   ``within``/``as little as``/``... to work`` -> onset; a minutes figure in a sentence about an
   infusion or session that "takes"/"lasts" -> infusion_length), else from its size (up to days
   -> onset, weeks and longer -> duration).
-* Not quantities: years ("the 1960s", "2019"), phone numbers, "once a month" and bare numbers without a unit.
+* Counts of other things: a number before a plural noun ("two antidepressants", "Two of the most innovative
+  options"), "one" before a noun ("one antidepressant", "at least one major depressive episode"; not "one of",
+  "no one", "one-on-one"), large figures with no noun ("845,000", "2.4 million"), "a dozen" 12.  Ordinal ranges
+  ("a second or third infusion") are counts of 2-3.  Ages ("ages 12 to 17", "in their 40s") and doses
+  ("56-84 mg", unit ``mg``) are kind ``other``.
+* Not quantities: years ("the 1960s", "2019"), prices, phone numbers, "once a month", "hours of operation" and bare
+  numbers without a unit.
   Frequencies ("every 15 minutes", "every few weeks") and spans of the past ("the past few years", "in recent
   years") are kind ``other``: read and shown, never compared with the evidence.
 
@@ -92,7 +98,9 @@ BARE_PLURAL = {"minutes": (2, 59), "hours": (2, 23), "days": (2, 6), "weeks": (2
                "years": (2, 10)}
 BARE_PLURAL_AFTER = {"within", "in", "for", "after", "from", "to", "or", "lasting", "last", "lasts", "take", "takes",
                      "even", "just", "mere", "over", "than", "and", "not", "usual", "require", "requires", "required",
-                     "taking", "took", "waited", "sometimes", "often"}  # "within hours", "not weeks"
+                     "taking", "took", "waited", "sometimes", "often", "spent", "spend", "spending", "wasted",
+                     "lost", "of", "requiring", "instead"}
+# "within hours", "not weeks", "spent years", "a matter of hours"; also "decades ago", "months in advance"
 UNIT_HOURS = {**HOURS_PER_UNIT, "years": 8760.0, "decades": 87600.0}
 UNIT_ORDER = ["minutes", "hours", "days", "weeks", "months", "years", "decades"]
 SHORT_UNITS = {"minutes", "hours", "days"}  # reported in hours; longer ones in days
@@ -103,11 +111,12 @@ PEOPLE = {"patients", "people", "participants", "subjects", "individuals", "clie
 FRACTIONS = {"half": 50.0, "third": 100 / 3, "thirds": 100 / 3, "quarter": 25.0, "quarters": 25.0, "fifth": 20.0,
              "fifths": 20.0}
 VULGAR = {ch: round(100 * unicodedata.numeric(ch), 1) for ch in "½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞"}
+DOSE_UNITS = {"mg": "mg", "milligram": "mg", "milligrams": "mg", "mcg": "mcg", "µg": "mcg", "micrograms": "mcg"}
 ADVERBS = {"times"}  # "three times": a count
 ONCE = {"once": 1, "twice": 2, "thrice": 3}
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10, "twelfth": 12}
-MULTIPLIERS = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
+MULTIPLIERS = {"dozen": 12.0, "hundred": 100.0, "thousand": 1e3, "million": 1e6, "billion": 1e9}
 # a span of the past or the coming period ("over the last 20 years", "used for decades") is kind "other"
 HISTORY_VERBS = {"used", "around", "available", "approved", "administered", "utilized", "utilised", "prescribed",
                  "studied", "researched", "known", "existed", "practiced", "practised", "offered", "treated"}
@@ -168,6 +177,8 @@ ONSET_AFTER_OF = {"treatment", "infusion", "dose", "session", "therapy", "first"
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?|[^\w\s]|_")
 _SEP_RANGE = {"-", "–", "—", "‐", "‑", "‒", "to", "or", "and"}
 _DASHES = {"-", "–", "—", "‐", "‑", "‒"}
+_CURRENCY = {"$", "£", "€", "¥", "₹"}  # prices are not quantities
+_ORDINAL_SUFFIXES = {"st", "nd", "rd", "th"}
 
 
 @dataclass
@@ -191,6 +202,7 @@ class _Atom:
     unit: str | None = None  # a time unit, "percent", "count:<noun>"
     bare: bool = False
     plus: bool = False  # "4+ weeks": at least
+    large: bool = False  # "2.4 million", "845,000": a count of people or things even with no noun after it
 
 
 def _tokens(text: str) -> list[_Tok]:
@@ -252,11 +264,21 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
                 i >= 1 and toks[i - 1].text == "/" and _adjacent(toks[i - 1], t))
             after_phone = i >= 2 and toks[i - 1].text in _DASHES and toks[i - 2].is_num and _word_at(toks, i - 3) in {
                 ")", "-", "–"}
-            if value is not None and not phone and not glued and not slash and not after_phone:
-                atom = _Atom(i, i + 1, value, value)
+            price = i >= 1 and toks[i - 1].text in _CURRENCY
+            if value is not None and not phone and not glued and not slash and not after_phone and not price:
+                atom = _Atom(i, i + 1, value, value, large="," in t.text and value >= 1000)
+                if _word_at(toks, i + 1) in VULGAR:  # "1 ½ hours", "3½ hours"
+                    atom.lo = atom.hi = value + VULGAR[_word_at(toks, i + 1)] / 100
+                    atom.j = i + 2
             elif value is not None and glued and _word_at(toks, i + 2) in COUNT_NOUNS:  # "after the 4th session"
                 atom = _Atom(i, i + 2, value, value, unit="count:" + _word_at(toks, i + 2))
                 atom.j = i + 3
+            elif (value is not None and glued and _word_at(toks, i + 2) in ("or", "to") and i + 5 < n
+                  and toks[i + 3].is_num and _word_at(toks, i + 4) in _ORDINAL_SUFFIXES
+                  and _word_at(toks, i + 5) in COUNT_NOUNS):  # "their 1st or 2nd infusion"
+                second = _parse_number(toks[i + 3].text)
+                if second is not None and second > value:
+                    atom = _Atom(i, i + 6, value, second, unit="count:" + _word_at(toks, i + 5))
         elif w in TENS:
             value, j = float(TENS[w]), i + 1
             if j + 1 < n and toks[j].text in _DASHES and toks[j + 1].low in ONES and 0 < ONES[toks[j + 1].low] < 10:
@@ -266,6 +288,13 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
             atom = _Atom(i, j, value, value)
         elif w in ONES:
             atom = _Atom(i, i + 1, float(ONES[w]), float(ONES[w]))
+        elif w in VULGAR and _word_at(toks, i + 1) in TIME_UNITS and not (i >= 1 and toks[i - 1].is_num):
+            atom = _Atom(i, i + 1, VULGAR[w] / 100, VULGAR[w] / 100)  # "½ hour"
+        elif (w in ORDINALS and _word_at(toks, i + 1) in ("or", "to") and _word_at(toks, i + 2) in ORDINALS
+              and _word_at(toks, i + 3) in COUNT_NOUNS and ORDINALS[_word_at(toks, i + 2)] > ORDINALS[w]):
+            # "a second or third infusion": the infusion by which something happens, a count of 2-3
+            atom = _Atom(i, i + 4, float(ORDINALS[w]), float(ORDINALS[_word_at(toks, i + 2)]),
+                         unit="count:" + _word_at(toks, i + 3))
         elif w in ORDINALS and (_word_at(toks, i + 1) in COUNT_NOUNS or (
                 _word_at(toks, i + 2) in COUNT_NOUNS and _word_at(toks, i + 1).isalpha()
                 and _word_at(toks, i + 1) not in ("of", "or", "and", "to"))):
@@ -276,9 +305,10 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
                 _word_at(toks, i + 1) not in ("of", "or", "and", "to"):
             atom = _Atom(i, i + 3, 1.0, 1.0, unit="count:" + _word_at(toks, i + 2))
         elif ((w == "single" and _word_at(toks, i + 1) in COUNT_NOUNS)
-              or (w in ("a", "an") and _word_at(toks, i + 1) in TIME_UNITS)):
+              or (w in ("a", "an") and (_word_at(toks, i + 1) in TIME_UNITS or _word_at(toks, i + 1) == "dozen"))):
             atom = _Atom(i, i + 1, 1.0, 1.0)
-        elif w == "half" and _word_at(toks, i + 1) in ("an", "a") and _word_at(toks, i + 2) in TIME_UNITS:
+        elif w == "half" and _word_at(toks, i + 1) in ("an", "a") and (
+                _word_at(toks, i + 2) in TIME_UNITS or _word_at(toks, i + 2) == "dozen"):
             atom = _Atom(i, i + 2, 0.5, 0.5)
         elif w in BIG_VAGUE and _word_at(toks, i + 1) == "of":
             lo, hi = BIG_VAGUE[w]
@@ -292,8 +322,10 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
                 j += 1
             lo, hi = VAGUE[w]
             atom = _Atom(i, j, float(lo), float(hi), vague=True)
-        elif w in BARE_PLURAL and ((t.text[0].isupper() and (i == 0 or toks[i - 1].text in ":;,(—–-\"“"))
-                                   or _word_at(toks, i - 1) in BARE_PLURAL_AFTER):
+        elif w in BARE_PLURAL and not _opening_hours(toks, i) and (
+                (t.text[0].isupper() and (i == 0 or toks[i - 1].text in ":;,(—–-\"“"))
+                                   or _word_at(toks, i - 1) in BARE_PLURAL_AFTER or _word_at(toks, i + 1) == "ago"
+                                   or (_word_at(toks, i + 1), _word_at(toks, i + 2)) == ("in", "advance")):
             lo, hi = BARE_PLURAL[w]
             atom = _Atom(i, i + 1, float(lo), float(hi), vague=True, unit=w, bare=True)
         if atom is None:
@@ -304,12 +336,19 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
     return atoms
 
 
+def _opening_hours(toks: list[_Tok], i: int) -> bool:
+    """"Hours of operation", "office hours": when a clinic is open, not a time to effect."""
+    return toks[i].low == "hours" and (
+        (_word_at(toks, i + 1), _word_at(toks, i + 2)) in (("of", "operation"), ("of", "service"))
+        or _word_at(toks, i - 1) in ("office", "business", "opening", "clinic", "our", "extended", "evening"))
+
+
 def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
     if atom.unit is not None:
         return
     if _word_at(toks, atom.j) in MULTIPLIERS and not atom.vague:
         m = MULTIPLIERS[_word_at(toks, atom.j)]
-        atom.lo, atom.hi, atom.j = atom.lo * m, atom.hi * m, atom.j + 1
+        atom.lo, atom.hi, atom.j, atom.large = atom.lo * m, atom.hi * m, atom.j + 1, m >= 1e3
     j = atom.j
     if j < len(toks) and toks[j].text in _DASHES and j + 1 < len(toks) and toks[j + 1].low in TIME_UNITS:
         j += 1  # "24-hour", "40-minute"
@@ -322,6 +361,9 @@ def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
         atom.unit, atom.j = TIME_UNITS[w], j + 1
     elif w in ("%", "percent", "pc"):
         atom.unit, atom.j = "percent", j + 1
+    elif w in DOSE_UNITS and not atom.vague:
+        per_kg = _word_at(toks, j + 1) == "/" and _word_at(toks, j + 2) == "kg"
+        atom.unit, atom.j = "dose:" + DOSE_UNITS[w] + ("/kg" if per_kg else ""), j + (3 if per_kg else 1)
     elif w == "per" and _word_at(toks, j + 1) == "cent":
         atom.unit, atom.j = "percent", j + 2
     elif w in COUNT_NOUNS and not (atom.vague and toks[atom.i].low == "many"):
@@ -345,7 +387,9 @@ def _share_patterns(toks: list[_Tok], atoms: list[_Atom]) -> list[tuple[_Atom, f
             continue
         j = a.j
         words = [_word_at(toks, j), _word_at(toks, j + 1), _word_at(toks, j + 2)]
-        if words == ["out", "of", "every"]:
+        if words[0] in _DASHES and words[1] in ("in", "of") and words[2] in _DASHES:
+            k, words = j + 3, words[1:]  # "One-in-five teenage girls"
+        elif words == ["out", "of", "every"]:
             k = j + 3
         elif words[:2] == ["out", "of"] or words[:2] in (["of", "every"], ["in", "every"]):
             k = j + 2
@@ -368,6 +412,8 @@ def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
     for i, t in enumerate(toks):
         w, nxt, prev = t.low, _word_at(toks, i + 1), _word_at(toks, i - 1)
         if w in VULGAR:
+            if (i >= 1 and toks[i - 1].is_num) or nxt in TIME_UNITS:
+                continue  # "1 ½ hours", "½ hour": part of a time
             out.append((_Atom(i, i + 1, VULGAR[w], VULGAR[w]), VULGAR[w]))
             continue
         if (t.is_num and nxt == "/" and i + 2 < len(toks) and toks[i + 2].is_num and _adjacent(t, toks[i + 1])
@@ -402,6 +448,37 @@ def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
             continue  # "half" alone, "a third": only "... of" is a share; "two-thirds respond" is
         value = round(FRACTIONS[w] * (numerator or 1), 1)
         out.append((_Atom(start, i + 1, value, value), value))
+    return out
+
+
+_AGE_WORDS = {"age", "ages", "aged"}
+_OLDER = {"older": "at least", "over": "at least", "above": "at least", "up": "at least", "younger": "up to",
+          "under": "up to", "below": "up to"}
+
+
+def _ages(toks: list[_Tok]) -> list[tuple[int, int, float, float, str]]:
+    """(start, end, low, high in years, framing) of ages: "at age 19", "ages 12 to 17", "aged 60 and older",
+    "in their 40s".  Kind other: who is treated, never how long an effect lasts."""
+    out = []
+    for i, t in enumerate(toks):
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if t.low in _AGE_WORDS and nxt is not None and nxt.is_num:
+            lo = _parse_number(nxt.text)
+            if lo is None or not 0 < lo <= 120:
+                continue
+            hi, j, framing = lo, i + 2, "none"
+            if _word_at(toks, j) in _SEP_RANGE - {"or", "and"} and j + 1 < len(toks) and toks[j + 1].is_num:
+                top = _parse_number(toks[j + 1].text)
+                if top is not None and lo < top <= 120:
+                    hi, j, framing = top, j + 2, "range"
+            if _word_at(toks, j) in ("and", "or") and _word_at(toks, j + 1) in _OLDER:
+                framing, j = _OLDER[_word_at(toks, j + 1)], j + 2
+            out.append((i, j, lo, hi, framing))
+        elif (t.low in ("their", "his", "her", "your", "my", "our") and nxt is not None and nxt.is_num
+              and i + 2 < len(toks) and toks[i + 2].low == "s" and _adjacent(nxt, toks[i + 2])):
+            decade = _parse_number(nxt.text)
+            if decade is not None and 10 <= decade <= 90 and decade % 10 == 0:
+                out.append((i + 1, i + 3, decade, decade + 9, "range"))
     return out
 
 
@@ -502,7 +579,8 @@ _EFFECT_WORDS = {"relief", "feel", "feeling", "effect", "effects", "results", "b
 
 
 _ILLNESS_VERBS = {"lived", "living", "battled", "battling", "struggled", "struggling", "suffered", "suffering",
-                  "fought", "fighting", "diagnosed", "coped", "coping", "endured", "enduring"}
+                  "fought", "fighting", "diagnosed", "coped", "coping", "endured", "enduring", "spent", "spend",
+                  "spending", "wasted", "lost"}
 
 
 def _illness(toks: list[_Tok], i: int) -> bool:
@@ -514,23 +592,62 @@ def _illness(toks: list[_Tok], i: int) -> bool:
 
 
 def _generic_count(toks: list[_Tok], a: _Atom) -> int:
-    """End of "two antidepressants", "two or more antidepressant medications", "21 million adults", or 0."""
-    if toks[a.i].low in ("a", "an", "single", "many") or (a.vague and toks[a.i].low not in VAGUE | BIG_VAGUE):
+    """End of "two antidepressants", "two or more antidepressant medications", "21 million adults", "two of the
+    most innovative options", "one antidepressant", or 0."""
+    first = toks[a.i].low
+    if ((first in ("a", "an") and _word_at(toks, a.i + 1) != "dozen") or first in ("single", "many")
+            or (a.vague and first not in VAGUE | BIG_VAGUE)
+            or (first in ("one", "1") and _word_at(toks, a.i - 1) in _NOT_BEFORE_ONE)):  # "no one knows"
         return 0
     j = a.j
     _, j = _post_framing(toks, j)
-    for k in range(j, j + 4):  # "two antidepressants", "three different broad classes", "two anti-depressants"
+    scan = range(j, j + 4)  # "two antidepressants", "three different broad classes", "two anti-depressants"
+    if a.lo >= 2 and not a.vague and _word_at(toks, j) == "of" and _word_at(toks, j + 1) in DETERMINERS:
+        scan = range(j + 2, j + 7)  # "Two of the most well-established options"
+    for k in scan:
         w = _word_at(toks, k)
         if w in _DASHES and 0 < k < len(toks) - 1 and _adjacent(toks[k - 1], toks[k]):
             continue
         if not w.isalpha():
-            return 0
+            break
         plural = len(w) >= 4 and w.endswith("s") and w not in TIME_UNITS and w not in ("times", "this", "less", "plus")
         if plural or w in ("people", "adults", "children"):
             return k + 1
         if w in ("of", "or", "and", "to", "in", "out", "per", "every", "the", "than"):
-            return 0
-    return 0
+            break
+    return _one_thing(toks, a) if a.lo == a.hi == 1 and not a.vague and first in ("one", "1") else 0
+
+
+# after "one": not a count of one thing ("one of", "one another", "one can", "one-on-one")
+_NOT_AFTER_ONE = {"of", "another", "or", "and", "to", "in", "on", "at", "by", "for", "with", "from", "is", "are",
+                  "was", "were", "be", "has", "have", "had", "can", "could", "may", "might", "must", "should", "will",
+                  "would", "who", "that", "which", "thing", "way", "day", "time", "point", "hand", "side", "than",
+                  "as", "s", "i", "you", "we", "it", "they", "he", "she"}
+# before "one": a pronoun, a name or a step ("no one", "the one", "the number one", "Phase 1 trial", "Day 1")
+_NOT_BEFORE_ONE = {"no", "any", "every", "some", "each", "the", "this", "that", "which", "number", "type", "phase",
+                   "step", "level", "schedule", "stage", "part", "chapter", "day", "week", "month", "year", "dose",
+                   "session", "infusion", "page", "table", "figure", "covid", "someone", "anyone", "everyone", "just"}
+_NOUN_PHRASE_STOP = _NOT_AFTER_ONE | {"found", "showed", "shows", "show", "suggests", "suggested", "reported",
+                                      "says", "said", "but", "if", "when", "while", "because", "so", "more", "per",
+                                      "each", "every", "a", "an", "the"}
+
+
+def _one_thing(toks: list[_Tok], a: _Atom) -> int:
+    """End of "one antidepressant", "at least one major depressive episode", "one VA clinic", "about 1 death":
+    "one" before a noun is a count; the phrase runs to the last word before a function word (at most three)."""
+    if _word_at(toks, a.i - 1) in _NOT_BEFORE_ONE or (a.i >= 1 and toks[a.i - 1].text in _DASHES):
+        return 0
+    k = a.j
+    if _word_at(toks, k) == "more" and _word_at(toks, k + 1).isalpha():
+        k += 1  # "one more pill"
+    w = _word_at(toks, k)
+    if not w.isalpha() or w in _NOT_AFTER_ONE or w in TIME_UNITS:
+        return 0
+    end = k + 1
+    while (end < min(len(toks), k + 3) and toks[end].low.isalpha() and toks[end].low not in _NOUN_PHRASE_STOP
+           and toks[end].low not in TIME_UNITS):
+        end += 1
+    return end
 
 
 def _convert(value: float, unit: str, target: str) -> float:
@@ -568,6 +685,10 @@ def _extract(text: str) -> list[Quantity]:
         emit("share", round(pct, 4), round(pct, 4), "percent", framing or ("more than" if atom.plus else "none"),
              fi, atom.j)
 
+    for i, j, lo, hi, framing in _ages(toks):
+        if not used.intersection(range(i, j)):
+            emit("other", lo * 365.0, hi * 365.0, "days", framing, i, j)
+
     k = 0
     while k < len(atoms):
         a = atoms[k]
@@ -601,6 +722,8 @@ def _extract(text: str) -> list[Quantity]:
                 i0 -= 1
             if unit == "percent":
                 emit("share", a.lo, b.hi, "percent", "range", i0, b.j)
+            elif unit.startswith("dose:"):
+                emit("other", a.lo, b.hi, unit.split(":", 1)[1], "range", i0, b.j)
             elif unit.startswith("count:"):
                 noun = unit.split(":", 1)[1]
                 emit("count", min(a.lo, b.hi), max(a.lo, b.hi), "infusions" if noun in COUNT_NOUNS else "none",
@@ -618,7 +741,7 @@ def _extract(text: str) -> list[Quantity]:
             continue
         k += 1
         if a.unit is None:
-            noun_end = _generic_count(toks, a)
+            noun_end = _generic_count(toks, a) or (a.j if a.large else 0)  # "845,000", "nearly 2.4 million"
             if noun_end:
                 framing, fi = _pre_framing(toks, a.i)
                 post, _ = _post_framing(toks, a.j)
@@ -649,11 +772,15 @@ def _extract(text: str) -> list[Quantity]:
         end = pj if post else a.j
         if a.unit == "percent":
             emit("share", a.lo, a.hi, "percent", framing, fi, end)
+        elif a.unit.startswith("dose:"):
+            emit("other", a.lo, a.hi, a.unit.split(":", 1)[1], framing, fi, end)
         elif a.unit.startswith("count:"):
             noun = a.unit.split(":", 1)[1]
             emit("count", a.lo, a.hi, "infusions" if noun in COUNT_NOUNS else "none", framing, fi, end)
         else:
-            past = _word_at(toks, end) in ("ago", "since")  # "20 years ago", "the 20 years since": when, not how long
+            # "20 years ago", "the 20 years since", "months in advance": when, not how long
+            past = _word_at(toks, end) in ("ago", "since") or (_word_at(toks, end), _word_at(toks, end + 1)) == (
+                "in", "advance")
             not_effect = span or past or _age(toks, end) or _history(toks, fi) or _illness(toks, fi)
             kind = "other" if not_effect else _time_kind(toks, fi, end, a.unit, words,
                                                          _convert(a.hi, a.unit, "minutes"))
