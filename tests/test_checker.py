@@ -798,3 +798,33 @@ def test_the_fitted_classifier_is_kept_in_the_cache_and_read_back_bit_for_bit(fi
     monkeypatch.setattr(matching, "CLASSIFIER_C", matching.CLASSIFIER_C / 2)
     again = probabilities()
     assert len(fits) == 4 and np.array_equal(first[0], again[0])
+
+
+def test_an_unmatched_sentence_the_no_topic_classifier_is_sure_of_loses_its_cue_topics(real_data):
+    """Cue words give topics to filler ("safety" in "Comfort and safety are our key concerns."); below a match,
+    the learned no-topic probability takes them away, and with them any rule verdict.  A matched sentence keeps
+    its claim's topic whatever the probability."""
+    dataset, tables = real_data
+    index = checker.claim_index(dataset)
+    summary = checker.summarise_evidence(tables)
+    filler = checker.Sentence("Comfort and safety are our key concerns.", 0, 40)
+    assert checker.classify_topics(filler.text) == ["safety and side effects"]
+    kept = checker.check_sentence(filler, index, summary, no_topic=checker.NO_TOPIC_THRESHOLD - 0.01)
+    stripped = checker.check_sentence(filler, index, summary, no_topic=checker.NO_TOPIC_THRESHOLD)
+    assert kept.claim_id is None and kept.topics == ["safety and side effects"]
+    assert stripped.claim_id is None and stripped.topics == [] and stripped.verdict is None
+    claim = checker.Sentence("Ketamine can relieve depression within hours.", 0, 46)
+    matched = checker.check_sentence(claim, index, summary, no_topic=1.0)
+    assert matched.claim_id is not None and matched.topics
+
+
+@pytest.mark.parametrize("sentence", [  # written for this test, not in the corpus or the examples
+    "Soft music plays and the lights are dimmed while you relax in a private suite.",
+    "Welcome to our guide for first-time infusion patients.",
+    "Our friendly staff will answer any questions you have about your visit.",
+])
+def test_filler_from_no_page_gets_no_topic(real_data, sentence):
+    dataset, tables = real_data
+    assert checker.classify_topics(sentence)  # cue words alone would give it one
+    [f] = check_text(sentence, dataset, tables, include_all=True, as_sentence=True)
+    assert f.topics == [] and f.verdict is None

@@ -5,7 +5,8 @@ sentences of the development half of the real-page corpus (``examples.yaml``: pa
 non-claims as negatives).  Two scikit-learn TF-IDF models score a sentence against them: word terms (Snowball
 stems; function words and the words every page shares dropped; a domain thesaurus mapping synonyms to one term;
 a term per stated figure such as ``#onset=24-24``, so "one day" meets "24 hours") and character 3-5-grams
-(inflection, misspelling).  A logistic classifier over the same features gives P(claim) and P(no claim).
+(inflection, misspelling).  A logistic classifier over the same features gives P(claim) and P(no claim); a second
+one, P(no topic), which the checker uses for sentences matched to no claim (``no_topic``).
 
 Re-ranking.  For the best claims, ``features`` adds what lexical overlap misses: the claim's topic among the
 sentence's topics, a figure of the same kind that agrees, is close, equals the claim's own point figure, or
@@ -83,6 +84,7 @@ TOP_K = 4
 BATCH = 2000
 CLASSIFIER_C = 3.0
 NO_CLAIM = "(no claim)"
+NO_TOPIC = "(no topic)"
 
 # Fitted on the development half (bench/eval_checker.py --fit); see the module docstring.
 WEIGHTS = {
@@ -204,6 +206,7 @@ class Reference:
     figures: tuple[Quantity, ...]
     terms: frozenset[str]
     site: str = ""
+    no_topic: bool = False  # a labelled sentence with no topic (booking, filler, background): see ``no_topic``
 
 
 @dataclass
@@ -242,7 +245,8 @@ class ClaimIndex:
                 continue  # an example of a claim this data set does not have
             self.refs.append(Reference(cid, "example" if cid else "negative", ex["text"],
                                        utils.default_process(ex["text"]), tuple(_figures(ex["text"])),
-                                       frozenset(word_terms(ex["text"])), ex.get("site", "")))
+                                       frozenset(word_terms(ex["text"])), ex.get("site", ""),
+                                       not ex.get("topics")))
         self.claim_ids = list(self.claims)
         self._ref_claim = np.array([self.claim_ids.index(r.claim_id) if r.claim_id else -1 for r in self.refs],
                                    dtype=int)
@@ -260,6 +264,7 @@ class ClaimIndex:
             self._word_t = self._word_matrix.T.tocsr()
             self._char_t = self._char_matrix.T.tocsr()
         self._models: dict[frozenset[str], tuple[LogisticRegression, dict[str, int]] | None] = {}
+        self._topic_models: dict[frozenset[str], LogisticRegression | None] = {}
         self.quotes_by_term: dict[str, list[int]] = {}
         for k, ref in enumerate(self.refs):
             if ref.kind == "quote":
@@ -282,9 +287,17 @@ class ClaimIndex:
                         topics: list[list[str] | None], k: int = TOP_K,
                         exclude_sites: Iterable[str] | None = None) -> list[list[Candidate]]:
         """:meth:`candidates` for many sentences at once (one vectorisation and one classifier call per batch)."""
+        return self.rank_many(sentences, quantities, topics, k, exclude_sites)[0]
+
+    def rank_many(self, sentences: list[str], quantities: list[list[Quantity]], topics: list[list[str] | None],
+                  k: int = TOP_K, exclude_sites: Iterable[str] | None = None,
+                  ) -> tuple[list[list[Candidate]], list[float]]:
+        """:meth:`candidates_many` and, for each sentence, P(no topic) (:meth:`no_topic`; 0 for a sentence the
+        matcher does not even consider)."""
         out: list[list[Candidate]] = [[] for _ in sentences]
+        no_topic = [0.0] * len(sentences)
         if not self.refs:
-            return out
+            return out, no_topic
         live = []
         for i, (sentence, qs, tps) in enumerate(zip(sentences, quantities, topics, strict=True)):
             sentence = sentence[:MAX_MATCH_CHARS]
@@ -304,7 +317,10 @@ class ClaimIndex:
             chars = self.chars.transform([_char_text(x[1]) for x in batch])
             word_sim = (words @ self._word_t).toarray()
             char_sim = (chars @ self._char_t).toarray()
-            proba, none_p = self._classify(sparse.hstack([words, chars]).tocsr(), excluded)
+            x = sparse.hstack([words, chars]).tocsr()
+            proba, none_p = self._classify(x, excluded)
+            for row, p in enumerate(self.no_topic(x, excluded)):
+                no_topic[batch[row][0]] = float(p)
             if excluded:
                 out_of_fold = np.isin(self._ref_site, list(excluded))
                 word_sim[:, out_of_fold] = -1.0
@@ -320,7 +336,7 @@ class ClaimIndex:
                 out[i] = self._rerank(sentence, figures, tps, verbatim, k, best_word[row], best_char[row],
                                       best_ref[row], proba[row], float(none_p[row]), float(negative[row]),
                                       float(negative_char[row]), votes[row])
-        return out
+        return out, no_topic
 
     def _votes(self, sim: np.ndarray) -> np.ndarray:
         """For each sentence and claim, the share of the ``NEIGHBOURS`` nearest references (quotes, examples and
@@ -375,6 +391,26 @@ class ClaimIndex:
             hit.score, hit.verbatim, hit.reference = max(hit.score, score), True, self.refs[r]
         out.sort(key=lambda x: (-x.score, x.claim_id))
         return out
+
+    def no_topic(self, x: Any, excluded: frozenset[str]) -> np.ndarray:
+        """P(no topic) for each row of ``x``: a logistic classifier over the same features, trained on the labelled
+        sentences with and without topics.  Real pages are mostly booking lines, filler, the clinic describing
+        itself and background on depression, which cue words alone give topics to (a quarter of the development
+        half's non-claims had one)."""
+        if excluded not in self._topic_models:
+            keep = ~np.isin(self._ref_site, list(excluded)) if excluded else np.ones(len(self.refs), dtype=bool)
+            labels = np.array([NO_TOPIC if r.no_topic else "(topic)" for r in self.refs], dtype=object)[keep]
+            model = None
+            if len(set(labels)) == 2:
+                x_train = sparse.hstack([self._word_matrix, self._char_matrix]).tocsr()[keep]
+                model = fit_classifier(x_train, labels, cache=not excluded, name="topic-classifier")
+            if len(self._topic_models) > 16:
+                self._topic_models.clear()
+            self._topic_models[excluded] = model
+        model = self._topic_models[excluded]
+        if model is None:
+            return np.zeros(x.shape[0])
+        return model.predict_proba(x)[:, list(model.classes_).index(NO_TOPIC)]
 
     def _classify(self, x: Any, excluded: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         """P(claim) for every claim and P(no claim), from a logistic classifier over the same word and character
@@ -459,7 +495,8 @@ class ClaimIndex:
         return found
 
 
-def fit_classifier(x: Any, labels: np.ndarray, *, cache: bool = True) -> LogisticRegression:
+def fit_classifier(x: Any, labels: np.ndarray, *, cache: bool = True, name: str = "claim-classifier",
+                   ) -> LogisticRegression:
     """The paraphrase classifier, fitted (about 14 s for the shipped examples) or read back from the parse cache.
 
     Only the full model is kept (``cache``; evaluation's leave-sites-out models are not): as plain numbers
@@ -471,7 +508,7 @@ def fit_classifier(x: Any, labels: np.ndarray, *, cache: bool = True) -> Logisti
 
     x = x.tocsr()
     digest = hashlib.sha256()
-    for part in (b"claim-classifier\0", repr((x.shape, CLASSIFIER_C, sklearn.__version__)).encode(),
+    for part in (name.encode() + b"\0", repr((x.shape, CLASSIFIER_C, sklearn.__version__)).encode(),
                  np.ascontiguousarray(x.indptr, dtype=np.int64).tobytes(),
                  np.ascontiguousarray(x.indices, dtype=np.int64).tobytes(),
                  np.ascontiguousarray(x.data, dtype=np.float64).tobytes(), "\0".join(map(str, labels)).encode()):
