@@ -108,13 +108,15 @@ class Finding:
 
 
 # Below the match threshold, the best claim is still named as a lead (no verdict) from this score: on the
-# development half (out-of-fold), 66 of 139 best claims scoring between here and MATCH_THRESHOLD (35) were right
-# (fourteen collections; with eleven it was 48 of 114, and from a floor of 20, 81 of 213; from 15, 116 of 341).
+# development half (out-of-fold), 77 of 177 best claims scoring between here and MATCH_THRESHOLD (38) were right
+# (fifteen collections; with fourteen and a threshold of 35 it was 66 of 139; with eleven, 48 of 114, and from a
+# floor of 20, 81 of 213; from 15, 116 of 341).
 LEAD_FLOOR = 25.0
 # A sentence matched to no claim loses its cue-word topics (and so any rule verdict) when the no-topic classifier
 # (``ClaimIndex.no_topic``) gives it this probability or more.  On the development half (out-of-fold, fourteen
 # collections) topics right rose from 0.803 to 0.820 at 0.6 (3,037 -> 3,102 of 3,783); 0.5 gave 0.821 but took
-# the topics of 33 unmatched claim sentences against 22, and 0.8 gave 0.811.
+# the topics of 33 unmatched claim sentences against 22, and 0.8 gave 0.811.  Keeping the topics a stated figure
+# implies (a count of infusions, a time to effect) was no better (fifteen collections: 3,329 against 3,331 of 4,073).
 NO_TOPIC_THRESHOLD = 0.6
 
 
