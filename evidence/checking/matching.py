@@ -24,7 +24,8 @@ recall 0.75 (best F1 0.73, at precision 0.75 and recall 0.70).  Tried and left o
 recall at precision 0.80: vetoing mechanism claims for sentences that name no ketamine (3 fewer non-claims with a
 verdict, 10 fewer right matches); a class-balanced paraphrase classifier (0.627 against 0.65); a weight per claim
 (0.644 against 0.656), per claim topic (0.639), or per claim topic present in the sentence (0.654); the
-classifier's C at 1 (0.638) or 10 (0.655) rather than 3.  The exact-figure feature was kept for what it fixes
+classifier's C at 1 (0.638) or 10 (0.655) rather than 3; P(no topic) as a re-ranker feature (0.648 against 0.650,
+fifteen collections).  The exact-figure feature was kept for what it fixes
 ("in as little as 24 hours" named the hours-to-days claim), not for its recall (0.657 against 0.656).  A verbatim
 appearance quote (rapidfuzz ratio >= 95, or a quote of 20+ characters inside the sentence) always matches.
 
