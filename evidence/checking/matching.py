@@ -247,7 +247,8 @@ class ClaimIndex:
             self.refs.append(Reference(cid, "example" if cid else "negative", ex["text"],
                                        utils.default_process(ex["text"]), tuple(_figures(ex["text"])),
                                        frozenset(word_terms(ex["text"])), ex.get("site", ""),
-                                       not ex.get("topics")))
+                                       # unknown (no "topics" key) is not "no topic"; a claim always has one
+                                       cid is None and "topics" in ex and not ex["topics"]))
         self.claim_ids = list(self.claims)
         self._ref_claim = np.array([self.claim_ids.index(r.claim_id) if r.claim_id else -1 for r in self.refs],
                                    dtype=int)
