@@ -39,6 +39,7 @@ from typing import Any
 
 import yaml
 
+from evidence.checking.quantities import DOSE_UNIT_NAMES
 from evidence.curation.yaml_reader import parse_data
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
@@ -50,7 +51,6 @@ FIRST_BATCH = "first collection"
 NUMBER_KINDS = ("share", "onset", "duration", "count", "infusion_length", "other")
 NUMBER_UNITS = ("minutes", "hours", "days", "weeks", "months", "years", "decades", "percent", "infusions", "none")
 FOLDS = 5
-_DOSE_UNITS = ("mg", "mg/kg", "mcg", "mcg/kg")
 _HOURS = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0, "weeks": 168.0, "months": 730.0, "years": 8760.0}
 
 
@@ -250,7 +250,7 @@ def _same_value(lo: float, hi: float, unit: str, q: dict[str, Any]) -> bool:
             return False
         a, b, c, d = lo, hi, q["low"], q["high"]
     else:  # infusions / none: counts, and doses (the labels' unit list has no mg, so labellers wrote "none")
-        if q["kind"] != "count" and q["unit"] not in ("infusions", "none", *_DOSE_UNITS):
+        if q["kind"] != "count" and q["unit"] not in ("infusions", "none") and q["unit"] not in DOSE_UNIT_NAMES:
             return False
         a, b, c, d = lo, hi, q["low"], q["high"]
     tol = lambda x: max(0.011 * abs(x), 0.01)  # noqa: E731 - rounding of 2/3, a month as 30.4 days

@@ -265,8 +265,7 @@ class ClaimIndex:
             # transposed once here, not on every call (the transpose was a fifth of a check's matching time)
             self._word_t = self._word_matrix.T.tocsr()
             self._char_t = self._char_matrix.T.tocsr()
-        self._models: dict[frozenset[str], tuple[LogisticRegression, dict[str, int]] | None] = {}
-        self._topic_models: dict[frozenset[str], LogisticRegression | None] = {}
+        self._models: dict[tuple[str, frozenset[str]], LogisticRegression | None] = {}
         self.quotes_by_term: dict[str, list[int]] = {}
         for k, ref in enumerate(self.refs):
             if ref.kind == "quote":
@@ -399,44 +398,41 @@ class ClaimIndex:
         sentences with and without topics.  Real pages are mostly booking lines, filler, the clinic describing
         itself and background on depression, which cue words alone give topics to (a quarter of the development
         half's non-claims had one)."""
-        if excluded not in self._topic_models:
-            keep = ~np.isin(self._ref_site, list(excluded)) if excluded else np.ones(len(self.refs), dtype=bool)
-            labels = np.array([NO_TOPIC if r.no_topic else "(topic)" for r in self.refs], dtype=object)[keep]
-            model = None
-            if len(set(labels)) == 2:
-                x_train = sparse.hstack([self._word_matrix, self._char_matrix]).tocsr()[keep]
-                model = fit_classifier(x_train, labels, cache=not excluded, name="topic-classifier")
-            if len(self._topic_models) > 16:
-                self._topic_models.clear()
-            self._topic_models[excluded] = model
-        model = self._topic_models[excluded]
-        if model is None:
+        model = self._fitted("topic-classifier", excluded, lambda r: NO_TOPIC if r.no_topic else "(topic)")
+        if model is None or NO_TOPIC not in model.classes_:
             return np.zeros(x.shape[0])
         return model.predict_proba(x)[:, list(model.classes_).index(NO_TOPIC)]
 
     def _classify(self, x: Any, excluded: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         """P(claim) for every claim and P(no claim), from a logistic classifier over the same word and character
         features, trained on the quotes, short texts and labelled examples (leaving out ``excluded`` sites)."""
-        if excluded not in self._models:
-            keep = ~np.isin(self._ref_site, list(excluded)) if excluded else np.ones(len(self.refs), dtype=bool)
-            labels = np.array([r.claim_id or NO_CLAIM for r in self.refs], dtype=object)[keep]
-            model = None
-            if len(set(labels)) >= 2:
-                x_train = sparse.hstack([self._word_matrix, self._char_matrix]).tocsr()[keep]
-                model = fit_classifier(x_train, labels, cache=not excluded)
-            if len(self._models) > 16:
-                self._models.clear()
-            self._models[excluded] = (model, {c: i for i, c in enumerate(model.classes_)}) if model else None
-        fitted = self._models[excluded]
+        model = self._fitted("claim-classifier", excluded, lambda r: r.claim_id or NO_CLAIM)
         out = np.zeros((x.shape[0], len(self.claim_ids)))
-        if fitted is None:
+        if model is None:
             return out, np.zeros(x.shape[0])
-        model, column = fitted
+        column = {c: i for i, c in enumerate(model.classes_)}
         p = model.predict_proba(x)
         for c, cid in enumerate(self.claim_ids):
             if cid in column:
                 out[:, c] = p[:, column[cid]]
         return out, (p[:, column[NO_CLAIM]] if NO_CLAIM in column else np.zeros(x.shape[0]))
+
+    def _fitted(self, name: str, excluded: frozenset[str], label: Any) -> LogisticRegression | None:
+        """The classifier ``name`` over the references' word and character features, with ``label(reference)`` as
+        its classes, fitted once per set of ``excluded`` sites (evaluation's held-out folds) or read from the cache;
+        None when the labels have a single class."""
+        key = (name, excluded)
+        if key not in self._models:
+            keep = ~np.isin(self._ref_site, list(excluded)) if excluded else np.ones(len(self.refs), dtype=bool)
+            labels = np.array([label(r) for r in self.refs], dtype=object)[keep]
+            model = None
+            if len(set(labels)) >= 2:
+                x_train = sparse.hstack([self._word_matrix, self._char_matrix]).tocsr()[keep]
+                model = fit_classifier(x_train, labels, cache=not excluded, name=name)
+            if len(self._models) > 32:
+                self._models.clear()
+            self._models[key] = model
+        return self._models[key]
 
     def features(self, cid: str, word: float, char: float, figures: list[Quantity], topics: list[str],
                  pops: set[str]) -> dict[str, float]:

@@ -112,6 +112,7 @@ FRACTIONS = {"half": 50.0, "third": 100 / 3, "thirds": 100 / 3, "quarter": 25.0,
              "fifths": 20.0}
 VULGAR = {ch: round(100 * unicodedata.numeric(ch), 1) for ch in "½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞"}
 DOSE_UNITS = {"mg": "mg", "milligram": "mg", "milligrams": "mg", "mcg": "mcg", "µg": "mcg", "micrograms": "mcg"}
+DOSE_UNIT_NAMES = frozenset(u + per for u in DOSE_UNITS.values() for per in ("", "/kg"))  # a dose's ``unit``
 ADVERBS = {"times"}  # "three times": a count
 ONCE = {"once": 1, "twice": 2, "thrice": 3}
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
@@ -324,8 +325,8 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
             atom = _Atom(i, j, float(lo), float(hi), vague=True)
         elif w in BARE_PLURAL and not _opening_hours(toks, i) and (
                 (t.text[0].isupper() and (i == 0 or toks[i - 1].text in ":;,(—–-\"“"))
-                                   or _word_at(toks, i - 1) in BARE_PLURAL_AFTER or _word_at(toks, i + 1) == "ago"
-                                   or (_word_at(toks, i + 1), _word_at(toks, i + 2)) == ("in", "advance")):
+                or _word_at(toks, i - 1) in BARE_PLURAL_AFTER or _word_at(toks, i + 1) == "ago"
+                or (_word_at(toks, i + 1), _word_at(toks, i + 2)) == ("in", "advance")):
             lo, hi = BARE_PLURAL[w]
             atom = _Atom(i, i + 1, float(lo), float(hi), vague=True, unit=w, bare=True)
         if atom is None:
@@ -634,8 +635,9 @@ _NOUN_PHRASE_STOP = _NOT_AFTER_ONE | {"found", "showed", "shows", "show", "sugge
 
 def _one_thing(toks: list[_Tok], a: _Atom) -> int:
     """End of "one antidepressant", "at least one major depressive episode", "one VA clinic", "about 1 death":
-    "one" before a noun is a count; the phrase runs to the last word before a function word (at most three)."""
-    if _word_at(toks, a.i - 1) in _NOT_BEFORE_ONE or (a.i >= 1 and toks[a.i - 1].text in _DASHES):
+    "one" before a noun is a count; the phrase runs to the last word before a function word (at most three).
+    (``_generic_count`` has already refused "no one", "the one", "Phase 1".)"""
+    if a.i >= 1 and toks[a.i - 1].text in _DASHES:  # "one-on-one"
         return 0
     k = a.j
     if _word_at(toks, k) == "more" and _word_at(toks, k + 1).isalpha():
