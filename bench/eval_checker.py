@@ -21,7 +21,8 @@ recall (labelled sentences with a curated claim id whose claim was found); claim
 count as null.  Topics: a sentence is right when any predicted topic is a labelled topic, or when it is
 labelled with no topic and gets none.  Numbers: a labelled number is read when the checker finds a quantity
 with the same value (low and high, after unit conversion) and a compatible unit; calendar years are not amounts
-and are not scored (``is_calendar_year``).  Non-claims: sentences of
+and are not scored (``is_calendar_year``); the figure is also given for stated values alone, since how many
+vague quantities ("a few", "most patients") labellers record varies from brief to brief.  Non-claims: sentences of
 kind ``non-claim`` that got a verdict (target 0).
 """
 
@@ -162,6 +163,8 @@ class Scores:
     numbers: int = 0
     numbers_read: int = 0
     numbers_kind_right: int = 0
+    numbers_vague: int = 0  # labelled with no value ("a few weeks", "most patients" coded vague)
+    numbers_vague_read: int = 0
     non_claims: int = 0
     non_claim_verdicts: int = 0
     mistakes: list[str] = field(default_factory=list)
@@ -188,6 +191,7 @@ class Scores:
                 "topics": round(self.topics, 4), "topic_right": self.topic_right,
                 "numbers": round(self.numbers_rate, 4), "numbers_read": self.numbers_read,
                 "numbers_labelled": self.numbers, "numbers_kind_right": self.numbers_kind_right,
+                "numbers_vague": self.numbers_vague, "numbers_vague_read": self.numbers_vague_read,
                 "non_claims": self.non_claims, "non_claim_verdicts": self.non_claim_verdicts}
 
 
@@ -315,6 +319,9 @@ def evaluate(items: list[Item], dataset: Any, tables: Any, *, keep_mistakes: boo
             s.numbers += 1
             value_hit, kind_hit = number_read(label, f.quantities, item.text)
             s.numbers_read += value_hit
+            if label.get("low") is None or label.get("vague"):
+                s.numbers_vague += 1
+                s.numbers_vague_read += value_hit
             s.numbers_kind_right += kind_hit
             if keep_mistakes and not value_hit:
                 got_q = [(q["kind"], q["low"], q["high"], q["unit"]) for q in f.quantities]
@@ -541,6 +548,7 @@ def report(dev: Scores, test: Scores, rule: str, items: list[Item], unknown: dic
            f"{'':40} {'development':>18} {'test':>18} {'target':>8}"]
     for label, attr, target in rows:
         out.append(f"{label:40} {_cell(dev, attr):>18} {_cell(test, attr):>18} {target:>8.2f}")
+    out.append(f"{'  of which stated values':40} {_stated(dev):>18} {_stated(test):>18}")
     out.append(f"{'non-claims given a verdict':40} {f'{dev.non_claim_verdicts} of {dev.non_claims}':>18} "
                f"{f'{test.non_claim_verdicts} of {test.non_claims}':>18} {'0':>8}")
     out.append(f"{'sentences / sites':40} {f'{dev.n} / {len(dev.sites)}':>18} {f'{test.n} / {len(test.sites)}':>18}")
@@ -561,6 +569,20 @@ def report(dev: Scores, test: Scores, rule: str, items: list[Item], unknown: dic
         out += ["", "claim ids not in data/claims.yaml, counted as null: "
                 + ", ".join(f"{k} ({v})" for k, v in sorted(unknown.items()))]
     return "\n".join(out) + "\n"
+
+
+def _vague(s: Scores) -> str:
+    """The numbers figure split into stated values and vague ones: how many vague quantities labellers record
+    ("a few", "most", "many studies") varies with the brief, and the split keeps collections comparable."""
+    stated = s.numbers - s.numbers_vague
+    return (f"stated {s.numbers_read - s.numbers_vague_read} of {stated}, vague {s.numbers_vague_read} of "
+            f"{s.numbers_vague}")
+
+
+def _stated(s: Scores) -> str:
+    stated = s.numbers - s.numbers_vague
+    read = s.numbers_read - s.numbers_vague_read
+    return f"{read / stated if stated else 1.0:.2f} ({read}/{stated})"
 
 
 def _cell(s: Scores, attr: str) -> str:
@@ -636,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     untouched = {} if args.dev_only else {b: evaluate([i for i in items if i.batch == b], dataset, tables, seen=seen)
                                           for b in untouched_batches(items)}
     second = None
-    if not args.dev_only and AGREEMENT.is_file():
+    if not args.dev_only and args.corpus is None and AGREEMENT.is_file():  # its ids are the full corpus's
         try:
             second = agreement(items, known)
         except CorpusError as exc:
@@ -657,7 +679,8 @@ def main(argv: list[str] | None = None) -> int:
         for b, sc in untouched.items():
             print(f"\nwhole batch collected after the last tuning ({b}; none of it among the matcher's examples, "
                   f"both halves): precision {_cell(sc, 'precision')}, recall {_cell(sc, 'recall')}, topics "
-                  f"{_cell(sc, 'topics')}, numbers {_cell(sc, 'numbers_rate')}, non-claims given a verdict "
+                  f"{_cell(sc, 'topics')}, numbers {_cell(sc, 'numbers_rate')} ({_vague(sc)}), non-claims given "
+                  "a verdict "
                   f"{sc.non_claim_verdicts} of {sc.non_claims}; {sc.n} sentences, {len(sc.sites)} sites")
     if args.mistakes:
         print("\nDevelopment-half mistakes:")
