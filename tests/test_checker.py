@@ -174,6 +174,9 @@ QUANTITY_CASES = [
     ("Patients who failed one antidepressant", [q("count", 1, 1, "none")]),
     ("at least one major depressive episode", [q("count", 1, 1, "none", "at least")]),
     ("Two of the most innovative options are TMS and ketamine.", [q("count", 2, 2, "none")]),
+    # a hyphen inside a word does not count as one of the four words a count may run over
+    ("after at least two failed anti-depressant medications", [q("count", 2, 2, "none", "at least")]),
+    ("two FDA-approved glutamatergic agents", [q("count", 2, 2, "none")]),
     ("No one knows why.", []),
     ("It is one of the most studied drugs.", []),
     ("We offer one-on-one support.", []),

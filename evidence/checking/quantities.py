@@ -602,14 +602,17 @@ def _generic_count(toks: list[_Tok], a: _Atom) -> int:
         return 0
     j = a.j
     _, j = _post_framing(toks, j)
-    scan = range(j, j + 4)  # "two antidepressants", "three different broad classes", "two anti-depressants"
+    # up to four words ("two antidepressants", "three different broad classes", "two failed anti-depressant
+    # medications": a hyphen inside a word is not a word)
+    start, words = j, 4
     if a.lo >= 2 and not a.vague and _word_at(toks, j) == "of" and _word_at(toks, j + 1) in DETERMINERS:
-        scan = range(j + 2, j + 7)  # "Two of the most well-established options"
-    for k in scan:
+        start, words = j + 2, 5  # "Two of the most well-established options"
+    for k in range(start, min(start + 2 * words, len(toks))):
         w = _word_at(toks, k)
         if w in _DASHES and 0 < k < len(toks) - 1 and _adjacent(toks[k - 1], toks[k]):
             continue
-        if not w.isalpha():
+        words -= 1
+        if words < 0 or not w.isalpha():
             break
         plural = len(w) >= 4 and w.endswith("s") and w not in TIME_UNITS and w not in ("times", "this", "less", "plus")
         if plural or w in ("people", "adults", "children"):
