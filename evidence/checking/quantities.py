@@ -570,6 +570,16 @@ def _history(toks: list[_Tok], i: int) -> bool:
     return "been" in before and any(w in HISTORY_VERBS for w in before)
 
 
+# "20 years of experience", "decades of combined clinical practice": the clinic's past, not an effect's length
+_TRACK_RECORD = {"experience", "experiencing", "practice", "expertise", "training", "research", "service",
+                 "combined", "clinical"}
+
+
+def _track_record(toks: list[_Tok], end: int) -> bool:
+    """A span of a practice's or a field's past: "30 years of experience", "decades of research"."""
+    return _word_at(toks, end) == "of" and _word_at(toks, end + 1) in _TRACK_RECORD
+
+
 def _age(toks: list[_Tok], end: int) -> bool:
     """An age, not a duration: "a 35-year-old designer", "42 years old"."""
     return _word_at(toks, end) == "old" or (_word_at(toks, end) in _DASHES and _word_at(toks, end + 1) == "old")
@@ -736,7 +746,7 @@ def _extract(text: str) -> list[Quantity]:
             else:
                 big = max(ua, ub, key=UNIT_ORDER.index)
                 target = "hours" if big in SHORT_UNITS else "days"
-                kind = ("other" if _word_at(toks, i0 - 1) == "every"  # "every 3-4 weeks": how often
+                kind = ("other" if _word_at(toks, i0 - 1) == "every" or _track_record(toks, b.j)  # how often
                         else _time_kind(toks, i0, b.j, big, words, _convert(b.hi, ub, "minutes")))
                 lo, hi = _convert(a.lo, ua, target), _convert(b.hi, ub, target)
                 if kind == "infusion_length":
@@ -786,7 +796,8 @@ def _extract(text: str) -> list[Quantity]:
             # "20 years ago", "the 20 years since", "months in advance": when, not how long
             past = _word_at(toks, end) in ("ago", "since") or (_word_at(toks, end), _word_at(toks, end + 1)) == (
                 "in", "advance")
-            not_effect = span or past or _age(toks, end) or _history(toks, fi) or _illness(toks, fi)
+            not_effect = (span or past or _age(toks, end) or _history(toks, fi) or _illness(toks, fi)
+                          or _track_record(toks, end))
             kind = "other" if not_effect else _time_kind(toks, fi, end, a.unit, words,
                                                          _convert(a.hi, a.unit, "minutes"))
             target = "minutes" if kind == "infusion_length" else ("hours" if a.unit in SHORT_UNITS else "days")

@@ -46,7 +46,10 @@ CUES: dict[str, list[str]] = {
                                        r"unresponsive", r"(?:have|has|had) (?:failed|not worked|not helped)",
                                        r"(?:not|\w+n't) (?:improved|helped|worked)", r"tried (?:at least|two|multiple)",
                                        r"other (?:treatments|medications|options) (?:have )?failed",
-                                       r"refractory", r"hard[- ]to[- ]treat", r"difficult[- ]to[- ]treat",
+                                       r"refractory", r"hard[- ]to[- ]treat",
+                                       # "at least two failed anti-depressant medications": the definition of TRD
+                                       r"(?:two|three|2|3|multiple|several) (?:or more )?failed",
+                                       r"difficult[- ]to[- ]treat",
                                        r"nothing else (?:has )?(?:worked|helped)", r"run out of options",
                                        r"(?:little|no|limited) relief from",
                                        r"(?:haven't|have not|hasn't|has not) found relief",
@@ -151,6 +154,11 @@ VOCABULARY = sorted({
     "clinically", "effects", "hallucinations", "nausea", "dizziness", "refractory",
 })
 _VOCAB_SET = set(VOCABULARY)
+# English words one or two letters from a domain word, which are not its misspelling ("In addition," is not about
+# addiction; a med-spa's "aesthetic" treatments, meditation in psychotherapy); found by listing every correction
+# made in the corpus
+_REAL_WORDS = {"addition", "additions", "additive", "aesthetic", "aesthetics", "meditation", "meditations",
+               "mediation", "mediations", "listing", "listings", "convulsive", "depressing"}
 _TOKEN = re.compile(r"[a-z]{7,}")
 _HYPHENS = str.maketrans(dict.fromkeys("‐‑‒–\xad", "-"))
 
@@ -205,7 +213,7 @@ OTHER_TREATMENTS = re.compile(
 
 @lru_cache(maxsize=1 << 15)
 def _correct(word: str) -> str:
-    if word in _VOCAB_SET:
+    if word in _VOCAB_SET or word in _REAL_WORDS:
         return word
     limit = 1 if len(word) < 10 else 2
     best, best_d = word, limit + 1
