@@ -178,6 +178,9 @@ QUANTITY_CASES = [
     ("after at least two failed anti-depressant medications", [q("count", 2, 2, "none", "at least")]),
     ("two FDA-approved glutamatergic agents", [q("count", 2, 2, "none")]),
     ("No one knows why.", []),
+    ("We are just 90 minutes outside of Washington.", [q("other", 1.5, 1.5, "hours")]),  # how far, not how soon
+    ("Relief can come within 24 hours from the first dose.",
+     [q("onset", 24, 24, "hours", "up to"), q("count", 1, 1, "infusions")]),
     ("Our team has 25 years of combined clinical experience.", [q("other", 9125, 9125, "days")]),
     ("It is one of the most studied drugs.", []),
     ("We offer one-on-one support.", []),

@@ -796,7 +796,9 @@ def _extract(text: str) -> list[Quantity]:
             # "20 years ago", "the 20 years since", "months in advance": when, not how long
             past = _word_at(toks, end) in ("ago", "since") or (_word_at(toks, end), _word_at(toks, end + 1)) == (
                 "in", "advance")
-            not_effect = (span or past or _age(toks, end) or _history(toks, fi) or _illness(toks, fi)
+            # "just 90 minutes outside of Washington", "a 20-minute drive": how far, not how soon
+            far = _word_at(toks, end) in ("away", "outside", "drive", "north", "south", "east", "west")
+            not_effect = (span or past or far or _age(toks, end) or _history(toks, fi) or _illness(toks, fi)
                           or _track_record(toks, end))
             kind = "other" if not_effect else _time_kind(toks, fi, end, a.unit, words,
                                                          _convert(a.hi, a.unit, "minutes"))
