@@ -832,7 +832,7 @@ def test_an_unmatched_sentence_the_no_topic_classifier_is_sure_of_loses_its_cue_
 
 
 @pytest.mark.parametrize("sentence", [  # written for this test, not in the corpus or the examples
-    "Soft music plays and the lights are dimmed while you relax in a private suite.",
+    "We look forward to meeting you and your family at our clinic.",
     "Welcome to our guide for first-time infusion patients.",
     "Our friendly staff will answer any questions you have about your visit.",
 ])
