@@ -178,6 +178,10 @@ QUANTITY_CASES = [
     ("after at least two failed anti-depressant medications", [q("count", 2, 2, "none", "at least")]),
     ("two FDA-approved glutamatergic agents", [q("count", 2, 2, "none")]),
     ("No one knows why.", []),
+    ("Most patients feel better after the first infusion.",
+     [q("share", 50, 50, "percent", "more than"), q("count", 1, 1, "infusions")]),  # as "the majority of"
+    ("We treat the most patients in the state.", []),
+    ("Most insurance plans cover it.", []),
     ("We are just 90 minutes outside of Washington.", [q("other", 1.5, 1.5, "hours")]),  # how far, not how soon
     ("Relief can come within 24 hours from the first dose.",
      [q("onset", 24, 24, "hours", "up to"), q("count", 1, 1, "infusions")]),
@@ -192,12 +196,15 @@ QUANTITY_CASES = [
     ("Patients who have tried at least two traditional anti-depressants", [q("count", 2, 2, "none", "at least")]),
     ("Millions of people live with depression.", [q("count", 2e6, 999e6, "none")]),
     ("Many patients need more infusions.", []),  # "many patients" is not a figure
-    ("Most patients notice improvement within one week.", [q("onset", 7, 7, "days", "up to")]),
+    # "most patients" is more than half, as "the majority of patients" (labellers record it so)
+    ("Most patients notice improvement within one week.",
+     [q("share", 50, 50, "percent", "more than"), q("onset", 7, 7, "days", "up to")]),
     ("Each session is 40-60 min.", [q("infusion_length", 40, 60, "minutes", "range")]),
     ("The doses are a fraction (10-25%) of anesthetic doses.", [q("share", 10, 25, "percent", "range")]),
     ("Relief can begin within hours, not weeks.", [q("onset", 2, 23, "hours", "up to"), q("onset", 14, 28, "days")]),
     ("Relief in hours rather than the usual weeks.", [q("onset", 2, 23, "hours"), q("onset", 14, 28, "days")]),
-    ("Most patients start with multiple sessions.", [q("count", 2, 7, "infusions")]),
+    ("Most patients start with multiple sessions.",
+     [q("share", 50, 50, "percent", "more than"), q("count", 2, 7, "infusions")]),
     ("It is not approved for multiple sclerosis.", []),
     ("About 66% respond after the 4th session.",
      [q("share", 66, 66, "percent", "about"), q("count", 4, 4, "infusions")]),

@@ -424,6 +424,11 @@ def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
                 value = round(100 * a / b, 1)
                 out.append((_Atom(i, i + 3, value, value), value))
             continue
+        if w == "most" and prev not in ("the", "at") and (nxt in PEOPLE or (
+                nxt in ("of", "our", "the") and _word_at(toks, i + 2) in PEOPLE | {"our", "the", "these"}
+                and (_word_at(toks, i + 2) in PEOPLE or _word_at(toks, i + 3) in PEOPLE))):
+            out.append((_Atom(i, i + 1, 50.0, 50.0, plus=True), 50.0))  # "most patients": more than half, as a
+            continue                                                       # majority of them
         if w == "majority" and nxt == "of":
             start = i - 2 if prev == "vast" and _word_at(toks, i - 2) in ("a", "the") else i - 1
             if _word_at(toks, start) in ("a", "the"):
