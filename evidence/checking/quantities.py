@@ -407,6 +407,16 @@ def _share_patterns(toks: list[_Tok], atoms: list[_Atom]) -> list[tuple[_Atom, f
     return found
 
 
+def _most_people(toks: list[_Tok], i: int) -> bool:
+    """Is "most" a share of people: "most patients", "most of our patients", "most people" (not "most of the time")?"""
+    w1, w2, w3 = (_word_at(toks, i + k) for k in (1, 2, 3))
+    if w1 in PEOPLE:
+        return True
+    if w1 not in ("of", "our", "the"):
+        return False
+    return w2 in PEOPLE or (w2 in ("our", "the", "these") and w3 in PEOPLE)
+
+
 def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
     """"two-thirds of", "one-third", "⅔", "half of", "a quarter of", "a/the (vast) majority of" -> percent."""
     out = []
@@ -424,11 +434,9 @@ def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
                 value = round(100 * a / b, 1)
                 out.append((_Atom(i, i + 3, value, value), value))
             continue
-        if w == "most" and prev not in ("the", "at") and (nxt in PEOPLE or (
-                nxt in ("of", "our", "the") and _word_at(toks, i + 2) in PEOPLE | {"our", "the", "these"}
-                and (_word_at(toks, i + 2) in PEOPLE or _word_at(toks, i + 3) in PEOPLE))):
-            out.append((_Atom(i, i + 1, 50.0, 50.0, plus=True), 50.0))  # "most patients": more than half, as a
-            continue                                                       # majority of them
+        if w == "most" and prev not in ("the", "at") and _most_people(toks, i):
+            out.append((_Atom(i, i + 1, 50.0, 50.0, plus=True), 50.0))  # more than half, as "the majority of"
+            continue
         if w == "majority" and nxt == "of":
             start = i - 2 if prev == "vast" and _word_at(toks, i - 2) in ("a", "the") else i - 1
             if _word_at(toks, start) in ("a", "the"):
@@ -751,7 +759,8 @@ def _extract(text: str) -> list[Quantity]:
             else:
                 big = max(ua, ub, key=UNIT_ORDER.index)
                 target = "hours" if big in SHORT_UNITS else "days"
-                kind = ("other" if _word_at(toks, i0 - 1) == "every" or _track_record(toks, b.j)  # how often
+                # "every 3-4 weeks": how often; "15-20 years of experience": a clinic's past
+                kind = ("other" if _word_at(toks, i0 - 1) == "every" or _track_record(toks, b.j)
                         else _time_kind(toks, i0, b.j, big, words, _convert(b.hi, ub, "minutes")))
                 lo, hi = _convert(a.lo, ua, target), _convert(b.hi, ub, target)
                 if kind == "infusion_length":
