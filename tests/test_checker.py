@@ -195,7 +195,12 @@ QUANTITY_CASES = [
     ("The benefits can last after only a few treatments.", [q("count", 2, 4, "infusions")]),
     ("Patients who have tried at least two traditional anti-depressants", [q("count", 2, 2, "none", "at least")]),
     ("Millions of people live with depression.", [q("count", 2e6, 999e6, "none")]),
-    ("Many patients need more infusions.", []),  # "many patients" is not a figure
+    # "many patients", "numerous studies": vague counts, as labellers record them (a question asks for none)
+    ("Many patients need more infusions.", [q("count", 3, 11, "none")]),
+    ("Numerous studies have shown it works.", [q("count", 3, 11, "none")]),
+    ("How many infusions will I need?", []),
+    ("Infusions are given twice a week for two consecutive weeks.",
+     [q("count", 2, 2, "none"), q("duration", 14, 14, "days")]),
     # "most patients" is more than half, as "the majority of patients" (labellers record it so)
     ("Most patients notice improvement within one week.",
      [q("share", 50, 50, "percent", "more than"), q("onset", 7, 7, "days", "up to")]),

@@ -81,7 +81,8 @@ ONES = {
 }
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
         "ninety": 90}
-VAGUE = {"few": (2, 4), "several": (3, 7), "couple": (2, 2), "number": (2, 7), "many": (3, 11), "multiple": (2, 7)}
+VAGUE = {"few": (2, 4), "several": (3, 7), "couple": (2, 2), "number": (2, 7), "many": (3, 11), "numerous": (3, 11),
+         "multiple": (2, 7)}
 NOT_MULTIPLE = {"sclerosis", "myeloma", "personality", "choice"}  # names, not amounts
 BIG_VAGUE = {"dozens": (24.0, 143.0), "hundreds": (200.0, 999.0), "thousands": (2e3, 999e3),
              "millions": (2e6, 999e6)}
@@ -314,7 +315,8 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
         elif w in BIG_VAGUE and _word_at(toks, i + 1) == "of":
             lo, hi = BIG_VAGUE[w]
             atom = _Atom(i, i + 2, lo, hi, vague=True)  # "millions of people": a count, read by _generic_count
-        elif w in VAGUE and not (w == "multiple" and _word_at(toks, i + 1) in NOT_MULTIPLE):
+        elif w in VAGUE and not (w == "multiple" and _word_at(toks, i + 1) in NOT_MULTIPLE) and not (
+                w == "many" and _word_at(toks, i - 1) == "how"):  # "How many infusions?" asks, says no amount
             j = i + 1
             if w in ("couple", "number"):
                 if _word_at(toks, i - 1) != "a" or _word_at(toks, j) != "of":
@@ -355,6 +357,8 @@ def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
         j += 1  # "24-hour", "40-minute"
     elif j + 1 < len(toks) and toks[j].text == "+" and _adjacent(toks[j - 1], toks[j]):
         atom.plus, j = True, j + 1  # "4+ weeks"
+    elif _word_at(toks, j) in ("consecutive", "straight", "successive") and _word_at(toks, j + 1) in TIME_UNITS:
+        j += 1  # "for two consecutive weeks"
     w = _word_at(toks, j)
     if w in TIME_UNITS and not (w == "h" and not _adjacent(toks[j - 1], toks[j]) and atom.vague):
         if w in ("h", "min", "hr") and not toks[atom.j - 1].is_num:
@@ -367,10 +371,10 @@ def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
         atom.unit, atom.j = "dose:" + DOSE_UNITS[w] + ("/kg" if per_kg else ""), j + (3 if per_kg else 1)
     elif w == "per" and _word_at(toks, j + 1) == "cent":
         atom.unit, atom.j = "percent", j + 2
-    elif w in COUNT_NOUNS and not (atom.vague and toks[atom.i].low == "many"):
+    elif w in COUNT_NOUNS:
         atom.unit, atom.j = "count:" + w, j + 1  # "six infusions", "a few sessions"
     elif (_word_at(toks, j + 1) in COUNT_NOUNS and w.isalpha() and w not in ("of", "or", "to", "and", "in")
-          and toks[atom.i].low not in ("a", "an", "many")):
+          and toks[atom.i].low not in ("a", "an")):
         atom.unit, atom.j = "count:" + _word_at(toks, j + 1), j + 2  # "six ketamine infusions"
     elif w in ADVERBS and not atom.vague:
         atom.unit, atom.j = "count:times", j + 1
@@ -619,7 +623,7 @@ def _generic_count(toks: list[_Tok], a: _Atom) -> int:
     """End of "two antidepressants", "two or more antidepressant medications", "21 million adults", "two of the
     most innovative options", "one antidepressant", or 0."""
     first = toks[a.i].low
-    if ((first in ("a", "an") and _word_at(toks, a.i + 1) != "dozen") or first in ("single", "many")
+    if ((first in ("a", "an") and _word_at(toks, a.i + 1) != "dozen") or first == "single"
             or (a.vague and first not in VAGUE | BIG_VAGUE)
             or (first in ("one", "1") and _word_at(toks, a.i - 1) in _NOT_BEFORE_ONE)):  # "no one knows"
         return 0
