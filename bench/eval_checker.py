@@ -52,6 +52,7 @@ FIRST_BATCH = "first collection"
 NUMBER_KINDS = ("share", "onset", "duration", "count", "infusion_length", "other")
 NUMBER_UNITS = ("minutes", "hours", "days", "weeks", "months", "years", "decades", "percent", "infusions", "none")
 FOLDS = 5
+CLOSE_PRECISION = 0.9  # a "close" match (matching.CLOSE_THRESHOLD): right nine times in ten out of fold
 _HOURS = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0, "weeks": 168.0, "months": 730.0, "years": 8760.0}
 
 
@@ -159,6 +160,8 @@ class Scores:
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    close_tp: int = 0  # matches shown as close (``Finding.strength``), and of them the right ones
+    close: int = 0
     topic_right: int = 0
     numbers: int = 0
     numbers_read: int = 0
@@ -188,6 +191,7 @@ class Scores:
     def as_dict(self) -> dict[str, Any]:
         return {"sentences": self.n, "sites": len(self.sites), "precision": round(self.precision, 4),
                 "recall": round(self.recall, 4), "tp": self.tp, "fp": self.fp, "fn": self.fn,
+                "close": self.close, "close_tp": self.close_tp,
                 "topics": round(self.topics, 4), "topic_right": self.topic_right,
                 "numbers": round(self.numbers_rate, 4), "numbers_read": self.numbers_read,
                 "numbers_labelled": self.numbers, "numbers_kind_right": self.numbers_kind_right,
@@ -297,8 +301,10 @@ def evaluate(items: list[Item], dataset: Any, tables: Any, *, keep_mistakes: boo
         s.sites.add(item.site)
         expected = acceptable_claims(item, known)
         predicted = f.claim_id
+        s.close += f.strength == "close"
         if predicted is not None and predicted in expected:
             s.tp += 1
+            s.close_tp += f.strength == "close"
         elif predicted is not None:
             s.fp += 1
             s.fn += bool(expected)
@@ -432,11 +438,16 @@ def fit(items: list[Item], dataset: Any, min_precision: float = 0.8) -> dict[str
         sweep.append((round(float(t), 2), precision, tp / (tp + fn) if tp + fn else 1.0))
     ok = [s for s in sweep if s[1] >= min_precision]
     threshold, precision, recall = min(ok) if ok else max(sweep, key=lambda s: s[1])
+    # the score from which a match is shown as close: out-of-fold precision CLOSE_PRECISION here and at every
+    # higher threshold swept, so that the label holds for the whole band above it
+    close = next((s for s in sweep if all(t[1] >= CLOSE_PRECISION for t in sweep if t[0] >= s[0])), sweep[-1])
     w, b = _logistic(x, y, monotone)
     weights = {"bias": round(float(b), 3)} | {f: round(float(v), 3) for f, v in zip(FEATURES, w, strict=True)}
     return {"sweep": [s for s in sweep if round(s[0] * 100) % 5 == 0],
             "weights": weights, "threshold": round(100 * threshold, 1), "cv_precision": round(precision, 3),
-            "cv_recall": round(recall, 3), "pairs": len(y), "positives": int(y.sum())}
+            "cv_recall": round(recall, 3), "close_threshold": round(100 * close[0], 1),
+            "close_cv_precision": round(close[1], 3), "close_cv_recall": round(close[2], 3),
+            "pairs": len(y), "positives": int(y.sum())}
 
 
 def examples_from(items: list[Item], known: set[str]) -> dict[str, list[dict[str, str]]]:
@@ -549,6 +560,8 @@ def report(dev: Scores, test: Scores, rule: str, items: list[Item], unknown: dic
     for label, attr, target in rows:
         out.append(f"{label:40} {_cell(dev, attr):>18} {_cell(test, attr):>18} {target:>8.2f}")
     out.append(f"{'  of which stated values':40} {_stated(dev):>18} {_stated(test):>18}")
+    out.append(f"{'matches shown as close: precision':40} {_close(dev):>18} {_close(test):>18}")
+    out.append(f"{'matches shown as possible: precision':40} {_close(dev, False):>18} {_close(test, False):>18}")
     out.append(f"{'non-claims given a verdict':40} {f'{dev.non_claim_verdicts} of {dev.non_claims}':>18} "
                f"{f'{test.non_claim_verdicts} of {test.non_claims}':>18} {'0':>8}")
     out.append(f"{'sentences / sites':40} {f'{dev.n} / {len(dev.sites)}':>18} {f'{test.n} / {len(test.sites)}':>18}")
@@ -577,6 +590,18 @@ def _vague(s: Scores) -> str:
     stated = s.numbers - s.numbers_vague
     return (f"stated {s.numbers_read - s.numbers_vague_read} of {stated}, vague {s.numbers_vague_read} of "
             f"{s.numbers_vague}")
+
+
+def _thresholds() -> dict[str, float]:
+    from evidence.checking.matching import CLOSE_THRESHOLD, MATCH_THRESHOLD
+
+    return {"match": MATCH_THRESHOLD, "close": CLOSE_THRESHOLD}
+
+
+def _close(s: Scores, close: bool = True) -> str:
+    """Precision of the matches shown as close (or as possible): what each label on the page has earned."""
+    right, shown = (s.close_tp, s.close) if close else (s.tp - s.close_tp, s.tp + s.fp - s.close)
+    return f"{right / shown if shown else 1.0:.2f} ({right}/{shown})"
 
 
 def _stated(s: Scores) -> str:
@@ -667,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"rule": rule, "development": dev.as_dict(), "test": test.as_dict(),
               "test_by_batch": {b: sc.as_dict() for b, sc in by_batch.items()}, "agreement": second,
               "untouched": {b: sc.as_dict() for b, sc in untouched.items()},
-              "unknown_claims": unknown}
+              "unknown_claims": unknown, "thresholds": _thresholds()}
     if not args.dev_only and args.corpus is None and args.data is None:
         result["first_scorings"] = first_scorings(RESULTS, result["untouched"], datetime.date.today().isoformat())
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ def accuracy_markdown(path: Path = RESULTS) -> str:
         )
         scorings = result.get("first_scorings") or {}
         text += (_untouched(result.get("untouched") or {}) or _first_scoring(scorings)) + _spread(scorings)
+        text += " " + match_labels_text(result)
         text += _ceiling(result.get("agreement"))
         text += (
             f" Development half (its own examples left out fold by fold): precision {dev['precision']:.2f}, "
@@ -85,3 +86,19 @@ def _ceiling(a: dict[str, Any] | None) -> str:
     return (f" A second labeller, blind to the first, labelled {a['sentences']} of the sentences: scored as if it "
             f"were the checker it reaches precision {a['precision']:.2f}, recall {a['recall']:.2f} and topics "
             f"{a['topic_agreement']:.2f}, so figures near those are as good as these labels can show.")
+
+
+def match_labels_text(result: dict[str, Any] | None = None, path: Path = RESULTS) -> str:
+    """What the findings table's "close match" and "possible match" have earned on the test half, for the
+    reader of a check; empty when the figures (or their thresholds) are not in the results file."""
+    try:
+        result = json.loads(path.read_text(encoding="utf-8")) if result is None else result
+        test, limits = result["test"], result["thresholds"]
+        close, close_tp = test["close"], test["close_tp"]
+        possible, possible_tp = test["tp"] + test["fp"] - close, test["tp"] - close_tp
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return (f"A **close match** (a curated quote, or a match score of {limits['close']:g} or more) was right in "
+            f"{close_tp} of {close} on the test half's sites, never used for tuning; a **possible match** (score "
+            f"{limits['match']:g} to {limits['close']:g}) in {possible_tp} of {possible}. Check a possible match "
+            "against the claim's quotes before citing it.")

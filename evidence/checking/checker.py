@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from evidence.checking.matching import (
+    CLOSE_THRESHOLD,
     MATCH_THRESHOLD,
     ClaimIndex,
     _agree,
@@ -46,7 +47,7 @@ from evidence.checking.topics import (
     normalise,
 )
 
-__all__ = ["MATCH_THRESHOLD", "RULES", "Finding", "check_text", "classify_topic", "classify_topics",
+__all__ = ["CLOSE_THRESHOLD", "MATCH_THRESHOLD", "RULES", "Finding", "check_text", "classify_topic", "classify_topics",
            "compare_quantity", "extract_text", "findings_to_records", "split_sentences", "summarise_evidence"]
 
 RCT_DESIGNS = ("RCT parallel", "RCT crossover")
@@ -105,12 +106,14 @@ class Finding:
     why: str = ""  # why it matched: shared terms, the same figure
     # the best claim when it scored under the threshold but above LEAD_FLOOR: a lead to check, never judged
     nearest: dict[str, Any] | None = None
+    # how sure the match is: "close" (a curated quote, or a score of CLOSE_THRESHOLD or more) or "possible"
+    strength: str | None = None
 
 
 # Below the match threshold, the best claim is still named as a lead (no verdict) from this score: on the
-# development half (out-of-fold), 83 of 185 best claims scoring between here and MATCH_THRESHOLD (36) were right
-# (sixteen collections; with fifteen and a threshold of 38, 77 of 177; with fourteen and 35, 66 of 139; with
-# eleven, 48 of 114, and from a floor of 20, 81 of 213; from 15, 116 of 341).
+# development half (out-of-fold), 82 of 182 best claims scoring between here and MATCH_THRESHOLD (37) were right
+# (seventeen collections; with sixteen and a threshold of 36, 83 of 185; with fifteen and 38, 77 of 177; with
+# fourteen and 35, 66 of 139; with eleven, 48 of 114, and from a floor of 20, 81 of 213; from 15, 116 of 341).
 LEAD_FLOOR = 25.0
 # A sentence matched to no claim loses its cue-word topics (and so any rule verdict) when the no-topic classifier
 # (``ClaimIndex.no_topic``) gives it this probability or more.  On the development half (out-of-fold, fourteen
@@ -528,7 +531,7 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
     quantities = extract_quantities(s.text) if quantities is None else quantities
     contact = is_contact(s.text)
     topics = classify_topics(s.text, quantities) if topics is None else topics
-    claim_id, similarity, others, why, nearest = None, 0.0, [], "", None
+    claim_id, similarity, others, why, nearest, strength = None, 0.0, [], "", None, None
     if index is not None and not contact:
         if ranked is None:
             [ranked], [p] = index.rank_many([s.text], [_figures_as_quantities(quantities)],
@@ -538,6 +541,7 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
             similarity = ranked[0].score
             if similarity >= MATCH_THRESHOLD:
                 claim_id = ranked[0].claim_id
+                strength = "close" if ranked[0].verbatim or similarity >= CLOSE_THRESHOLD else "possible"
                 why = _why(s.text, ranked[0], quantities)
                 others = [{"claim_id": c.claim_id, "similarity": c.score} for c in ranked[1:4]
                           if c.score >= MATCH_THRESHOLD]
@@ -561,7 +565,7 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
         if claim.topic not in topics:
             topics = [claim.topic, *topics]
     return Finding(s.text, s.start, s.end, topics[0] if topics else None, claim_id, similarity,
-                   [q.record() for q in quantities], verdict, rule, evidence, others, topics, why, nearest)
+                   [q.record() for q in quantities], verdict, rule, evidence, others, topics, why, nearest, strength)
 
 
 def _why(sentence: str, candidate: Any, quantities: list[Quantity]) -> str:
@@ -612,7 +616,7 @@ def assertion_quantities(claim: Any) -> tuple[Quantity, ...]:
 
 
 FIELDS = ["sentence", "start", "end", "topic", "claim_id", "similarity", "quantities", "verdict", "rule",
-          "evidence", "other_claims", "topics", "why", "nearest"]
+          "evidence", "other_claims", "topics", "why", "nearest", "strength"]
 
 
 def findings_to_records(findings: Iterable[Finding], *, flat: bool = False) -> list[dict[str, Any]]:

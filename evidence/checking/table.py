@@ -7,12 +7,14 @@ from typing import Any
 
 from evidence.checking.checker import Finding
 
-TABLE_COLUMNS = ["sentence", "topics", "claim", "verdict", "evidence", "why"]
+TABLE_COLUMNS = ["sentence", "topics", "claim", "match", "verdict", "evidence", "why"]
+# what the match column says; the precision each label earned is measured by ``make eval-checker``
+MATCH_LABELS = {"close": "close match", "possible": "possible match: check it"}
 
 
 def findings_table(findings: Iterable[Finding], claims: dict[str, Any] | None = None) -> list[dict[str, str]]:
     """One plain-text row per finding for the reader (no JSON): the sentence, its topics, the matched claim,
-    the verdict, the evidence number it was set against, and why it matched."""
+    how sure the match is, the verdict, the evidence number it was set against, and why it matched."""
     rows = []
     for f in findings:
         claim = (claims or {}).get(f.claim_id) if f.claim_id else None
@@ -20,6 +22,7 @@ def findings_table(findings: Iterable[Finding], claims: dict[str, Any] | None = 
             "sentence": f.sentence,
             "topics": ", ".join(f.topics),
             "claim": (getattr(claim, "short", None) or f.claim_id or "") if f.claim_id else "",
+            "match": f"{MATCH_LABELS[f.strength]} (score {f.similarity:g})" if f.claim_id and f.strength else "",
             "verdict": f.verdict or ("no comparable evidence" if (f.evidence or {}).get("rule_id") == "no_comparable"
                                      else ""),
             "evidence": describe_evidence(f.evidence),

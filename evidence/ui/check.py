@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from evidence.checking.accuracy import match_labels_text
 from evidence.checking.checker import check_text, findings_to_records, warm_index
 from evidence.checking.fetch import FetchError, fetch_page
 from evidence.checking.sentences import extract_text, looks_like_html, main_text, split_sentences
@@ -91,6 +92,8 @@ if base.strip():
 
 st.subheader("Findings")
 rows = findings_table(findings, claims)
+if labels := match_labels_text():
+    st.caption(labels)
 if len(rows) > MAX_SHOWN:
     st.caption(f"Showing the first {MAX_SHOWN} of {len(rows)} findings; the downloads hold them all.")
 
@@ -100,13 +103,14 @@ def _cell(value: str) -> str:
 
 
 head = "".join(f"<th style='text-align:left;padding:4px'>{c}</th>" for c in
-               ("sentence", "topics", "matched claim", "verdict", "evidence", "why it matched"))
+               ("sentence", "topics", "matched claim", "match", "verdict", "evidence", "why it matched"))
 body = []
 for r in rows[:MAX_SHOWN]:
     badge = verdict_badge(r["verdict"]) if r["verdict"] in VERDICTS else _cell(r["verdict"])
+    cells = (_cell(r["sentence"]), _cell(r["topics"]), _cell(r["claim"]), _cell(r["match"]), badge,
+             _cell(r["evidence"]), _cell(r["why"]))
     body.append("<tr>" + "".join(f"<td style='vertical-align:top;padding:4px;border-top:1px solid #ddd'>{v}</td>"
-                                 for v in (_cell(r["sentence"]), _cell(r["topics"]), _cell(r["claim"]), badge,
-                                           _cell(r["evidence"]), _cell(r["why"]))) + "</tr>")
+                                 for v in cells) + "</tr>")
 st.html(f"<table style='border-collapse:collapse;font-size:0.9em'><tr>{head}</tr>{''.join(body)}</table>")
 
 matched = list(dict.fromkeys(f.claim_id for f in findings if f.claim_id))
