@@ -29,8 +29,8 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 def test_report_on_a_page(capsys):
     code, out, err = run(capsys, str(PAGE))
     assert code == 0 and not err
-    assert "matches claim onset_24_hours" in out
-    assert "figures: onset as little as 24 hours" in out
+    assert "matches claim onset_24_hours (close match, similarity" in out  # the curated quote itself
+    assert "figures: count “many patients” (vague); onset as little as 24 hours" in out
     assert "verdict: Partly supported" in out
     assert out.rstrip().splitlines()[-1].startswith(f"{PAGE}: ")
 
@@ -116,4 +116,4 @@ def test_as_a_module_with_a_pipe():
     assert proc.returncode == 0, proc.stderr
     [record] = json.loads(proc.stdout)
     assert record["quantities"][0] == {"kind": "duration", "low": 182.5, "high": 182.5, "unit": "days",
-                                       "framing": "up to", "text": "up to six months"}
+                                       "framing": "up to", "text": "up to six months", "vague": False}

@@ -240,7 +240,10 @@ def test_quantity_offsets_and_text():
     found = extract_quantities(sentence)
     assert [x.text for x in found] == ["in as little as 24 hours", "80%"]
     assert all(sentence[x.start:x.end] == x.text for x in found)
-    assert set(found[0].record()) == {"kind", "low", "high", "unit", "framing", "text"}
+    assert set(found[0].record()) == {"kind", "low", "high", "unit", "framing", "text", "vague"}
+    assert not any(x.vague for x in found)
+    [many, hours] = extract_quantities("Many patients feel better within hours.")
+    assert many.vague and hours.vague and many.record()["vague"] is True
 
 
 # --------------------------------------------------------------------------- topics
@@ -892,3 +895,17 @@ def test_the_match_labels_text_comes_from_the_results_file(tmp_path):
     assert "score of 88 or more) was right in 46 of 50" in text and "(score 37 to 88) in 34 of 50" in text
     results.write_text("{}")
     assert match_labels_text(path=results) == ""
+
+
+def test_words_for_an_amount_are_quoted_not_presented_as_a_claimed_figure():
+    """"within hours" is compared as up to 23 hours, but the sentence never said 23: the evidence cell quotes the
+    words and says what was read into them."""
+    from evidence.checking.table import describe_evidence
+
+    [hours] = extract_quantities("Relief within hours.")
+    [stated] = extract_quantities("Relief within 24 hours.")
+    ev = {"rule_id": "onset", "significant": [{"hours": 24, "study": "s"}],
+          "claimed": checker._claimed(hours, hours.high, "hours")}
+    assert describe_evidence(ev).startswith("“within hours”, read as 23.0 hours vs")
+    ev["claimed"] = checker._claimed(stated, stated.high, "hours")
+    assert describe_evidence(ev).startswith("claimed 24.0 hours vs")

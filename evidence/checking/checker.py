@@ -361,7 +361,7 @@ def compare_quantity(q: Quantity, topic: str | list[str] | None, summary: dict[s
 
 def _claimed(q: Quantity, value: float, unit: str | None = None) -> dict[str, Any]:
     return {"text": q.text, "compared": round(value, 3), "unit": unit or q.unit, "framing": q.framing,
-            "low": q.low, "high": q.high}
+            "low": q.low, "high": q.high, "vague": q.vague}
 
 
 def same_assertion(q: Quantity, index: ClaimIndex | None, topics: list[str]) -> list[Any]:

@@ -66,10 +66,13 @@ class Quantity:
     start: int = 0  # offsets of the matched words within the sentence
     end: int = 0
     text: str = ""
+    # words for an amount, not a figure ("many patients", "a few weeks", "within hours"): low and high are the
+    # range assumed for them (``VAGUE``, ``BARE_PLURAL``), for comparing, never to be quoted as a number
+    vague: bool = False
 
     def record(self) -> dict:
         return {"kind": self.kind, "low": self.low, "high": self.high, "unit": self.unit, "framing": self.framing,
-                "text": self.text}
+                "text": self.text, "vague": self.vague}
 
 
 # --------------------------------------------------------------------------- vocabularies
@@ -704,10 +707,12 @@ def _extract(text: str) -> list[Quantity]:
         _attach_unit(toks, a)
     found: list[Quantity] = []
     used: set[int] = set()
+    vague = {k for a in atoms if a.vague for k in range(a.i, a.j)}
 
     def emit(kind: str, lo: float, hi: float, unit: str, framing: str, i: int, j: int) -> None:
         start, end = toks[i].start, toks[j - 1].end
-        found.append(Quantity(kind, lo, hi, unit, framing, start, end, text[start:end]))
+        found.append(Quantity(kind, lo, hi, unit, framing, start, end, text[start:end],
+                              any(k in vague for k in range(i, j))))
         used.update(range(i, j))
 
     for atom, pct in _share_patterns(toks, atoms) + _fractions(toks):

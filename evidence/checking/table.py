@@ -58,6 +58,8 @@ def describe_evidence(ev: dict[str, Any] | None) -> str:
         return f"same assertion as the curated claim “{ev.get('claim_short')}” ({ev.get('curated_verdict')})"
     claimed = ev.get("claimed") or {}
     said = f"claimed {claimed.get('compared', '')} {claimed.get('unit', '')}".strip()
+    if claimed.get("vague"):  # words for an amount: say what was read into them, not that it was claimed
+        said = f"“{claimed.get('text')}”, read as {claimed.get('compared', '')} {claimed.get('unit', '')}".strip()
     if rule == "no_comparable":
         return f"{said}; not compared: unlike in " + "; ".join(ev.get("unlike") or ["setting"])
     if rule.startswith("share"):

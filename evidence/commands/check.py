@@ -103,6 +103,8 @@ def _fmt_number(x: float) -> str:
 
 
 def _fmt_quantity(q: dict) -> str:
+    if q.get("vague"):  # words for an amount: quote them, never the range assumed for them
+        return f"{q['kind']} “{q['text']}” (vague)"
     lo, hi, unit = q["low"], q["high"], q["unit"]
     if unit == "hours" and hi < 1:  # "within minutes" reads better in minutes
         lo, hi, unit = round(lo * 60, 1), round(hi * 60, 1), "minutes"
@@ -112,13 +114,15 @@ def _fmt_quantity(q: dict) -> str:
 
 
 def render_report(findings, name: str = "-") -> str:
-    from evidence.checking.table import describe_evidence  # the page's wording; imported late (the checker is heavy)
+    # the page's wording; imported late (the checker is heavy)
+    from evidence.checking.table import MATCH_LABELS, describe_evidence
 
     lines = []
     for f in findings:
         head = f"[{f.start}–{f.end}] {', '.join(f.topics) or 'no topic'}"
         if f.claim_id:
-            head += f" · matches claim {f.claim_id} (similarity {f.similarity:g})"
+            label = MATCH_LABELS.get(f.strength or "", "match")
+            head += f" · matches claim {f.claim_id} ({label}, similarity {f.similarity:g})"
         lines.append(head)
         sentence = f.sentence if len(f.sentence) <= 300 else f.sentence[:297] + "…"
         lines.append(f"    “{sentence}”")
