@@ -630,6 +630,13 @@ def test_numbers_in_words_and_fractions(sentence, expected):
     ("For many, ketamine has been a lifeline.", {"general efficacy"}, set()),
     ("It helps people who haven't found relief with other medications.", {"treatment-resistant depression"}, set()),
     ("Ketamine may also ease symptoms of trauma.", {"other conditions"}, set()),
+    # ketamine given with therapy is a regimen, and the story of its use is history
+    ("KAP combines ketamine with psychotherapy.", {"regimen"}, set()),
+    ("Ketamine is used in conjunction with talk therapy.", {"regimen"}, set()),
+    ("Each course includes a preparation session and two integration sessions.", {"regimen"}, set()),
+    ("In the early 2000s researchers began to study ketamine for depression.", {"history"}, set()),
+    ("Over the last 10 years, much research on ketamine has been done.", {"history"}, {"duration"}),
+    ("Ketamine was developed for use in surgery.", {"history"}, set()),
 ])
 def test_topics_are_several_and_whole_word(sentence, wanted, unwanted):
     got = set(checker.classify_topics(sentence))

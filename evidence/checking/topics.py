@@ -101,7 +101,11 @@ CUES: dict[str, list[str]] = {
                 r"mg/kg", r"sublingual", r"at[- ]home", r"oral", r"additional treatments?", r"periodic",
                 r"weekly", r"every (?:week|month|few)",
                 r"course of (?:therapy|infusions|care|treatments)", r"\d+[- ]weeks? course", r"intranasal\w*",
-                r"tablets?", r"microdos\w*", r"self[- ]administer\w*", r"maintenance"],
+                r"tablets?", r"microdos\w*", r"self[- ]administer\w*", r"maintenance",
+                # ketamine given with therapy is how it is given ("combines ketamine with psychotherapy"), and
+                # ketamine-assisted therapy's preparation and integration sessions are steps of its course
+                r"combin\w* (?:\w+ ){0,6}with (?:\w+ )?(?:psycho)?therap\w*", r"in conjunction with",
+                r"preparation sessions?", r"integration"],
     "setting": [r"clinic", r"clinics", r"clinical setting", r"supervis\w*", r"monitor\w*",
                 r"medical (?:center|centre)s?",
                 r"licensed", r"driv(?:e|es|ing|er|ers)", r"vital signs", r"certified", r"medical setting", r"suite",
@@ -131,7 +135,10 @@ CUES: dict[str, list[str]] = {
                 r"(?:past|last) (?:few |two |three |several )?decades?",
                 r"battlefields?", r"vietnam war", r"world health organization", r"essential medicines?",
                 r"historically", r"invented", r"newer", r"newest", r"not new",
-                r"operating rooms?", r"off[- ]label", r"approv(?:ed|al)"],
+                r"operating rooms?", r"off[- ]label", r"approv(?:ed|al)",
+                r"(?:over|in|during) the (?:last|past) (?:\d+|few|several|two|three|five|ten|twenty|fifty) "
+                r"(?:years|decades?)", r"(?:in the )?early (?:19|20)\d\d", r"was (?:first )?developed",
+                r"began (?:to )?(?:study|studying|research\w*|investigat\w*)", r"early reports?"],
     "general efficacy": [r"effective\w*", r"efficacy", r"works", r"worked", r"improv\w*", r"relie(?:f|ve|ves|ved)",
                          r"(?:can|may|might|will|would|does|did|do|to|it|they|that|which) work",  # not "our work"
                          r"reduc\w*", r"alleviat\w*", r"antidepressant effects?", r"helpful", r"benefits?",
