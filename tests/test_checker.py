@@ -900,6 +900,12 @@ def test_the_match_labels_text_comes_from_the_results_file(tmp_path):
                                    "thresholds": {"match": 37.0, "close": 88.0}}))
     text = match_labels_text(path=results)
     assert "score of 88 or more) was right in 46 of 50" in text and "(score 37 to 88) in 34 of 50" in text
+    assert "newest collection" not in text
+    results.write_text(json.dumps({"test": {"tp": 80, "fp": 20, "close": 50, "close_tp": 46},
+                                   "thresholds": {"match": 37.0, "close": 88.0},
+                                   "untouched": {"ninth": {"tp": 9, "fp": 3, "close": 8, "close_tp": 7}}}))
+    assert "never read or used (ninth), close matches were right in 7 of 8 and possible ones in 2 of 4" in (
+        match_labels_text(path=results))
     results.write_text("{}")
     assert match_labels_text(path=results) == ""
 

@@ -98,7 +98,12 @@ def match_labels_text(result: dict[str, Any] | None = None, path: Path = RESULTS
         possible, possible_tp = test["tp"] + test["fp"] - close, test["tp"] - close_tp
     except (OSError, ValueError, KeyError, TypeError):
         return ""
-    return (f"A **close match** (a curated quote, or a match score of {limits['close']:g} or more) was right in "
+    text = (f"A **close match** (a curated quote, or a match score of {limits['close']:g} or more) was right in "
             f"{close_tp} of {close} on the test half's sites, never used for tuning; a **possible match** (score "
-            f"{limits['match']:g} to {limits['close']:g}) in {possible_tp} of {possible}. Check a possible match "
-            "against the claim's quotes before citing it.")
+            f"{limits['match']:g} to {limits['close']:g}) in {possible_tp} of {possible}.")
+    for name, b in list((result.get("untouched") or {}).items())[-1:]:
+        if "close" in b:  # the newest collection, none of it ever read: how the labels carry to new pages
+            text += (f" On the newest collection, never read or used ({name}), close matches were right in "
+                     f"{b['close_tp']} of {b['close']} and possible ones in {b['tp'] - b['close_tp']} of "
+                     f"{b['tp'] + b['fp'] - b['close']}.")
+    return text + " Check any match against the claim's quotes before citing it, a possible one above all."
