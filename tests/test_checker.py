@@ -659,6 +659,9 @@ def test_topics_are_several_and_whole_word(sentence, wanted, unwanted):
     "One of the most common questions patients ask is how many ketamine treatments are needed.",
     "People want to know how quickly relief may come and how long results last.",
     "If you are considering ketamine therapy, understanding its benefits and how it works is essential.",
+    # fees and cancellations are booking text ("less than 2 days" had taken a verdict)
+    "You will be responsible for the entire fee if cancellation is less than 2 days.",
+    "A deposit is required to reserve your infusion series.",
 ])
 def test_contact_crisis_and_background_text_gets_no_topic_and_no_verdict(fixture_data, sentence):
     dataset, tables = fixture_data

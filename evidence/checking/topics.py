@@ -179,6 +179,8 @@ _CONTACT = re.compile(
     r"newsletter|insurance|cash pay|out[- ]of[- ]pocket|payments?|paid|pay for|prices?|pricing|costs?|"
     r"\$\s?\d[\d,.]*|referral|call or email|email us|feel free to (?:call|contact|reach)|"
     r"we accept|financing|hsa|fsa|copyright|©|all rights reserved|privacy policy|terms of (?:use|service)|"
+    r"fees?|cancell?ations?|cancel (?:your|an|the|a) (?:appointment|session|visit|infusion)|reschedul\w*|"
+    r"refunds?|deposits?|no[- ]shows?|"
     r"get started today|fill out (?:the|our) form|reach out to (?:us|our)|our team (?:is|will be) (?:here|happy)|"
     # the clinic about itself: "We are currently accepting patients", "since we were founded in 2009"
     r"accepting (?:new )?patients|(?:were|was) founded|being scheduled|get (?:you )?scheduled|"
