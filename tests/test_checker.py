@@ -944,3 +944,43 @@ def test_a_sentence_that_says_only_what_ketamine_is_for_is_marked_as_use(real_da
     from evidence.checking.matching import WEIGHTS
 
     assert WEIGHTS["use_only"] < 0
+
+
+def test_stemming_is_safe_across_threads():
+    """The Check page warms the claim index in a background thread while a rerun checks text: one shared Snowball
+    stemmer then mixed the two words it held ("string index out of range" on the page)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from evidence.checking.matching import _stem
+
+    words = [f"{w}{s}" for w in ("relief", "infusion", "depress", "treat", "respond", "sustain", "dissociat")
+             for s in ("ed", "ing", "ion", "ions", "ively", "ness", "s", "ment", "ability", "er")]
+    expected = [_stem(w) for w in words]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: [_stem(w) for w in words * 20], range(16)))
+    assert all(r == expected * 20 for r in results)
+
+
+def test_a_check_while_the_index_warms_waits_for_it_instead_of_building_a_second(monkeypatch):
+    """The Check page warms the index in the background; a check that arrives meanwhile used to build (and fit)
+    its own copy, doubling the work on a two-core server."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    built = []
+
+    class Slow:
+        def __init__(self, claims):
+            built.append(1)
+            time.sleep(0.2)
+
+    monkeypatch.setattr(checker, "ClaimIndex", Slow)
+    monkeypatch.setattr(checker, "_INDEX_CACHE", {})
+    dataset = SimpleNamespace(claims=[], version="warm-test")
+    threads = [threading.Thread(target=checker.claim_index, args=(dataset,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and isinstance(checker.claim_index(dataset), Slow)

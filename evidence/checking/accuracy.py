@@ -89,8 +89,9 @@ def _ceiling(a: dict[str, Any] | None) -> str:
 
 
 def match_labels_text(result: dict[str, Any] | None = None, path: Path = RESULTS) -> str:
-    """What the findings table's "close match" and "possible match" have earned on the test half, for the
-    reader of a check; empty when the figures (or their thresholds) are not in the results file."""
+    """What the findings table's "close match" and "possible match" have earned on the test half and on the newest
+    collection never used, for the reader of a check; empty when the figures (or their thresholds) are not in the
+    results file."""
     try:
         result = json.loads(path.read_text(encoding="utf-8")) if result is None else result
         test, limits = result["test"], result["thresholds"]
@@ -101,8 +102,9 @@ def match_labels_text(result: dict[str, Any] | None = None, path: Path = RESULTS
     text = (f"A **close match** (a curated quote, or a match score of {limits['close']:g} or more) was right in "
             f"{close_tp} of {close} on the test half's sites, never used for tuning; a **possible match** (score "
             f"{limits['match']:g} to {limits['close']:g}) in {possible_tp} of {possible}.")
-    for name, b in list((result.get("untouched") or {}).items())[-1:]:
-        if "close" in b:  # the newest collection, none of it ever read: how the labels carry to new pages
+    newest = list((result.get("untouched") or {}).items())[-1:]
+    for name, b in newest:
+        if "close" in b:  # none of it ever read: how the labels carry to new pages
             text += (f" On the newest collection, never read or used ({name}), close matches were right in "
                      f"{b['close_tp']} of {b['close']} and possible ones in {b['tp'] - b['close_tp']} of "
                      f"{b['tp'] + b['fp'] - b['close']}.")

@@ -444,17 +444,19 @@ def rule_verdict(quantities: list[Quantity], topics: list[str], summary: dict[st
 # --------------------------------------------------------------------------- the check
 
 _INDEX_CACHE: dict[str, ClaimIndex] = {}
+_INDEX_LOCK = threading.Lock()
 
 
 def claim_index(dataset: Any) -> ClaimIndex | None:
     if dataset is None:
         return None
     key = _index_key(dataset)
-    if key not in _INDEX_CACHE:
-        if len(_INDEX_CACHE) > 8:
-            _INDEX_CACHE.clear()
-        _INDEX_CACHE[key] = ClaimIndex(dataset.claims)
-    return _INDEX_CACHE[key]
+    with _INDEX_LOCK:  # a check while ``warm_index`` builds it waits for that build instead of making a second
+        if key not in _INDEX_CACHE:
+            if len(_INDEX_CACHE) > 8:
+                _INDEX_CACHE.clear()
+            _INDEX_CACHE[key] = ClaimIndex(dataset.claims)
+        return _INDEX_CACHE[key]
 
 
 def warm_index(dataset: Any) -> threading.Thread | None:

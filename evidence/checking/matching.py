@@ -61,6 +61,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -113,7 +114,18 @@ CLOSE_THRESHOLD = 88.0
 
 # --------------------------------------------------------------------------- terms
 
-_STEMMER = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps its word in the instance while it works, so two threads sharing one (the Check page
+# warms the index in the background while a rerun checks text) corrupt each other: one per thread.
+_STEMMERS = threading.local()
+
+
+def _stem(word: str) -> str:
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
+
+
 # Function words only (scikit-learn's list also drops content words such as "found", "system", "fire").
 _STOP = {
     "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as",
@@ -174,7 +186,7 @@ def _term(word: str) -> str | None:
         return None
     if word[:4].isdigit():
         return "era"  # "the 1960s"
-    stem = _STEMMER.stemWord(word)
+    stem = _stem(word)
     return _SYNONYMS.get(stem, stem)
 
 
@@ -279,6 +291,7 @@ class ClaimIndex:
             self._word_t = self._word_matrix.T.tocsr()
             self._char_t = self._char_matrix.T.tocsr()
         self._models: dict[tuple[str, frozenset[str]], LogisticRegression | None] = {}
+        self._fit_lock = threading.Lock()  # the warming thread and a check must not fit the same model twice
         self.quotes_by_term: dict[str, list[int]] = {}
         for k, ref in enumerate(self.refs):
             if ref.kind == "quote":
@@ -438,17 +451,18 @@ class ClaimIndex:
         its classes, fitted once per set of ``excluded`` sites (evaluation's held-out folds) or read from the cache;
         None when the labels have a single class."""
         key = (name, excluded)
-        if key not in self._models:
-            keep = ~np.isin(self._ref_site, list(excluded)) if excluded else np.ones(len(self.refs), dtype=bool)
-            labels = np.array([label(r) for r in self.refs], dtype=object)[keep]
-            model = None
-            if len(set(labels)) >= 2:
-                x_train = sparse.hstack([self._word_matrix, self._char_matrix]).tocsr()[keep]
-                model = fit_classifier(x_train, labels, cache=not excluded, name=name)
-            if len(self._models) > 32:
-                self._models.clear()
-            self._models[key] = model
-        return self._models[key]
+        with self._fit_lock:
+            if key not in self._models:
+                keep = ~np.isin(self._ref_site, list(excluded)) if excluded else np.ones(len(self.refs), dtype=bool)
+                labels = np.array([label(r) for r in self.refs], dtype=object)[keep]
+                model = None
+                if len(set(labels)) >= 2:
+                    x_train = sparse.hstack([self._word_matrix, self._char_matrix]).tocsr()[keep]
+                    model = fit_classifier(x_train, labels, cache=not excluded, name=name)
+                if len(self._models) > 32:
+                    self._models.clear()
+                self._models[key] = model
+            return self._models[key]
 
     def features(self, cid: str, word: float, char: float, figures: list[Quantity], topics: list[str],
                  pops: set[str]) -> dict[str, float]:

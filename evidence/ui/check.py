@@ -21,6 +21,10 @@ MAX_SHOWN = 300
 EXAMPLE = Path(__file__).resolve().parent.parent / "checking" / "example_page.txt"
 
 
+# the measured precision of each match label, read from the results file once, not on every rerun
+_match_labels = st.cache_data(show_spinner=False, ttl=3600)(match_labels_text)
+
+
 @st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
 def _fetch(url: str) -> tuple[str | None, str | None, str]:
     """(main text, error, final URL) for a URL, cached for an hour."""
@@ -92,7 +96,7 @@ if base.strip():
 
 st.subheader("Findings")
 rows = findings_table(findings, claims)
-if labels := match_labels_text():
+if labels := _match_labels():
     st.caption(labels)
 if len(rows) > MAX_SHOWN:
     st.caption(f"Showing the first {MAX_SHOWN} of {len(rows)} findings; the downloads hold them all.")
