@@ -223,6 +223,15 @@ QUANTITY_CASES = [
      [q("duration", 182.5, 182.5, "days", "up to")]),
     ("The patent expired after 20 years.", [q("other", 7300, 7300, "days")]),  # nothing takes years to work
     ("Relief can last for up to a year.", [q("duration", 365, 365, "days", "up to")]),
+    # a dose written from its decimal point; a range sharing its multiplier; both ends of a price range unread
+    ("A single dose (.5mg/kg) was compared to midazolam.",
+     [q("count", 1, 1, "infusions"), q("other", 0.5, 0.5, "mg/kg")]),
+    ("With 13-14 million patients diagnosed annually.", [q("count", 13e6, 14e6, "none", "range")]),
+    ("Between 2 and 3 million adults have it.", [q("count", 2e6, 3e6, "none", "range")]),
+    ("Doctors typically charge $400-800 per infusion.", []),
+    # relapse after a time is how long relief lasted, not how soon it came
+    ("They had a median time to relapse of 41 days.", [q("duration", 984, 984, "hours")]),
+    ("People tend to relapse within several days to a week.", [q("duration", 3, 7, "days", "range")]),
 ]
 
 

@@ -179,7 +179,8 @@ TAKE_WORDS = {"take", "takes", "took", "taking", "last", "lasts", "lasting", "lo
 ONSET_AFTER_OF = {"treatment", "infusion", "dose", "session", "therapy", "first", "the", "your", "their",
                   "a", "beginning", "starting"}
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?|[^\w\s]|_")
+# a figure may open with its decimal point (".5mg/kg") when a space or bracket comes before it
+_TOKEN = re.compile(r"(?:(?<=[\s(])\.\d+)|\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?|[^\w\s]|_")
 _SEP_RANGE = {"-", "–", "—", "‐", "‑", "‒", "to", "or", "and"}
 _DASHES = {"-", "–", "—", "‐", "‑", "‒"}
 _CURRENCY = {"$", "£", "€", "¥", "₹"}  # prices are not quantities
@@ -208,13 +209,14 @@ class _Atom:
     bare: bool = False
     plus: bool = False  # "4+ weeks": at least
     large: bool = False  # "2.4 million", "845,000": a count of people or things even with no noun after it
+    mult: float = 1.0  # the "million" of "2.4 million", which "13-14 million" shares with its first figure
 
 
 def _tokens(text: str) -> list[_Tok]:
     out: list[_Tok] = []
     for m in _TOKEN.finditer(text):
         t = m.group()
-        out.append(_Tok(t, t.lower(), m.start(), m.end(), t[0].isdigit()))
+        out.append(_Tok(t, t.lower(), m.start(), m.end(), t[0].isdigit() or (t[0] == "." and len(t) > 1)))
         if len(out) >= MAX_TOKENS:
             break
     return out
@@ -269,7 +271,10 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
                 i >= 1 and toks[i - 1].text == "/" and _adjacent(toks[i - 1], t))
             after_phone = i >= 2 and toks[i - 1].text in _DASHES and toks[i - 2].is_num and _word_at(toks, i - 3) in {
                 ")", "-", "–"}
-            price = i >= 1 and toks[i - 1].text in _CURRENCY
+            # "$400", and the second end of "$400-800" or "$400 to 800"
+            price = (i >= 1 and toks[i - 1].text in _CURRENCY) or (
+                i >= 3 and (toks[i - 1].text in _DASHES or toks[i - 1].low == "to") and toks[i - 2].is_num
+                and toks[i - 3].text in _CURRENCY)
             if value is not None and not phone and not glued and not slash and not after_phone and not price:
                 atom = _Atom(i, i + 1, value, value, large="," in t.text and value >= 1000)
                 if _word_at(toks, i + 1) in VULGAR:  # "1 ½ hours", "3½ hours"
@@ -354,7 +359,7 @@ def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
         return
     if _word_at(toks, atom.j) in MULTIPLIERS and not atom.vague:
         m = MULTIPLIERS[_word_at(toks, atom.j)]
-        atom.lo, atom.hi, atom.j, atom.large = atom.lo * m, atom.hi * m, atom.j + 1, m >= 1e3
+        atom.lo, atom.hi, atom.j, atom.large, atom.mult = atom.lo * m, atom.hi * m, atom.j + 1, m >= 1e3, m
     j = atom.j
     if j < len(toks) and toks[j].text in _DASHES and j + 1 < len(toks) and toks[j + 1].low in TIME_UNITS:
         j += 1  # "24-hour", "40-minute"
@@ -531,6 +536,9 @@ def _post_framing(toks: list[_Tok], j: int) -> tuple[str | None, int]:
     return None, j
 
 
+_RELAPSE = frozenset({"relapse", "relapses", "relapsed", "relapsing"})
+
+
 def _time_kind(toks: list[_Tok], i: int, j: int, unit: str, sentence_words: set[str], minutes: float = 0.0) -> Kind:
     if unit in ("minutes", "hours") and sentence_words & INFUSION_WORDS and minutes <= MAX_INFUSION_MINUTES:
         before = [_word_at(toks, k) for k in range(max(0, i - 6), i)]
@@ -541,6 +549,9 @@ def _time_kind(toks: list[_Tok], i: int, j: int, unit: str, sentence_words: set[
         if not onset_near and (any(w in TAKE_WORDS for w in before) or copula
                                or _word_at(toks, j) in INFUSION_WORDS):
             return "infusion_length"
+    # "relapse within several days to a week", "a median time to relapse of 41 days": how long relief lasted
+    if _RELAPSE.intersection(_word_at(toks, k) for k in range(max(0, i - 6), i)):
+        return "duration"
     best: tuple[int, int, Kind] | None = None  # (strength, -distance, kind)
     if _word_at(toks, i) == "within" or (_word_at(toks, i), _word_at(toks, i + 1)) == ("as", "little"):
         best = (3, 0, "onset")  # the framing itself: "improvement within one week", "in as little as a week"
@@ -749,6 +760,16 @@ def _extract(text: str) -> list[Quantity]:
                 )
                 if compatible and (sep[0] != "and" or between):
                     is_range = True
+                elif (ua is None and ub is None and b.mult > 1 and a.mult == 1 and not a.vague and len(sep) == 1
+                      and (sep[0] in _DASHES | {"to"} or (sep[0] == "and" and _word_at(toks, a.i - 1) == "between"))
+                      and a.lo * b.mult <= b.lo):
+                    # "13-14 million patients": the multiplier is the range's, a count of people or things
+                    i0 = a.i - 1 if _word_at(toks, a.i - 1) in ("from", "between") else a.i
+                    framing, i0 = _pre_framing(toks, i0)
+                    noun_end = _generic_count(toks, b) or b.j
+                    emit("count", a.lo * b.mult, b.hi, "none", "range", i0, noun_end)
+                    k += 2
+                    continue
         if is_range and b is not None:
             unit = b.unit if b.unit is not None else a.unit
             ua = a.unit or unit
