@@ -993,3 +993,32 @@ def test_a_check_while_the_index_warms_waits_for_it_instead_of_building_a_second
     for t in threads:
         t.join()
     assert len(built) == 1 and isinstance(checker.claim_index(dataset), Slow)
+
+
+def test_the_paraphrase_classifier_stays_small_however_many_claims_are_curated(fixture_data, monkeypatch, tmp_path):
+    """At 100 times the curated claims (4,200 classes) fitting the classifier asked L-BFGS for 30 GB and the Check
+    page raised (``make bench``); beyond MAX_CLASSIFIER_CLAIMS only the claims with the most labelled examples keep a
+    class, and the others share one, whose probability each is given."""
+    import scipy.sparse as sparse
+
+    from evidence.checking import matching
+
+    assert matching.own_classes(["a", "b", "c"], [], limit=3) == {"a", "b", "c"}  # few claims: each its own
+    assert matching.own_classes(["a", "b", "c", "d"], ["c", "c", "a", None, "d"], limit=2) == {"c", "a"}
+    assert matching.own_classes(["a", "b", "c"], [], limit=2) == frozenset()
+
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path / "cache"))
+    dataset, _ = fixture_data
+    claims = list(dataset.claims)
+    monkeypatch.setattr(matching, "MAX_CLASSIFIER_CLAIMS", len(claims) - 1)
+    examples = [{"claim": claims[0].id, "text": "Ketamine helps within a day or so.", "site": "a.example"},
+                {"claim": None, "text": "Call us today to book your visit.", "site": "b.example", "topics": []}]
+    index = matching.ClaimIndex(claims, examples=examples)
+    assert index._own_classes == {claims[0].id}
+    x = sparse.hstack([index._word_matrix, index._char_matrix]).tocsr()
+    proba, none_p = index._classify(x[:3], frozenset())
+    model = index._fitted("claim-classifier", frozenset(), None)
+    assert set(model.classes_) == {claims[0].id, matching.POOLED, matching.NO_CLAIM}
+    pooled = [c for c in range(len(claims)) if claims[c].id != claims[0].id]
+    assert np.allclose(proba[:, pooled], proba[:, pooled[:1]])  # the pooled claims share one probability
+    assert np.allclose(proba[:, [0, pooled[0]]].sum(axis=1) + none_p, 1.0)

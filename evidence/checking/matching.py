@@ -96,6 +96,12 @@ BATCH = 2000
 CLASSIFIER_C = 3.0
 NO_CLAIM = "(no claim)"
 NO_TOPIC = "(no topic)"
+# The paraphrase classifier's classes are bounded: its coefficients, and L-BFGS's workspace (about 200 bytes a
+# coefficient), grow with classes times features, and at 100 times the curated claims (4,200 classes) the fit asked
+# for 30 GB.  Up to this many claims each is a class (the curated 42 are); beyond it only the claims with the most
+# labelled real-page examples keep one, and the rest share POOLED, whose probability each of them is given.
+MAX_CLASSIFIER_CLAIMS = 63
+POOLED = "(a claim with few or no examples)"
 
 # Fitted on the development half (bench/eval_checker.py --fit); see the module docstring.
 WEIGHTS = {
@@ -290,6 +296,7 @@ class ClaimIndex:
             # transposed once here, not on every call (the transpose was a fifth of a check's matching time)
             self._word_t = self._word_matrix.T.tocsr()
             self._char_t = self._char_matrix.T.tocsr()
+        self._own_classes = own_classes(self.claim_ids, [r.claim_id for r in self.refs if r.kind == "example"])
         self._models: dict[tuple[str, frozenset[str]], LogisticRegression | None] = {}
         self._fit_lock = threading.Lock()  # the warming thread and a check must not fit the same model twice
         self.quotes_by_term: dict[str, list[int]] = {}
@@ -435,15 +442,18 @@ class ClaimIndex:
     def _classify(self, x: Any, excluded: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         """P(claim) for every claim and P(no claim), from a logistic classifier over the same word and character
         features, trained on the quotes, short texts and labelled examples (leaving out ``excluded`` sites)."""
-        model = self._fitted("claim-classifier", excluded, lambda r: r.claim_id or NO_CLAIM)
+        own = self._own_classes
+        model = self._fitted("claim-classifier", excluded, lambda r: (
+            NO_CLAIM if r.claim_id is None else r.claim_id if r.claim_id in own else POOLED))
         out = np.zeros((x.shape[0], len(self.claim_ids)))
         if model is None:
             return out, np.zeros(x.shape[0])
         column = {c: i for i, c in enumerate(model.classes_)}
         p = model.predict_proba(x)
         for c, cid in enumerate(self.claim_ids):
-            if cid in column:
-                out[:, c] = p[:, column[cid]]
+            label = cid if cid in own else POOLED
+            if label in column:
+                out[:, c] = p[:, column[label]]
         return out, (p[:, column[NO_CLAIM]] if NO_CLAIM in column else np.zeros(x.shape[0]))
 
     def _fitted(self, name: str, excluded: frozenset[str], label: Any) -> LogisticRegression | None:
@@ -521,6 +531,22 @@ class ClaimIndex:
                 if score and score > found.get(ref.claim_id, (0.0, 0))[0]:
                     found[ref.claim_id] = (float(score), k)
         return found
+
+
+def own_classes(claim_ids: list[str], example_claims: Iterable[str | None],
+                limit: int | None = None) -> frozenset[str]:
+    """The claims that are classes of their own in the paraphrase classifier: all of them up to ``limit``, else the
+    ``limit`` with the most labelled examples (ties in claim order), so memory stays bounded however many claims
+    are curated (``limit`` defaults to MAX_CLASSIFIER_CLAIMS)."""
+    limit = MAX_CLASSIFIER_CLAIMS if limit is None else limit
+    if len(claim_ids) <= limit:
+        return frozenset(claim_ids)
+    counts: dict[str, int] = {}
+    for cid in example_claims:
+        if cid is not None:
+            counts[cid] = counts.get(cid, 0) + 1
+    ranked = sorted((c for c in claim_ids if counts.get(c)), key=lambda c: -counts[c])  # stable: claim order
+    return frozenset(ranked[:limit])
 
 
 def fit_classifier(x: Any, labels: np.ndarray, *, cache: bool = True, name: str = "claim-classifier",
