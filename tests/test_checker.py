@@ -232,6 +232,11 @@ QUANTITY_CASES = [
     # relapse after a time is how long relief lasted, not how soon it came
     ("They had a median time to relapse of 41 days.", [q("duration", 984, 984, "hours")]),
     ("People tend to relapse within several days to a week.", [q("duration", 3, 7, "days", "range")]),
+    # a step of a schedule, and a course after "initial" (not "the past two treatments", which looks back)
+    ("Patients take Spravato twice a week for the first month.",
+     [q("count", 2, 2, "none"), q("other", 30.4167, 30.4167, "days")]),
+    ("You schedule your initial 6 infusion appointments.", [q("count", 6, 6, "infusions")]),
+    ("Unlike the past two treatments, this one worked.", []),
 ]
 
 

@@ -820,7 +820,8 @@ def _extract(text: str) -> list[Quantity]:
         if before in SKIP_BEFORE:
             continue
         span = before in SKIP_AFTER_DETERMINER and _word_at(toks, skip_at - 1) in DETERMINERS
-        if span and a.unit.startswith("count:"):
+        # "the past two treatments" looks back; "your initial 6 infusion appointments" is a course of six
+        if span and a.unit.startswith("count:") and before not in ("first", "initial", "next"):
             continue
         framing, fi = _pre_framing(toks, a.i - 1 if _word_at(toks, a.i - 1) == "a" and a.vague else a.i)
         post, pj = _post_framing(toks, a.j)
@@ -848,6 +849,11 @@ def _extract(text: str) -> list[Quantity]:
                                                          _convert(a.hi, a.unit, "minutes"))
             target = "minutes" if kind == "infusion_length" else ("hours" if a.unit in SHORT_UNITS else "days")
             emit(kind, _convert(a.lo, a.unit, target), _convert(a.hi, a.unit, target), target, framing, fi, end)
+    for i, t in enumerate(toks):  # "twice a week for the first month": the span of one step of a schedule
+        if (t.low == "for" and _word_at(toks, i + 1) == "the" and _word_at(toks, i + 2) in ("first", "next")
+                and _word_at(toks, i + 3) in ("week", "month") and not used.intersection(range(i, i + 4))):
+            unit = TIME_UNITS[_word_at(toks, i + 3)]
+            emit("other", _convert(1.0, unit, "days"), _convert(1.0, unit, "days"), "days", "none", i, i + 4)
     for i, t in enumerate(toks):
         if t.low in ONCE and i not in used and _word_at(toks, i + 1) in ("a", "per", "every", "each", "daily",
                                                                           "weekly", "during", "in"):
