@@ -60,3 +60,14 @@ def test_first_scorings_table_is_the_recorded_one():
                f"{v['precision']:.2f} ({v['tp']} of {v['tp'] + v['fp']}) | {v['recall']:.2f} ({v['tp']} of "
                f"{v['tp'] + v['fn']}) |")
         assert any(r.startswith(row) for r in rows), row
+
+
+def test_relative_links_resolve():
+    """Every relative link in the README (docs/checker-accuracy.md holds the corpus's and the tuning's long record)
+    points at a file in the repository."""
+    links = [m for m in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README) if not re.match(r"[a-z]+:", m)]
+    assert "docs/checker-accuracy.md" in links
+    for link in links:
+        assert (REPO / link).exists(), f"README links to {link}, which does not exist"
+    doc = (REPO / "docs" / "checker-accuracy.md").read_text(encoding="utf-8")
+    assert "](../README.md#checker-accuracy)" in doc and "## Checker accuracy" in README

@@ -105,7 +105,7 @@ def match_labels_text(result: dict[str, Any] | None = None, path: Path = RESULTS
     newest = list((result.get("untouched") or {}).items())[-1:]
     for name, b in newest:
         if "close" in b:  # none of it ever read: how the labels carry to new pages
-            text += (f" On the newest collection, never read or used ({name}), close matches were right in "
+            text += (f" On the newest collection, never tuned on ({name}), close matches were right in "
                      f"{b['close_tp']} of {b['close']} and possible ones in {b['tp'] - b['close_tp']} of "
                      f"{b['tp'] + b['fp'] - b['close']}.")
     return text + " Check any match against the claim's quotes before citing it, a possible one above all."
