@@ -1028,3 +1028,22 @@ def test_the_paraphrase_classifier_stays_small_however_many_claims_are_curated(f
     pooled = [c for c in range(len(claims)) if claims[c].id != claims[0].id]
     assert np.allclose(proba[:, pooled], proba[:, pooled[:1]])  # the pooled claims share one probability
     assert np.allclose(proba[:, [0, pooled[0]]].sum(axis=1) + none_p, 1.0)
+
+
+def test_labelled_sentences_of_claims_a_data_set_lacks_still_teach_the_no_topic_classifier(fixture_data, monkeypatch,
+                                                                                           tmp_path):
+    """With claims of its own (the fixture's, or a newly curated set), the shipped examples name no claim the data
+    set has, so they were dropped whole, and the no-topic classifier, left with the labelled non-claims and the
+    claims' few quotes, stripped "More than 90% of patients respond." of its topics and verdict."""
+    import scipy.sparse as sparse
+
+    from evidence.checking import matching
+
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path / "cache"))
+    dataset, _ = fixture_data
+    index = matching.ClaimIndex(dataset.claims)
+    assert index._orphans and not any(r.kind == "example" and r.claim_id not in index.claims for r in index.refs)
+    row = index._rows(["More than 90% of patients respond."])
+    assert index.no_topic(sparse.csr_matrix(row), frozenset())[0] < checker.NO_TOPIC_THRESHOLD
+    real = matching.ClaimIndex(load_dataset().claims)  # the curated claims: every example is one of theirs
+    assert real._orphans == []

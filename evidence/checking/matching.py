@@ -271,10 +271,15 @@ class ClaimIndex:
                 figures = tuple(_figures(text)) or (self.asserted[claim.id] if kind == "short" else ())
                 self.refs.append(Reference(claim.id, kind, text, utils.default_process(text), figures,
                                            frozenset(word_terms(text))))
+        # labelled claim sentences whose claim this data set does not have: not examples of any of its claims, but
+        # still sentences with a topic, which the no-topic classifier learns from (a data set with claims of its
+        # own had "More than 90% of patients respond." stripped of its topics without them)
+        self._orphans: list[tuple[str, str]] = []
         for ex in load_examples() if examples is None else examples:
             cid = ex.get("claim")
             if cid is not None and cid not in self.claims:
-                continue  # an example of a claim this data set does not have
+                self._orphans.append((ex["text"], str(ex.get("site", ""))))
+                continue
             self.refs.append(Reference(cid, "example" if cid else "negative", ex["text"],
                                        utils.default_process(ex["text"]), tuple(_figures(ex["text"])),
                                        frozenset(word_terms(ex["text"])), ex.get("site", ""),
@@ -468,11 +473,20 @@ class ClaimIndex:
                 model = None
                 if len(set(labels)) >= 2:
                     x_train = sparse.hstack([self._word_matrix, self._char_matrix]).tocsr()[keep]
+                    orphans = [t for t, site in self._orphans if site not in excluded]
+                    if name == "topic-classifier" and orphans:
+                        x_train = sparse.vstack([x_train, self._rows(orphans)]).tocsr()
+                        labels = np.concatenate([labels, np.array(["(topic)"] * len(orphans), dtype=object)])
                     model = fit_classifier(x_train, labels, cache=not excluded, name=name)
                 if len(self._models) > 32:
                     self._models.clear()
                 self._models[key] = model
             return self._models[key]
+
+    def _rows(self, texts: list[str]) -> Any:
+        """The word and character feature rows of ``texts``, as the references' are built."""
+        words = self.words.transform([doc_terms(t, _figures(t)) for t in texts])
+        return sparse.hstack([words, self.chars.transform([_char_text(t) for t in texts])])
 
     def features(self, cid: str, word: float, char: float, figures: list[Quantity], topics: list[str],
                  pops: set[str]) -> dict[str, float]:
