@@ -457,8 +457,8 @@ def test_synthetic_pages_still_match_with_the_synthetic_claims(fixture_data):
     """The synthetic pages against the synthetic claim set: claims with no paraphrase examples at all, as a newly
     curated claim would be.  The re-ranker was fitted on real pages, where the examples (classifier, votes) carry
     a match and bare word overlap adds nothing (its weight is bounded at zero: left free it came out negative, and
-    this test then fell to recall 0.38).  Measured at MATCH_THRESHOLD: precision 0.88 (23 right, 3 wrong), recall
-    0.46 (0.58 nine refits ago, then 0.46, 0.40, 0.42, 0.50, 0.52, 0.52, 0.48 and 0.52: the more paraphrase
+    this test then fell to recall 0.38).  Measured at MATCH_THRESHOLD: precision 0.89 (24 right, 3 wrong), recall
+    0.48 (0.58 nine refits ago, then 0.46, 0.40, 0.42, 0.50, 0.52, 0.52, 0.48 and 0.52: the more paraphrase
     examples the curated claims have, the less a claim without any is matched, so a newly curated claim needs
     examples; the exact-figure feature brought some back).  Precision was 0.96 (one wrong) before sentences
     asserting two claims became examples of both; when last listed, the three wrong matches named a neighbouring
@@ -479,7 +479,7 @@ def test_threshold_carries_over_to_the_curated_claims(monkeypatch):
     synthetic claims, precision 0.92 and recall 0.73 (45 right, 4 wrong, 17 missed). With the re-ranker fitted on
     real pages, precision 0.84 and recall 0.79 (54 right, 10 wrong), with fifteen collections 0.90 and 0.84 (56
     right, 6 wrong), with sixteen 0.88 and 0.84 (56 right, 8 wrong), with seventeen 0.88 and 0.84 (56 right, 8
-    wrong), and with eighteen 0.89 and 0.82 (56 right, 7 wrong): most of the wrong ones name a neighbouring claim (a
+    wrong), and with eighteen 0.88 and 0.84 (57 right, 8 wrong): most of the wrong ones name a neighbouring claim (a
     full course for relief lasting weeks, the glutamate surge for the NMDA receptor, the 1960s for "developed in the
     1960s ... found to have antidepressant effects"), so the bar is 0.80."""
     if not (data_dir() / "claims.yaml").exists():
@@ -959,6 +959,24 @@ def test_a_sentence_that_says_only_what_ketamine_is_for_is_marked_as_use(real_da
     from evidence.checking.matching import WEIGHTS
 
     assert WEIGHTS["use_only"] < 0
+
+
+def test_a_history_claim_beside_a_sentence_with_no_date_is_marked_undated(real_data):
+    """The 1960s claim was the commonest wrong match on the development half, mostly sentences that say only that
+    ketamine is an anaesthetic, with no date or span of time; the re-ranker has a feature for it (weight negative)."""
+    from evidence.checking.checker import claim_index
+    from evidence.checking.matching import WEIGHTS
+
+    index = claim_index(real_data[0])
+
+    def undated(sentence: str) -> float:
+        return next(c.features["undated"] for c in index.candidates(sentence, [], None)
+                    if c.claim_id == "used_since_1960s")
+
+    assert undated("Ketamine is an anesthetic used in operating rooms.") == 1.0
+    assert undated("Ketamine has been used as an anesthetic since the 1960s.") == 0.0
+    assert undated("Ketamine has been used as an anesthetic for decades.") == 0.0
+    assert WEIGHTS["undated"] < 0
 
 
 def test_stemming_is_safe_across_threads():
