@@ -708,6 +708,13 @@ def extract_quantities(sentence: str) -> list[Quantity]:
         return []
 
 
+def _range_start(toks: list[_Tok], a: _Atom) -> int:
+    """Where a range that opens with ``a`` starts: with its "from" or "between", its framing, an "anywhere"."""
+    i0 = a.i - 1 if _word_at(toks, a.i - 1) in ("from", "between") else a.i
+    _, i0 = _pre_framing(toks, i0)
+    return i0 - 1 if _word_at(toks, i0 - 1) in ("anywhere", "from") else i0
+
+
 def _extract(text: str) -> list[Quantity]:
     toks = _tokens(text)
     if not toks:
@@ -761,23 +768,17 @@ def _extract(text: str) -> list[Quantity]:
                 if compatible and (sep[0] != "and" or between):
                     is_range = True
                 elif (ua is None and ub is None and b.mult > 1 and a.mult == 1 and not a.vague and len(sep) == 1
-                      and (sep[0] in _DASHES | {"to"} or (sep[0] == "and" and _word_at(toks, a.i - 1) == "between"))
-                      and a.lo * b.mult <= b.lo):
+                      and (sep[0] in _DASHES | {"to"} or between) and a.lo * b.mult <= b.lo):
                     # "13-14 million patients": the multiplier is the range's, a count of people or things
-                    i0 = a.i - 1 if _word_at(toks, a.i - 1) in ("from", "between") else a.i
-                    framing, i0 = _pre_framing(toks, i0)
-                    noun_end = _generic_count(toks, b) or b.j
-                    emit("count", a.lo * b.mult, b.hi, "none", "range", i0, noun_end)
+                    emit("count", a.lo * b.mult, b.hi, "none", "range", _range_start(toks, a),
+                         _generic_count(toks, b) or b.j)
                     k += 2
                     continue
         if is_range and b is not None:
             unit = b.unit if b.unit is not None else a.unit
             ua = a.unit or unit
             ub = b.unit or unit
-            i0 = a.i - 1 if _word_at(toks, a.i - 1) in ("from", "between") else a.i
-            _, i0 = _pre_framing(toks, i0)
-            if _word_at(toks, i0 - 1) in ("anywhere", "from"):
-                i0 -= 1
+            i0 = _range_start(toks, a)
             if unit == "percent":
                 emit("share", a.lo, b.hi, "percent", "range", i0, b.j)
             elif unit.startswith("dose:"):
