@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from evidence.checking.quantities import DOSE_UNIT_NAMES
+from evidence.checking.quantities import CURRENCY_CODES, DOSE_UNIT_NAMES
 from evidence.curation.yaml_reader import parse_data
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
@@ -257,8 +257,9 @@ def _same_value(lo: float, hi: float, unit: str, q: dict[str, Any]) -> bool:
         if q["unit"] != "percent":
             return False
         a, b, c, d = lo, hi, q["low"], q["high"]
-    else:  # infusions / none: counts, and doses (the labels' unit list has no mg, so labellers wrote "none")
-        if q["kind"] != "count" and q["unit"] not in ("infusions", "none") and q["unit"] not in DOSE_UNIT_NAMES:
+    else:  # infusions / none: counts, doses and prices (the labels' unit list has no mg or $: labellers wrote "none")
+        if (q["kind"] != "count" and q["unit"] not in ("infusions", "none") and q["unit"] not in DOSE_UNIT_NAMES
+                and q["unit"] not in CURRENCY_CODES):
             return False
         a, b, c, d = lo, hi, q["low"], q["high"]
     tol = lambda x: max(0.011 * abs(x), 0.01)  # noqa: E731 - rounding of 2/3, a month as 30.4 days

@@ -131,14 +131,15 @@ QUANTITY_CASES = [
     ("effects typically last for several weeks", [q("duration", 21, 49, "days")]),
     ("relief lasting weeks or even months", [q("duration", 14, 334.5833, "days", "range")]),
     ("antidepressants take six to eight weeks to work", [q("onset", 42, 56, "days", "range")]),
-    ("Some patients stay well for 3 months or longer", [q("duration", 91.25, 91.25, "days", "at least")]),
+    ("Some patients stay well for 3 months or longer",
+     [q("count", 2, 11, "none"), q("duration", 91.25, 91.25, "days", "at least")]),
     ("the improvement tends to fade after about a week", [q("duration", 7, 7, "days", "about")]),
     ("roughly half of patients respond", [q("share", 50, 50, "percent", "about")]),
     ("two-thirds of patients improved", [q("share", 66.7, 66.7, "percent")]),
     ("at least 60 percent respond", [q("share", 60, 60, "percent", "at least")]),
     ("nearly 7 in 10 people", [q("share", 70, 70, "percent", "about")]),
     ("a series of six infusions", [q("count", 6, 6, "infusions")]),
-    ("Some people improve with just one infusion", [q("count", 1, 1, "infusions")]),
+    ("Some people improve with just one infusion", [q("count", 2, 11, "none"), q("count", 1, 1, "infusions")]),
     ("more than 5,000 ketamine infusions given", [q("count", 5000, 5000, "infusions", "more than")]),
     ("effects lasting between 2 and 4 weeks", [q("duration", 14, 28, "days", "range")]),
     ("results in twenty-four hours", [q("onset", 24, 24, "hours")]),
@@ -157,7 +158,7 @@ QUANTITY_CASES = [
     ("5 Benefits of Ketamine Infusion Therapy", [q("count", 5, 5, "none")]),
     ("A dose of 0.5 mg/kg is typical.", [q("other", 0.5, 0.5, "mg/kg")]),  # a dose: read, never compared
     ("Spravato is given at 56-84 mg.", [q("other", 56, 84, "mg", "range")]),
-    ("The price is $1,500 per infusion.", []),  # prices are not quantities
+    ("The price is $1,500 per infusion.", [q("other", 1500, 1500, "USD")]),  # a price: read, never compared
     # ages, large counts, dozens, hyphenated shares, "one" before a noun, an ordinal range
     ("It is approved for adolescents ages 12 to 17.", [q("other", 4380, 6205, "days", "range")]),
     ("He first tried it at age 19.", [q("other", 6935, 6935, "days")]),
@@ -223,12 +224,15 @@ QUANTITY_CASES = [
      [q("duration", 182.5, 182.5, "days", "up to")]),
     ("The patent expired after 20 years.", [q("other", 7300, 7300, "days")]),  # nothing takes years to work
     ("Relief can last for up to a year.", [q("duration", 365, 365, "days", "up to")]),
-    # a dose written from its decimal point; a range sharing its multiplier; both ends of a price range unread
+    # a dose written from its decimal point; a range sharing its multiplier; a price range, a rate, a pound
     ("A single dose (.5mg/kg) was compared to midazolam.",
      [q("count", 1, 1, "infusions"), q("other", 0.5, 0.5, "mg/kg")]),
     ("With 13-14 million patients diagnosed annually.", [q("count", 13e6, 14e6, "none", "range")]),
     ("Between 2 and 3 million adults have it.", [q("count", 2e6, 3e6, "none", "range")]),
-    ("Doctors typically charge $400-800 per infusion.", []),
+    ("Doctors typically charge $400-800 per infusion.", [q("other", 400, 800, "USD", "range")]),
+    ("Care runs £3500-£5200 per month.", [q("other", 3500, 5200, "GBP", "range")]),
+    ("It costs more than $635 billion a year.", [q("other", 635e9, 635e9, "USD", "more than")]),
+    ("Infusions cost less than $10 each.", [q("other", 10, 10, "USD", "up to")]),
     # relapse after a time is how long relief lasted, not how soon it came
     ("They had a median time to relapse of 41 days.", [q("duration", 984, 984, "hours")]),
     ("People tend to relapse within several days to a week.", [q("duration", 3, 7, "days", "range")]),
@@ -237,6 +241,15 @@ QUANTITY_CASES = [
      [q("count", 2, 2, "none"), q("other", 30.4167, 30.4167, "days")]),
     ("You schedule your initial 6 infusion appointments.", [q("count", 6, 6, "infusions")]),
     ("Unlike the past two treatments, this one worked.", []),
+    # amounts in words: "some", "many of the", "a (wide) range of", "various"; not "some time" or a bare "for some"
+    ("For some people, therapy helps.", [q("count", 2, 11, "none")]),
+    ("Many of the traditional treatment methods fail.", [q("count", 3, 11, "none")]),
+    ("So many of them improve.", [q("count", 3, 11, "none")]),
+    ("A wide range of studies support it.", [q("count", 2, 11, "none")]),
+    ("Various IV therapy clinics opened.", [q("count", 2, 11, "none")]),
+    ("It takes some time.", []),
+    ("This could be why for some, it works.", []),
+    ("The dose range of 0.5 to 1 mg/kg.", [q("other", 0.5, 1, "mg/kg", "range")]),
 ]
 
 

@@ -31,7 +31,8 @@ Conventions (the tests pin every one of them):
   "no one", "one-on-one"), large figures with no noun ("845,000", "2.4 million"), "a dozen" 12.  Ordinal ranges
   ("a second or third infusion") are counts of 2-3.  Ages ("ages 12 to 17", "in their 40s") and doses
   ("56-84 mg", unit ``mg``) are kind ``other``.
-* Not quantities: years ("the 1960s", "2019"), prices, phone numbers, "once a month", "hours of operation" and bare
+* Prices ("$400", "£3500-£5200 per month") are kind ``other`` in their currency (unit ``USD``, ``GBP`` ...).
+* Not quantities: years ("the 1960s", "2019"), phone numbers, "once a month", "hours of operation" and bare
   numbers without a unit.
   Frequencies ("every 15 minutes", "every few weeks") and spans of the past ("the past few years", "in recent
   years") are kind ``other``: read and shown, never compared with the evidence.
@@ -87,6 +88,16 @@ TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seve
 VAGUE = {"few": (2, 4), "several": (3, 7), "couple": (2, 2), "number": (2, 7), "many": (3, 11), "numerous": (3, 11),
          "multiple": (2, 7)}
 NOT_MULTIPLE = {"sclerosis", "myeloma", "personality", "choice"}  # names, not amounts
+VAGUE.update({"some": (2, 11), "various": (2, 11), "countless": (100, 1e6)})
+# "a (wide) range of", "a (growing) number of", "an array of", "lots of": an amount in words, read like "several"
+VAGUE_OF = {"variety": (2, 11), "array": (2, 11), "range": (2, 11), "handful": (2, 5), "host": (2, 11),
+            "plethora": (3, 11), "multitude": (3, 11), "lot": (3, 11), "lots": (3, 11), "plenty": (3, 11)}
+VAGUE.update(VAGUE_OF)
+_VAGUE_ADJECTIVES = {"wide", "broad", "growing", "small", "large", "whole", "great", "vast", "huge", "diverse",
+                     "increasing", "limited", "significant"}
+# after "some": not an amount ("some time", "some relief" has no plural and is dropped anyway)
+_NOT_AFTER_SOME = {"of", "time", "point", "form", "forms", "kind", "kinds", "sort", "sorts", "way", "ways", "degree",
+                   "extent", "level", "cases"}
 BIG_VAGUE = {"dozens": (24.0, 143.0), "hundreds": (200.0, 999.0), "thousands": (2e3, 999e3),
              "millions": (2e6, 999e6)}
 TIME_UNITS = {
@@ -183,7 +194,10 @@ ONSET_AFTER_OF = {"treatment", "infusion", "dose", "session", "therapy", "first"
 _TOKEN = re.compile(r"(?:(?<=[\s(])\.\d+)|\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?|[^\w\s]|_")
 _SEP_RANGE = {"-", "–", "—", "‐", "‑", "‒", "to", "or", "and"}
 _DASHES = {"-", "–", "—", "‐", "‑", "‒"}
-_CURRENCY = {"$", "£", "€", "¥", "₹"}  # prices are not quantities
+# a price is read as kind "other" in its currency ("$400" -> other 400 USD): shown, never compared with evidence
+CURRENCY = {"$": "USD", "£": "GBP", "€": "EUR", "¥": "JPY", "₹": "INR"}
+_CURRENCY = set(CURRENCY)
+CURRENCY_CODES = frozenset(CURRENCY.values())  # a price's ``unit``
 _ORDINAL_SUFFIXES = {"st", "nd", "rd", "th"}
 
 
@@ -275,7 +289,17 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
             price = (i >= 1 and toks[i - 1].text in _CURRENCY) or (
                 i >= 3 and (toks[i - 1].text in _DASHES or toks[i - 1].low == "to") and toks[i - 2].is_num
                 and toks[i - 3].text in _CURRENCY)
-            if value is not None and not phone and not glued and not slash and not after_phone and not price:
+            if value is not None and price and not phone and not slash:
+                first = toks[i - 1].text in _CURRENCY
+                code = CURRENCY[toks[i - 1].text if first else toks[i - 3].text]
+                atom = _Atom(i - 1 if first else i, i + 1, value, value, unit="price:" + code)
+                if _word_at(toks, i + 1) in MULTIPLIERS:  # "$635 billion"
+                    m = MULTIPLIERS[_word_at(toks, i + 1)]
+                    atom.lo, atom.hi, atom.j = value * m, value * m, i + 2
+                if _word_at(toks, atom.j) in ("a", "an", "per", "each", "every") and _word_at(
+                        toks, atom.j + 1) in TIME_UNITS:  # "$635 billion a year": a rate, not a time
+                    atom.j += 2
+            elif value is not None and not phone and not glued and not slash and not after_phone and not price:
                 atom = _Atom(i, i + 1, value, value, large="," in t.text and value >= 1000)
                 if _word_at(toks, i + 1) in VULGAR:  # "1 ½ hours", "3½ hours"
                     atom.lo = atom.hi = value + VULGAR[_word_at(toks, i + 1)] / 100
@@ -326,11 +350,17 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
         elif w in VAGUE and not (w == "multiple" and _word_at(toks, i + 1) in NOT_MULTIPLE) and not (
                 w == "many" and _word_at(toks, i - 1) == "how"):  # "How many infusions?" asks, says no amount
             j = i + 1
-            if w in ("couple", "number"):
-                if _word_at(toks, i - 1) != "a" or _word_at(toks, j) != "of":
+            if w in ("couple", "number") or w in VAGUE_OF:
+                article = _word_at(toks, i - 1)
+                if article in _VAGUE_ADJECTIVES:  # "a wide range of", "a growing number of"
+                    article = _word_at(toks, i - 2)
+                if (article not in ("a", "an") and w not in ("lots", "plenty")) or _word_at(toks, j) != "of":
                     i += 1
                     continue
                 j += 1
+            elif w == "some" and _word_at(toks, j) in _NOT_AFTER_SOME - {"of"}:
+                i += 1
+                continue
             lo, hi = VAGUE[w]
             atom = _Atom(i, j, float(lo), float(hi), vague=True)
         elif w in BARE_PLURAL and not _opening_hours(toks, i) and (
@@ -646,8 +676,10 @@ def _generic_count(toks: list[_Tok], a: _Atom) -> int:
     # up to four words ("two antidepressants", "three different broad classes", "two failed anti-depressant
     # medications": a hyphen inside a word is not a word)
     start, words = j, 4
-    if a.lo >= 2 and not a.vague and _word_at(toks, j) == "of" and _word_at(toks, j + 1) in DETERMINERS:
-        start, words = j + 2, 5  # "Two of the most well-established options"
+    if a.lo >= 2 and _word_at(toks, j) == "of" and _word_at(toks, j + 1) in DETERMINERS:
+        start, words = j + 2, 5  # "Two of the most well-established options", "many of the traditional methods"
+    elif a.vague and _word_at(toks, j) == "of" and _word_at(toks, j + 1) in ("them", "us", "you", "which", "whom"):
+        return j + 2  # "many of them"
     for k in range(start, min(start + 2 * words, len(toks))):
         w = _word_at(toks, k)
         if w in _DASHES and 0 < k < len(toks) - 1 and _adjacent(toks[k - 1], toks[k]):
@@ -763,6 +795,7 @@ def _extract(text: str) -> list[Quantity]:
                     (ua is None and ub is not None and (not ub.startswith("count") or not a.vague))
                     or (ub is None and ua is not None and not ua.startswith("count") and sep[0] == "or")
                     or (ua == ub == "percent")
+                    or (ua is not None and ua.startswith("price:") and ub == ua)
                     or (ua in UNIT_HOURS and ub in UNIT_HOURS)
                 )
                 if compatible and (sep[0] != "and" or between):
@@ -781,7 +814,7 @@ def _extract(text: str) -> list[Quantity]:
             i0 = _range_start(toks, a)
             if unit == "percent":
                 emit("share", a.lo, b.hi, "percent", "range", i0, b.j)
-            elif unit.startswith("dose:"):
+            elif unit.startswith(("dose:", "price:")):
                 emit("other", a.lo, b.hi, unit.split(":", 1)[1], "range", i0, b.j)
             elif unit.startswith("count:"):
                 noun = unit.split(":", 1)[1]
@@ -833,7 +866,7 @@ def _extract(text: str) -> list[Quantity]:
         end = pj if post else a.j
         if a.unit == "percent":
             emit("share", a.lo, a.hi, "percent", framing, fi, end)
-        elif a.unit.startswith("dose:"):
+        elif a.unit.startswith(("dose:", "price:")):
             emit("other", a.lo, a.hi, a.unit.split(":", 1)[1], framing, fi, end)
         elif a.unit.startswith("count:"):
             noun = a.unit.split(":", 1)[1]
