@@ -908,7 +908,9 @@ def test_a_match_says_how_close_it_is_and_the_band_follows_the_fitted_score(real
     [f] = check_text(quote, dataset, tables, html=False, as_sentence=True)
     assert f.claim_id == dataset.claims[0].id and f.strength == "close"
     assert findings_table([f], claims)[0]["match"].startswith(MATCH_LABELS["close"])
-    paraphrase = "Ketamine can start to lift depression within a day of the first infusion."
+    # ("... lift depression within a day of the first infusion." scored 38.1 after the refit to a threshold of 41:
+    # a lead now, not a match)
+    paraphrase = "Many patients feel relief from depression within 24 hours of their first ketamine infusion."
     [p] = check_text(paraphrase, dataset, tables, html=False, as_sentence=True)
     assert p.claim_id is not None, p.similarity
     expected = "close" if p.similarity >= checker.CLOSE_THRESHOLD else "possible"

@@ -11,15 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evidence.checking.checker import Finding, check_text, extract_text, split_sentences
-from evidence.checking.quantities import MAX_CHARS, _extract, extract_quantities
+from evidence.checking.quantities import CURRENCY_CODES, DOSE_UNIT_NAMES, MAX_CHARS, _extract, extract_quantities
 from evidence.curation.load import load_dataset
 from evidence.curation.tables import build_tables
 
 FIX = Path(__file__).parent / "fixtures" / "checker"
 DATASET = load_dataset(FIX / "data")
 TABLES = build_tables(DATASET)
-KINDS = {"share", "onset", "duration", "count", "infusion_length"}
-UNITS = {"percent", "hours", "days", "minutes", "infusions", "none"}
+# "other": ages, spans of the past, doses (mg) and prices (a currency), read and shown, never compared
+KINDS = {"share", "onset", "duration", "count", "infusion_length", "other"}
+UNITS = {"percent", "hours", "days", "minutes", "infusions", "none"} | DOSE_UNIT_NAMES | CURRENCY_CODES
 FRAMINGS = {"up to", "as little as", "more than", "at least", "about", "range", "none"}
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
