@@ -19,7 +19,8 @@ Conventions (the tests pin every one of them):
   ``minutes``; counts in ``infusions`` (infusions, sessions, treatments, doses) or ``none``.
   A month is 730/24 days (as ``schema.HOURS_PER_UNIT``), a year 365 days.
 * Vague amounts have explicit ranges (``VAGUE``): "a few" 2-4, "several" 3-7, "a couple of" 2,
-  "a number of" and "multiple" 2-7, "dozens/hundreds/thousands/millions of" (``BIG_VAGUE``); a bare plural unit
+  "a number of" and "multiple" 2-7, "some", "various", "a (wide) range of", "an array of" 2-11 (``VAGUE_OF``),
+  "dozens/hundreds/thousands/millions of" (``BIG_VAGUE``); a bare plural unit
   ("within minutes", "for weeks") is a range too (``BARE_PLURAL``: minutes 2-59, hours 2-23, days 2-6,
   weeks 2-4, months 2-11, years 2-10).
 * The kind of a time comes from cue words near it (``last``/``lasting``/``for`` -> duration;
@@ -85,18 +86,16 @@ ONES = {
 }
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
         "ninety": 90}
-VAGUE = {"few": (2, 4), "several": (3, 7), "couple": (2, 2), "number": (2, 7), "many": (3, 11), "numerous": (3, 11),
-         "multiple": (2, 7)}
-NOT_MULTIPLE = {"sclerosis", "myeloma", "personality", "choice"}  # names, not amounts
-VAGUE.update({"some": (2, 11), "various": (2, 11), "countless": (100, 1e6)})
-# "a (wide) range of", "a (growing) number of", "an array of", "lots of": an amount in words, read like "several"
+# "a (wide) range of", "an array of", "lots of": an amount in words, read like "several" (only before "of")
 VAGUE_OF = {"variety": (2, 11), "array": (2, 11), "range": (2, 11), "handful": (2, 5), "host": (2, 11),
             "plethora": (3, 11), "multitude": (3, 11), "lot": (3, 11), "lots": (3, 11), "plenty": (3, 11)}
-VAGUE.update(VAGUE_OF)
+VAGUE = {"few": (2, 4), "several": (3, 7), "couple": (2, 2), "number": (2, 7), "many": (3, 11), "numerous": (3, 11),
+         "multiple": (2, 7), "some": (2, 11), "various": (2, 11), "countless": (100, 1e6)} | VAGUE_OF
+NOT_MULTIPLE = {"sclerosis", "myeloma", "personality", "choice"}  # names, not amounts
 _VAGUE_ADJECTIVES = {"wide", "broad", "growing", "small", "large", "whole", "great", "vast", "huge", "diverse",
                      "increasing", "limited", "significant"}
 # after "some": not an amount ("some time", "some relief" has no plural and is dropped anyway)
-_NOT_AFTER_SOME = {"of", "time", "point", "form", "forms", "kind", "kinds", "sort", "sorts", "way", "ways", "degree",
+_NOT_AFTER_SOME = {"time", "point", "form", "forms", "kind", "kinds", "sort", "sorts", "way", "ways", "degree",
                    "extent", "level", "cases"}
 BIG_VAGUE = {"dozens": (24.0, 143.0), "hundreds": (200.0, 999.0), "thousands": (2e3, 999e3),
              "millions": (2e6, 999e6)}
@@ -196,7 +195,6 @@ _SEP_RANGE = {"-", "–", "—", "‐", "‑", "‒", "to", "or", "and"}
 _DASHES = {"-", "–", "—", "‐", "‑", "‒"}
 # a price is read as kind "other" in its currency ("$400" -> other 400 USD): shown, never compared with evidence
 CURRENCY = {"$": "USD", "£": "GBP", "€": "EUR", "¥": "JPY", "₹": "INR"}
-_CURRENCY = set(CURRENCY)
 CURRENCY_CODES = frozenset(CURRENCY.values())  # a price's ``unit``
 _ORDINAL_SUFFIXES = {"st", "nd", "rd", "th"}
 
@@ -286,11 +284,11 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
             after_phone = i >= 2 and toks[i - 1].text in _DASHES and toks[i - 2].is_num and _word_at(toks, i - 3) in {
                 ")", "-", "–"}
             # "$400", and the second end of "$400-800" or "$400 to 800"
-            price = (i >= 1 and toks[i - 1].text in _CURRENCY) or (
+            price = (i >= 1 and toks[i - 1].text in CURRENCY) or (
                 i >= 3 and (toks[i - 1].text in _DASHES or toks[i - 1].low == "to") and toks[i - 2].is_num
-                and toks[i - 3].text in _CURRENCY)
+                and toks[i - 3].text in CURRENCY)
             if value is not None and price and not phone and not slash:
-                first = toks[i - 1].text in _CURRENCY
+                first = toks[i - 1].text in CURRENCY
                 code = CURRENCY[toks[i - 1].text if first else toks[i - 3].text]
                 atom = _Atom(i - 1 if first else i, i + 1, value, value, unit="price:" + code)
                 if _word_at(toks, i + 1) in MULTIPLIERS:  # "$635 billion"
@@ -358,7 +356,7 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
                     i += 1
                     continue
                 j += 1
-            elif w == "some" and _word_at(toks, j) in _NOT_AFTER_SOME - {"of"}:
+            elif w == "some" and _word_at(toks, j) in _NOT_AFTER_SOME:
                 i += 1
                 continue
             lo, hi = VAGUE[w]
