@@ -53,7 +53,8 @@ NUMBER_KINDS = ("share", "onset", "duration", "count", "infusion_length", "other
 NUMBER_UNITS = ("minutes", "hours", "days", "weeks", "months", "years", "decades", "percent", "infusions", "none")
 FOLDS = 5
 CLOSE_PRECISION = 0.9  # a "close" match (matching.CLOSE_THRESHOLD): right nine times in ten out of fold
-_HOURS = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0, "weeks": 168.0, "months": 730.0, "years": 8760.0}
+_HOURS = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0, "weeks": 168.0, "months": 730.0, "years": 8760.0,
+          "decades": 87600.0}
 
 
 # --------------------------------------------------------------------------- the corpus

@@ -250,6 +250,14 @@ QUANTITY_CASES = [
     ("It takes some time.", []),
     ("This could be why for some, it works.", []),
     ("The dose range of 0.5 to 1 mg/kg.", [q("other", 0.5, 1, "mg/kg", "range")]),
+    # half an hour is a time, not a share; a (half) century is history; a sample size is a count
+    ("It takes about half an hour.", [q("onset", 0.5, 0.5, "hours", "about")]),
+    ("Each session takes a half hour.", [q("infusion_length", 30, 30, "minutes")]),
+    ("It was used for over half a century.", [q("other", 18250, 18250, "days", "more than")]),
+    ("Ketamine was developed over a half century ago.", [q("other", 18250, 18250, "days", "more than")]),
+    ("It has been used for more than a century.", [q("other", 36500, 36500, "days", "more than")]),
+    ("Over half of patients respond.", [q("share", 50, 50, "percent", "more than")]),
+    ("Responders (n = 14) relapsed later.", [q("count", 14, 14, "none")]),
 ]
 
 

@@ -299,6 +299,8 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
                     atom.j += 2
             elif value is not None and not phone and not glued and not slash and not after_phone and not price:
                 atom = _Atom(i, i + 1, value, value, large="," in t.text and value >= 1000)
+                if _word_at(toks, i - 1) == "=" and _word_at(toks, i - 2) == "n":  # "(n = 12)": a sample size
+                    atom.i, atom.unit = i - 2, "count:n"
                 if _word_at(toks, i + 1) in VULGAR:  # "1 ½ hours", "3½ hours"
                     atom.lo = atom.hi = value + VULGAR[_word_at(toks, i + 1)] / 100
                     atom.j = i + 2
@@ -342,6 +344,10 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
         elif w == "half" and _word_at(toks, i + 1) in ("an", "a") and (
                 _word_at(toks, i + 2) in TIME_UNITS or _word_at(toks, i + 2) == "dozen"):
             atom = _Atom(i, i + 2, 0.5, 0.5)
+        elif w in ("a", "an") and _word_at(toks, i + 1) == "half" and _word_at(toks, i + 2) in TIME_UNITS:
+            atom = _Atom(i, i + 2, 0.5, 0.5)  # "a half hour"
+        elif _century(toks, i):  # "half a century", "a half-century", "a century": in years
+            atom = _century(toks, i)
         elif w in BIG_VAGUE and _word_at(toks, i + 1) == "of":
             lo, hi = BIG_VAGUE[w]
             atom = _Atom(i, i + 2, lo, hi, vague=True)  # "millions of people": a count, read by _generic_count
@@ -457,6 +463,21 @@ def _most_people(toks: list[_Tok], i: int) -> bool:
     return w2 in PEOPLE or (w2 in ("our", "the", "these") and w3 in PEOPLE)
 
 
+def _century(toks: list[_Tok], i: int) -> _Atom | None:
+    w, nxt = _word_at(toks, i), _word_at(toks, i + 1)
+    if w == "half" and nxt in ("a", "an") and _word_at(toks, i + 2) == "century":
+        return _Atom(i, i + 3, 50.0, 50.0, unit="years")
+    if w not in ("a", "an"):
+        return None
+    if nxt == "century":
+        return _Atom(i, i + 2, 100.0, 100.0, unit="years")
+    if nxt == "half" and _word_at(toks, i + 2) == "century":
+        return _Atom(i, i + 3, 50.0, 50.0, unit="years")
+    if nxt == "half" and _word_at(toks, i + 2) in _DASHES and _word_at(toks, i + 3) == "century":
+        return _Atom(i, i + 4, 50.0, 50.0, unit="years")
+    return None
+
+
 def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
     """"two-thirds of", "one-third", "⅔", "half of", "a quarter of", "a/the (vast) majority of" -> percent."""
     out = []
@@ -484,6 +505,9 @@ def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
             continue
         if w not in FRACTIONS:
             continue
+        if w == "half" and (nxt in ("a", "an") and _word_at(toks, i + 2) in TIME_UNITS.keys() | {"century", "dozen"}
+                            or nxt in TIME_UNITS or nxt in _DASHES and _word_at(toks, i + 2) == "century"):
+            continue  # "half an hour", "half a century", "a half hour": a time, not a share
         numerator = None
         if prev in ONES:
             numerator, start = ONES[prev], i - 1
@@ -858,7 +882,8 @@ def _extract(text: str) -> list[Quantity]:
         framing, fi = _pre_framing(toks, a.i - 1 if _word_at(toks, a.i - 1) == "a" and a.vague else a.i)
         post, pj = _post_framing(toks, a.j)
         if framing == "more than" and toks[fi].low == "over" and a.unit != "percent" and not (
-                _word_at(toks, fi - 1) in ("last", "lasts", "lasting", "for") or a.unit.startswith("count")):
+                _word_at(toks, fi - 1) in ("last", "lasts", "lasting", "for") or a.unit.startswith("count")
+                or _word_at(toks, a.j) == "ago"):  # "over 50 years ago" is more than
             framing, fi = None, a.i  # "six infusions over three weeks": over = during
         framing = framing or post or ("at least" if a.plus else "none")
         end = pj if post else a.j
@@ -875,8 +900,9 @@ def _extract(text: str) -> list[Quantity]:
                 "in", "advance")
             # "just 90 minutes outside of Washington", "a 20-minute drive": how far, not how soon
             far = _word_at(toks, end) in ("away", "outside", "drive", "north", "south", "east", "west")
+            # no effect on these pages lasts or waits 20 years: "used for over half a century" is history
             not_effect = (span or past or far or _age(toks, end) or _history(toks, fi) or _illness(toks, fi)
-                          or _track_record(toks, end))
+                          or _track_record(toks, end) or _convert(a.lo, a.unit, "years") >= 20)
             kind = "other" if not_effect else _time_kind(toks, fi, end, a.unit, words,
                                                          _convert(a.hi, a.unit, "minutes"))
             target = "minutes" if kind == "infusion_length" else ("hours" if a.unit in SHORT_UNITS else "days")
