@@ -505,8 +505,9 @@ def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
             continue
         if w not in FRACTIONS:
             continue
-        if w == "half" and (nxt in ("a", "an") and _word_at(toks, i + 2) in TIME_UNITS.keys() | {"century", "dozen"}
-                            or nxt in TIME_UNITS or nxt in _DASHES and _word_at(toks, i + 2) == "century"):
+        after = _word_at(toks, i + 2)
+        if w == "half" and ((nxt in ("a", "an") and (after in TIME_UNITS or after in ("century", "dozen")))
+                            or nxt in TIME_UNITS or (nxt in _DASHES and after == "century")):
             continue  # "half an hour", "half a century", "a half hour": a time, not a share
         numerator = None
         if prev in ONES:
