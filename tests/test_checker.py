@@ -258,6 +258,13 @@ QUANTITY_CASES = [
     ("It has been used for more than a century.", [q("other", 36500, 36500, "days", "more than")]),
     ("Over half of patients respond.", [q("share", 50, 50, "percent", "more than")]),
     ("Responders (n = 14) relapsed later.", [q("count", 14, 14, "none")]),
+    # acute effects wearing off are not relief coming; a bracketed dose range is not a phone number
+    ("This usually subsides within a few hours.", [q("other", 2, 4, "hours", "up to")]),
+    ("The effects wear off after two hours.", [q("other", 2, 2, "hours")]),
+    ("Most physical effects subside within the first day:", [q("other", 24, 24, "hours", "up to")]),
+    ("Relief comes within the first week.", [q("onset", 7, 7, "days", "up to")]),
+    ("Moderately low doses (100–200mg) are used.", [q("other", 100, 200, "mg", "range")]),
+    ("Call (800)-555-1234 today.", []),
 ]
 
 
@@ -644,6 +651,7 @@ def test_numbers_in_words_and_fractions(sentence, expected):
     ("In the last decade ketamine became popular.", set(), {"duration"}),
     ("It helped me break out of a dark place.", set(), {"response rate"}),
     ("Patients with treatment resistent depression often respond.", {"treatment-resistant depression"}, set()),
+    ("Esketamine is used to treat treatment -resistant depression.", {"treatment-resistant depression"}, set()),
     # real words one letter from a domain word are not its misspelling
     ("In addition, changes in the hippocampus reduce the functions of neurons.", set(), {"abuse and addiction"}),
     ("Patients must have a history of at least two failed anti-depressant medications.",

@@ -277,7 +277,9 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
                      and _adjacent(toks[i + 1], toks[i + 2])
                      and ((i + 4 < n and toks[i + 3].text in _DASHES and toks[i + 4].is_num)
                           or (i >= 2 and toks[i - 1].text in _DASHES and toks[i - 2].is_num)
-                          or (i >= 1 and toks[i - 1].text in {"(", ")", "+"} and len(t.text) >= 3)))
+                          or (i >= 1 and toks[i - 1].text in {"(", ")", "+"} and len(t.text) >= 3
+                              and _word_at(toks, i + 3) not in DOSE_UNITS and _word_at(toks, i + 3) not in TIME_UNITS
+                              and _word_at(toks, i + 3) not in ("%", "percent"))))  # not "(100–200mg)"
             glued = (i + 1 < n and _adjacent(t, toks[i + 1]) and toks[i + 1].low in {"s", "st", "nd", "rd", "th"})
             slash = (i + 1 < n and toks[i + 1].text == "/" and _adjacent(t, toks[i + 1])) or (
                 i >= 1 and toks[i - 1].text == "/" and _adjacent(toks[i - 1], t))
@@ -346,6 +348,9 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
             atom = _Atom(i, i + 2, 0.5, 0.5)
         elif w in ("a", "an") and _word_at(toks, i + 1) == "half" and _word_at(toks, i + 2) in TIME_UNITS:
             atom = _Atom(i, i + 2, 0.5, 0.5)  # "a half hour"
+        elif (w == "the" and _word_at(toks, i + 1) == "first" and _word_at(toks, i - 1) == "within"
+              and _word_at(toks, i + 2) in ("hour", "day", "week", "month")):
+            atom = _Atom(i, i + 2, 1.0, 1.0)  # "subside within the first day": one day
         elif _century(toks, i):  # "half a century", "a half-century", "a century": in years
             atom = _century(toks, i)
         elif w in BIG_VAGUE and _word_at(toks, i + 1) == "of":
@@ -678,6 +683,18 @@ _ILLNESS_VERBS = {"lived", "living", "battled", "battling", "struggled", "strugg
                   "spending", "wasted", "lost"}
 
 
+_WEAR_OFF = {"subside", "subsides", "subsided", "subsiding", "dissipate", "dissipates", "dissipated", "resolve",
+             "resolves", "resolved"}
+
+
+def _wears_off(toks: list[_Tok], i: int) -> bool:
+    """How soon the infusion's acute effects pass ("This usually subsides within a few hours.", "wears off after
+    two hours"): kind other, as labellers read it (19 of 23 such figures), not how soon relief comes."""
+    before = [_word_at(toks, k) for k in range(max(0, i - 6), i)]
+    return bool(_WEAR_OFF.intersection(before)) or any(
+        a in ("wear", "wears", "wore", "wearing") and b == "off" for a, b in itertools.pairwise(before))
+
+
 def _illness(toks: list[_Tok], i: int) -> bool:
     """How long someone has been ill, not how long an effect lasts: "had lived with depression for over a decade",
     "after struggling with depression for years" (a testimonial's back-story)."""
@@ -903,7 +920,8 @@ def _extract(text: str) -> list[Quantity]:
             far = _word_at(toks, end) in ("away", "outside", "drive", "north", "south", "east", "west")
             # no effect on these pages lasts or waits 20 years: "used for over half a century" is history
             not_effect = (span or past or far or _age(toks, end) or _history(toks, fi) or _illness(toks, fi)
-                          or _track_record(toks, end) or _convert(a.lo, a.unit, "years") >= 20)
+                          or _track_record(toks, end) or _convert(a.lo, a.unit, "years") >= 20
+                          or _wears_off(toks, fi))
             kind = "other" if not_effect else _time_kind(toks, fi, end, a.unit, words,
                                                          _convert(a.hi, a.unit, "minutes"))
             target = "minutes" if kind == "infusion_length" else ("hours" if a.unit in SHORT_UNITS else "days")

@@ -169,6 +169,7 @@ _REAL_WORDS = {"addition", "additions", "additive", "aesthetic", "aesthetics", "
                "mediation", "mediations", "listing", "listings", "convulsive", "depressing"}
 _TOKEN = re.compile(r"[a-z]{7,}")
 _HYPHENS = str.maketrans(dict.fromkeys("‐‑‒–\xad", "-"))
+_LOOSE_HYPHEN = re.compile(r"(?<=[a-z]) -(?=[a-z])|(?<=[a-z])- (?=resistant)")
 
 # Text that is about reaching the clinic, not about treatment: no topic, no claim, no verdict.
 _CONTACT = re.compile(
@@ -244,7 +245,7 @@ def normalise(sentence: str) -> str:
 
 @lru_cache(maxsize=1 << 14)  # each sentence is normalised by the topic, scope, context and matching rules
 def _normalise(sentence: str) -> str:
-    low = sentence.lower().replace("’", "'").translate(_HYPHENS)
+    low = _LOOSE_HYPHEN.sub("-", sentence.lower().replace("’", "'").translate(_HYPHENS))  # "treatment -resistant"
     return _TOKEN.sub(lambda m: _correct(m.group()), low)
 
 
