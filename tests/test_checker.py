@@ -485,10 +485,10 @@ def test_synthetic_pages_still_match_with_the_synthetic_claims(fixture_data):
     """The synthetic pages against the synthetic claim set: claims with no paraphrase examples at all, as a newly
     curated claim would be.  The re-ranker was fitted on real pages, where the examples (classifier, votes) carry
     a match and bare word overlap adds nothing (its weight is bounded at zero: left free it came out negative, and
-    this test then fell to recall 0.38).  Measured at MATCH_THRESHOLD: precision 0.88 (23 right, 3 wrong), recall
-    0.46 (0.58 ten refits ago, then 0.46, 0.40, 0.42, 0.50, 0.52, 0.52, 0.48, 0.52 and 0.48: the more paraphrase
-    examples the curated claims have, the less a claim without any is matched, so a newly curated claim needs
-    examples; the exact-figure feature brought some back).  Precision was 0.96 (one wrong) before sentences
+    this test then fell to recall 0.38).  Measured at MATCH_THRESHOLD: precision 0.89 (24 right, 3 wrong), recall
+    0.48 (0.58 eleven refits ago, then 0.46, 0.40, 0.42, 0.50, 0.52, 0.52, 0.48, 0.52, 0.48 and 0.46: the more
+    paraphrase examples the curated claims have, the less a claim without any is matched, so a newly curated claim
+    needs examples; the exact-figure feature brought some back).  Precision was 0.96 (one wrong) before sentences
     asserting two claims became examples of both; when last listed, the three wrong matches named a neighbouring
     onset claim ("rapidly reduce
     suicidal thoughts, often within a day" as the 24-hour claim, "within an hour" as the minutes claim, "half of
@@ -507,8 +507,9 @@ def test_threshold_carries_over_to_the_curated_claims(monkeypatch):
     synthetic claims, precision 0.92 and recall 0.73 (45 right, 4 wrong, 17 missed). With the re-ranker fitted on
     real pages, precision 0.84 and recall 0.79 (54 right, 10 wrong), with fifteen collections 0.90 and 0.84 (56
     right, 6 wrong), with sixteen 0.88 and 0.84 (56 right, 8 wrong), with seventeen 0.88 and 0.84 (56 right, 8
-    wrong), with eighteen 0.88 and 0.84 (57 right, 8 wrong), and with nineteen (threshold 41) 0.91 and 0.85 (58
-    right, 6 wrong): most of the wrong ones name a neighbouring claim (a
+    wrong), with eighteen 0.88 and 0.84 (57 right, 8 wrong), with nineteen (threshold 41) 0.91 and 0.85 (58
+    right, 6 wrong), and with twenty (threshold 39) 0.91 and 0.87 (59 right, 6 wrong): most of the wrong ones name
+    a neighbouring claim (a
     full course for relief lasting weeks, the glutamate surge for the NMDA receptor, the 1960s for "developed in the
     1960s ... found to have antidepressant effects"), so the bar is 0.80."""
     if not (data_dir() / "claims.yaml").exists():
@@ -804,9 +805,9 @@ def test_an_unmatched_sentence_names_its_closest_claim_as_a_lead_without_a_verdi
     from evidence.checking.table import findings_table
 
     dataset, tables = fixture_data
-    # the floor a little under this sentence's score against the synthetic claims (22 at the last refit), so that
-    # a refit moving it by a point or two does not hide the behaviour under test
-    monkeypatch.setattr(checker, "LEAD_FLOOR", 18.0)
+    # the floor a little under this sentence's score against the synthetic claims (18.5 at the last refit, 22 the
+    # one before), so that a refit moving it by a point or two does not hide the behaviour under test
+    monkeypatch.setattr(checker, "LEAD_FLOOR", 15.0)
     findings = check_text(" ".join([
         "Ketamine effects can last.",
         "Book your consultation today.",
