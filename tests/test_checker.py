@@ -951,12 +951,14 @@ def test_the_match_labels_text_comes_from_the_results_file(tmp_path):
                                    "thresholds": {"match": 37.0, "close": 88.0}}))
     text = match_labels_text(path=results)
     assert "score of 88 or more) was right in 46 of 50" in text and "(score 37 to 88) in 34 of 50" in text
-    assert "newest collection" not in text
+    assert "newer collection" not in text
     results.write_text(json.dumps({"test": {"tp": 80, "fp": 20, "close": 50, "close_tp": 46},
                                    "thresholds": {"match": 37.0, "close": 88.0},
-                                   "untouched": {"ninth": {"tp": 9, "fp": 3, "close": 8, "close_tp": 7}}}))
-    assert "never tuned on (ninth), close matches were right in 7 of 8 and possible ones in 2 of 4" in (
-        match_labels_text(path=results))
+                                   "untouched": {"ninth": {"tp": 9, "fp": 3, "close": 8, "close_tp": 7},
+                                                 "tenth": {"tp": 2, "fp": 2, "close": 3, "close_tp": 1}}}))
+    text = match_labels_text(path=results)  # every collection never tuned on, each with its own counts
+    assert "never tuned on (ninth), close matches were right in 7 of 8 and possible ones in 2 of 4" in text
+    assert "never tuned on (tenth), close matches were right in 1 of 3 and possible ones in 1 of 1" in text
     results.write_text("{}")
     assert match_labels_text(path=results) == ""
 

@@ -142,6 +142,11 @@ def test_methods_page_text_reads_the_measured_test_half(tmp_path):
     text = accuracy_markdown(path)
     assert "collected after all tuning (fourth: 5 sentences" in text and "before any of it was used" not in text
     assert "range from precision 0.50 to 0.75 and recall 0.25 to 0.60" in text  # the spread is shown beside it
+    result["untouched"] = {"fourth": first | {"tp": 1, "fp": 1, "fn": 3}, "fifth": first}  # each one, its counts
+    path.write_text(json.dumps(result), encoding="utf-8")
+    text = accuracy_markdown(path)
+    assert "(fourth: 5 sentences" in text and "precision 0.50 (1 of 2), recall 0.25 (1 of 4)" in text
+    assert "(fifth: 5 sentences" in text
 
 
 def test_a_batch_keeps_its_first_whole_scoring_after_it_is_used(tmp_path):

@@ -70,14 +70,17 @@ def _spread(scorings: dict[str, Any]) -> str:
 
 
 def _untouched(batches: dict[str, Any]) -> str:
-    """A batch collected after the last tuning, scored whole (both halves): the checker as a new user meets it."""
-    if not batches:
-        return ""
-    name, b = list(batches.items())[-1]
-    return (f" On a batch collected after all tuning ({name}: {b['sentences']} sentences from {b['sites']} "
-            f"sites, both halves, none of it ever read by the matcher): precision {b['precision']:.2f}, recall "
-            f"{b['recall']:.2f}, topics {b['topics']:.2f}, numbers {b['numbers']:.2f}, "
-            f"{b['non_claim_verdicts']} of {b['non_claims']} non-claims given a verdict.")
+    """Each batch collected after the last tuning, scored whole (both halves): the checker as a new user meets it.
+    Every such batch is shown, each with its own counts, so a small one is read as small, not as the only one."""
+    def counts(b: dict[str, Any], wrong: str) -> str:
+        return f" ({b['tp']} of {b['tp'] + b[wrong]})" if "tp" in b and wrong in b else ""
+
+    return "".join(
+        f" On a batch collected after all tuning ({name}: {b['sentences']} sentences from {b['sites']} "
+        f"sites, both halves, none of it ever read by the matcher): precision {b['precision']:.2f}"
+        f"{counts(b, 'fp')}, recall {b['recall']:.2f}{counts(b, 'fn')}, topics {b['topics']:.2f}, numbers "
+        f"{b['numbers']:.2f}, {b['non_claim_verdicts']} of {b['non_claims']} non-claims given a verdict."
+        for name, b in batches.items())
 
 
 def _ceiling(a: dict[str, Any] | None) -> str:
@@ -102,10 +105,9 @@ def match_labels_text(result: dict[str, Any] | None = None, path: Path = RESULTS
     text = (f"A **close match** (a curated quote, or a match score of {limits['close']:g} or more) was right in "
             f"{close_tp} of {close} on the test half's sites, never used for tuning; a **possible match** (score "
             f"{limits['match']:g} to {limits['close']:g}) in {possible_tp} of {possible}.")
-    newest = list((result.get("untouched") or {}).items())[-1:]
-    for name, b in newest:
+    for name, b in (result.get("untouched") or {}).items():  # each collection never tuned on, with its own counts
         if "close" in b:  # none of it ever read: how the labels carry to new pages
-            text += (f" On the newest collection, never tuned on ({name}), close matches were right in "
+            text += (f" On a newer collection, never tuned on ({name}), close matches were right in "
                      f"{b['close_tp']} of {b['close']} and possible ones in {b['tp'] - b['close_tp']} of "
                      f"{b['tp'] + b['fp'] - b['close']}.")
     return text + " Check any match against the claim's quotes before citing it, a possible one above all."
