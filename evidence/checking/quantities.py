@@ -689,7 +689,8 @@ _WEAR_OFF = {"subside", "subsides", "subsided", "subsiding", "dissipate", "dissi
 
 def _wears_off(toks: list[_Tok], i: int) -> bool:
     """How soon the infusion's acute effects pass ("This usually subsides within a few hours.", "wears off after
-    two hours"): kind other, as labellers read it (19 of 23 such figures), not how soon relief comes."""
+    two hours"): kind other, as labellers read them (in such sentences 19 of 28 labelled figures are other, one
+    onset), not how soon relief comes."""
     before = [_word_at(toks, k) for k in range(max(0, i - 6), i)]
     return bool(_WEAR_OFF.intersection(before)) or any(
         a in ("wear", "wears", "wore", "wearing") and b == "off" for a, b in itertools.pairwise(before))
