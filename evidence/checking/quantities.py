@@ -351,8 +351,8 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
         elif (w == "the" and _word_at(toks, i + 1) == "first" and _word_at(toks, i - 1) == "within"
               and _word_at(toks, i + 2) in ("hour", "day", "week", "month")):
             atom = _Atom(i, i + 2, 1.0, 1.0)  # "subside within the first day": one day
-        elif _century(toks, i):  # "half a century", "a half-century", "a century": in years
-            atom = _century(toks, i)
+        elif (century := _century(toks, i)) is not None:  # "half a century", "a half-century", "a century"
+            atom = century
         elif w in BIG_VAGUE and _word_at(toks, i + 1) == "of":
             lo, hi = BIG_VAGUE[w]
             atom = _Atom(i, i + 2, lo, hi, vague=True)  # "millions of people": a count, read by _generic_count
