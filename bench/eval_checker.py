@@ -219,8 +219,8 @@ def number_read(label: dict[str, Any], quantities: list[dict[str, Any]], sentenc
             qspan = _span(sentence, q.get("text") or "")
             ok = (span is not None and qspan is not None and qspan[0] < span[1] and span[0] < qspan[1]
                   and _unit_family(unit) == _unit_family(q["unit"]))
-        else:
-            ok = _same_value(float(lo), float(hi), unit, q)
+        else:  # a second labeller's vague number (no value) never matches a stated one
+            ok = q.get("low") is not None and _same_value(float(lo), float(hi), unit, q)
         if not ok:
             continue
         value_hit = True
@@ -507,7 +507,30 @@ def load_data(data: str | None = None):
 
 # --------------------------------------------------------------------------- agreement between labellers
 
-AGREEMENT = CORPUS_DIR / "agreement" / "second_labels.yaml"
+AGREEMENT = CORPUS_DIR / "agreement"
+
+
+def second_labels(path: Path = AGREEMENT) -> list[dict[str, Any]]:
+    """Every blind second label (``second_labels*.yaml`` in ``path``, or the one file ``path``), ids unique."""
+    files = sorted(path.glob("second_labels*.yaml")) if path.is_dir() else [path]
+    labels: list[dict[str, Any]] = []
+    for f in files:
+        doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        got = doc.get("labels") if isinstance(doc, dict) else None
+        if not isinstance(got, list):
+            raise CorpusError(f"{f.name}: expected a 'labels:' list")
+        for k, lab in enumerate(got):
+            if not isinstance(lab, dict) or not isinstance(lab.get("id"), str):
+                raise CorpusError(f"{f.name}: label {k}: expected a mapping with an id")
+            numbers = lab.get("numbers") or []
+            if not isinstance(numbers, list) or not all(isinstance(n, dict) for n in numbers):
+                raise CorpusError(f"{f.name}: label {k} ({lab['id']}): numbers: expected a list of mappings")
+        labels += [lab | {"_file": f.name} for lab in got]
+    ids = [lab["id"] for lab in labels]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise CorpusError(f"second labels: ids labelled twice: {', '.join(dupes)}")
+    return labels
 
 
 def agreement(items: list[Item], known: set[str], path: Path = AGREEMENT) -> dict[str, Any]:
@@ -515,18 +538,16 @@ def agreement(items: list[Item], known: set[str], path: Path = AGREEMENT) -> dic
 
     This is the ceiling a labelled corpus allows: where two careful readers disagree, no checker can agree with
     both.  Precision: the second labeller's claim is one the first accepted; recall: the first labeller's claim
-    is among the second's; topics: any shared topic (or both none); kind: the same kind.
+    is among the second's; topics: any shared topic (or both none); kind: the same kind; numbers: the first
+    labeller's numbers found among the second's by ``number_read``, as the checker's quantities are (a sample
+    labelled without numbers, the first, is left out of that figure).
     """
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    labels = doc.get("labels") if isinstance(doc, dict) else None
-    if not isinstance(labels, list):
-        raise CorpusError(f"{path.name}: expected a 'labels:' list")
     by_id = {i.id: i for i in items}
-    s = {"sentences": 0, "kind": 0, "tp": 0, "predicted": 0, "labelled": 0, "found": 0, "topics": 0}
-    for k, lab in enumerate(labels):
-        if not isinstance(lab, dict) or lab.get("id") not in by_id:
-            raise CorpusError(f"{path.name}: label {k}: id {lab.get('id') if isinstance(lab, dict) else lab!r} "
-                              "is not a corpus sentence")
+    s = {"sentences": 0, "kind": 0, "tp": 0, "predicted": 0, "labelled": 0, "found": 0, "topics": 0,
+         "numbers_labelled": 0, "numbers_read": 0, "number_sentences": 0}
+    for lab in second_labels(path):
+        if lab["id"] not in by_id:
+            raise CorpusError(f"{lab['_file']}: label {lab['id']!r} is not a corpus sentence")
         first = by_id[lab["id"]]
         s["sentences"] += 1
         s["kind"] += lab.get("kind") == first.kind
@@ -542,10 +563,71 @@ def agreement(items: list[Item], known: set[str], path: Path = AGREEMENT) -> dic
             s["found"] += primary in theirs
         a, b = set(first.topics), set(lab.get("topics") or ())
         s["topics"] += bool(a & b) if a else not b
+        if "numbers" in lab:
+            s["number_sentences"] += 1
+            quantities = [_as_quantity(n) for n in lab["numbers"]]
+            for label in first.numbers:
+                if not is_calendar_year(label):
+                    s["numbers_labelled"] += 1
+                    s["numbers_read"] += number_read(label, quantities, first.text)[0]
     n = s["sentences"] or 1
     return s | {"precision": round(s["tp"] / (s["predicted"] or 1), 3),
                 "recall": round(s["found"] / (s["labelled"] or 1), 3), "topic_agreement": round(s["topics"] / n, 3),
-                "kind_agreement": round(s["kind"] / n, 3)}
+                "kind_agreement": round(s["kind"] / n, 3),
+                "numbers": round(s["numbers_read"] / (s["numbers_labelled"] or 1), 3)}
+
+
+def _as_quantity(label: dict[str, Any]) -> dict[str, Any]:
+    """A second labeller's number in the shape of the checker's quantities (a vague one keeps no value)."""
+    low, high = label.get("low"), label.get("high")
+    low = high if low is None else low
+    high = low if high is None else high
+    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+    return {"kind": label.get("kind"), "low": float(low) if ok else None, "high": float(high) if ok else None,
+            "unit": str(label.get("unit") or "none"), "text": str(label.get("text") or "")}
+
+
+def accepted_by_either(items: list[Item], known: set[str], findings: dict[str, Any], path: Path = AGREEMENT
+                       ) -> dict[str, int]:
+    """The checker's matches on the second-labelled sentences, and how many either reader accepts: a match only
+    the second reader gave is within what two readers disagree on, not a plain error (a figure beside precision,
+    never in its place)."""
+    by_id = {i.id: i for i in items}
+    out = {"matches": 0, "first": 0, "either": 0}
+    for lab in second_labels(path):
+        got = getattr(findings.get(lab["id"]), "claim_id", None)
+        if got is None:
+            continue
+        theirs = {c for c in (lab.get("claim"), *(lab.get("also_claims") or ())) if c in known}
+        mine = acceptable_claims(by_id[lab["id"]], known)
+        out["matches"] += 1
+        out["first"] += got in mine
+        out["either"] += got in mine | theirs
+    return out
+
+
+def agreement_sample(items: list[Item], path: Path = AGREEMENT, numbers: bool = False) -> list[Item]:
+    """The corpus sentences a second labeller labelled (with ``numbers``, those it labelled numbers for), to score
+    the checker on the very same sentences."""
+    ids = {lab["id"] for lab in second_labels(path) if not numbers or "numbers" in lab}
+    return [i for i in items if i.id in ids]
+
+
+def readers_and_checker(items: list[Item], known: set[str], dataset: Any, tables: Any,
+                        folds: dict[str, frozenset[str]], seen: dict[Any, Any] | None = None,
+                        path: Path = AGREEMENT) -> dict[str, Any]:
+    """``agreement`` with the checker scored on the very same sentences (development ones out of fold, as in the
+    development figures), so that the readers' ceiling and the checker are read side by side."""
+    seen = {} if seen is None else seen
+    a = agreement(items, known, path)
+    sample = agreement_sample(items, path)
+    same = evaluate(sample, dataset, tables, held_out=folds, seen=seen)
+    numbered = evaluate(agreement_sample(items, path, numbers=True), dataset, tables, held_out=folds, seen=seen)
+    findings = {i.id: seen[(i.id, folds.get(i.site, frozenset()))] for i in sample}
+    return a | {"checker": same.as_dict() | {"numbers_on_numbered": round(numbered.numbers_rate, 4),
+                                             "numbers_read_on_numbered": numbered.numbers_read,
+                                             "numbers_labelled_on_numbered": numbered.numbers,
+                                             "accepted": accepted_by_either(items, known, findings, path)}}
 
 
 # --------------------------------------------------------------------------- the report
@@ -568,9 +650,7 @@ def report(dev: Scores, test: Scores, rule: str, items: list[Item], unknown: dic
                f"{f'{test.non_claim_verdicts} of {test.non_claims}':>18} {'0':>8}")
     out.append(f"{'sentences / sites':40} {f'{dev.n} / {len(dev.sites)}':>18} {f'{test.n} / {len(test.sites)}':>18}")
     if agreement_figures:
-        a = agreement_figures
-        out += ["", f"two labellers on {a['sentences']} sentences (the ceiling): precision {a['precision']:.2f}, "
-                f"recall {a['recall']:.2f}, topics {a['topic_agreement']:.2f}"]
+        out += ["", _agreement_line(agreement_figures)]
     if by_batch:
         out += ["", "test half by batch (a later batch's sites were never read while tuning):",
                 f"{'':40} " + " ".join(f"{b[:18]:>18}" for b in by_batch)]
@@ -584,6 +664,29 @@ def report(dev: Scores, test: Scores, rule: str, items: list[Item], unknown: dic
         out += ["", "claim ids not in data/claims.yaml, counted as null: "
                 + ", ".join(f"{k} ({v})" for k, v in sorted(unknown.items()))]
     return "\n".join(out) + "\n"
+
+
+def _agreement_line(a: dict[str, Any]) -> str:
+    """Two readers compared (the ceiling), and the checker on the same sentences when it was scored there."""
+    line = (f"two labellers on {a['sentences']} sentences (the second blind to the first; the ceiling): claim "
+            f"precision {a['precision']:.2f} ({a['tp']} of {a['predicted']}), recall {a['recall']:.2f} ({a['found']} "
+            f"of {a['labelled']}), topics {a['topic_agreement']:.2f}, kind {a['kind_agreement']:.2f}")
+    if a.get("numbers_labelled"):
+        line += (f", numbers {a['numbers']:.2f} ({a['numbers_read']} of {a['numbers_labelled']}, on the "
+                 f"{a['number_sentences']} sentences labelled with numbers)")
+    c = a.get("checker")
+    if c:
+        line += (f"\nthe checker on the same {c['sentences']} sentences (development ones out of fold): precision "
+                 f"{c['precision']:.2f} ({c['tp']} of {c['tp'] + c['fp']}), recall {c['recall']:.2f} ({c['tp']} of "
+                 f"{c['tp'] + c['fn']}), topics {c['topics']:.2f}")
+        if "numbers_on_numbered" in c and a.get("numbers_labelled"):
+            line += (f", numbers {c['numbers_on_numbered']:.2f} ({c['numbers_read_on_numbered']} of "
+                     f"{c['numbers_labelled_on_numbered']}, the same sentences as the labellers' figure)")
+        acc = c.get("accepted")
+        if acc and acc["matches"]:
+            line += (f"; of its {acc['matches']} matches the first reader accepts {acc['first']}, either reader "
+                     f"{acc['either']} ({acc['either'] / acc['matches']:.2f})")
+    return line
 
 
 def _vague(s: Scores) -> str:
@@ -653,13 +756,11 @@ def main(argv: list[str] | None = None) -> int:
     dev_items, test_items, rule = halves(items)
     if args.agreement:
         try:
-            a = agreement(items, known)
+            a = readers_and_checker(items, known, dataset, tables, site_folds(dev_items))
         except (CorpusError, OSError, yaml.YAMLError) as exc:
             print(f"eval-checker: {exc}", file=sys.stderr)
             return 2
-        print(f"Two labellers on {a['sentences']} sentences (the second blind to the first): claim precision "
-              f"{a['precision']:.2f} ({a['tp']} of {a['predicted']}), recall {a['recall']:.2f} ({a['found']} of "
-              f"{a['labelled']}), topics {a['topic_agreement']:.2f}, kind {a['kind_agreement']:.2f}")
+        print(_agreement_line(a))
         return 0
     if args.write_examples:
         from evidence.checking.matching import EXAMPLES
@@ -676,8 +777,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.fit:
         print(json.dumps(fit(dev_items, dataset), indent=2))
         return 0
-    dev = evaluate(dev_items, dataset, tables, keep_mistakes=args.mistakes == "dev", held_out=site_folds(dev_items))
-    seen: dict[Any, Any] = {}
+    folds = site_folds(dev_items)
+    seen: dict[Any, Any] = {}  # keyed by sentence and the sites left out: the development half's findings are reused
+    dev = evaluate(dev_items, dataset, tables, keep_mistakes=args.mistakes == "dev", held_out=folds, seen=seen)
     test = evaluate([] if args.dev_only else test_items, dataset, tables, seen=seen)
     batches = list(dict.fromkeys(i.batch for i in items))
     by_batch = {} if args.dev_only or len(batches) < 2 else {
@@ -685,10 +787,10 @@ def main(argv: list[str] | None = None) -> int:
     untouched = {} if args.dev_only else {b: evaluate([i for i in items if i.batch == b], dataset, tables, seen=seen)
                                           for b in untouched_batches(items)}
     second = None
-    if not args.dev_only and args.corpus is None and AGREEMENT.is_file():  # its ids are the full corpus's
+    if not args.dev_only and args.corpus is None and AGREEMENT.is_dir():  # its ids are the full corpus's
         try:
-            second = agreement(items, known)
-        except CorpusError as exc:
+            second = readers_and_checker(items, known, dataset, tables, folds, seen)
+        except (CorpusError, OSError, yaml.YAMLError) as exc:
             print(f"eval-checker: {exc}", file=sys.stderr)
             return 2
     result = {"rule": rule, "development": dev.as_dict(), "test": test.as_dict(),

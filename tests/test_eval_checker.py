@@ -222,21 +222,54 @@ def test_second_labelling_is_scored_against_the_corpus(tmp_path):
     dataset, _ = ev.load_data()
     known = {c.id for c in dataset.claims}
     a = ev.agreement(ITEMS, known)
-    assert a["sentences"] == 100 and 0 < a["tp"] <= a["predicted"] and a["found"] <= a["labelled"]
-    # the first labels scored against themselves agree perfectly, and a wrong claim costs precision
-    same = [{"id": i.id, "kind": i.kind, "claim": i.claim, "also_claims": list(i.also_claims), "topics": list(i.topics)}
-            for i in ITEMS[:40]]
+    committed = ev.second_labels()
+    assert a["sentences"] == len(committed) >= 100 and 0 < a["tp"] <= a["predicted"] and a["found"] <= a["labelled"]
+    assert a["number_sentences"] == sum("numbers" in lab for lab in committed)
+    assert {i.id for i in ev.agreement_sample(ITEMS)} == {lab["id"] for lab in committed}
+    # the first labels scored against themselves agree perfectly, numbers included
+    numbered = [i for i in ITEMS if any(not ev.is_calendar_year(n) for n in i.numbers)][:30]
+    same = list({i.id: {"id": i.id, "kind": i.kind, "claim": i.claim, "also_claims": list(i.also_claims),
+                        "topics": list(i.topics), "numbers": [dict(n) for n in i.numbers]}
+                 for i in [*ITEMS[:40], *numbered]}.values())
     path = tmp_path / "second.yaml"
     path.write_text(yaml.safe_dump({"labels": same}), encoding="utf-8")
     self_a = ev.agreement(ITEMS, known, path)
     assert self_a["kind_agreement"] == 1.0 and self_a["topic_agreement"] == 1.0
     assert self_a["precision"] == 1.0 and self_a["recall"] == 1.0
+    assert self_a["numbers_labelled"] > 30 and self_a["numbers"] == 1.0
+    # a wrong claim costs precision; a number given another value, or only vaguely, is not read
     claimed = next(x for x in same if x["claim"] in known)
     claimed["claim"], claimed["also_claims"] = next(iter(known - {claimed["claim"]} - set(claimed["also_claims"]))), []
+    stated = next(x for x in same for n in x["numbers"] if n.get("low") is not None and not n.get("vague")
+                  and not ev.is_calendar_year(n))
+    for n in stated["numbers"]:
+        n["low"], n["high"], n["vague"] = None, None, True
+        n["text"] = "nowhere in the sentence"
     path.write_text(yaml.safe_dump({"labels": same}), encoding="utf-8")
-    assert ev.agreement(ITEMS, known, path)["precision"] < 1.0
+    worse = ev.agreement(ITEMS, known, path)
+    assert worse["precision"] < 1.0 and worse["numbers"] < 1.0
+    # every file in a directory is read; an id labelled twice, or not in the corpus, is refused with its file
+    (tmp_path / "second_labels_a.yaml").write_text(yaml.safe_dump({"labels": same[:5]}), encoding="utf-8")
+    (tmp_path / "second_labels_b.yaml").write_text(yaml.safe_dump({"labels": same[5:10]}), encoding="utf-8")
+    assert ev.agreement(ITEMS, known, tmp_path)["sentences"] == 10
+    (tmp_path / "second_labels_c.yaml").write_text(yaml.safe_dump({"labels": same[:1]}), encoding="utf-8")
+    with pytest.raises(ev.CorpusError, match="labelled twice"):
+        ev.agreement(ITEMS, known, tmp_path)
+    # the checker's match the second reader gave (and the first did not) counts for either reader, not the first
+    from types import SimpleNamespace
+    swapped = next(x for x in same if x["claim"] in known and x["id"] != claimed["id"])
+    first_claim = swapped["claim"]
+    swapped["claim"] = other = sorted(known - {first_claim, *swapped["also_claims"]})[0]
+    path.write_text(yaml.safe_dump({"labels": same}), encoding="utf-8")
+    findings = {swapped["id"]: SimpleNamespace(claim_id=other)}
+    assert ev.accepted_by_either(ITEMS, known, findings, path) == {"matches": 1, "first": 0, "either": 1}
+    findings = {swapped["id"]: SimpleNamespace(claim_id=first_claim), claimed["id"]: SimpleNamespace(claim_id=None)}
+    assert ev.accepted_by_either(ITEMS, known, findings, path) == {"matches": 1, "first": 1, "either": 1}
     path.write_text("labels: [{id: nope}]", encoding="utf-8")
-    with pytest.raises(ev.CorpusError, match="not a corpus sentence"):
+    with pytest.raises(ev.CorpusError, match="second.yaml: label 'nope' is not a corpus sentence"):
+        ev.agreement(ITEMS, known, path)
+    path.write_text("labels: [{id: a001, numbers: 3}]", encoding="utf-8")
+    with pytest.raises(ev.CorpusError, match="numbers: expected a list"):
         ev.agreement(ITEMS, known, path)
 
 
