@@ -128,6 +128,14 @@ def test_methods_page_text_reads_the_measured_test_half(tmp_path):
     path.write_text(json.dumps(result), encoding="utf-8")
     text = accuracy_markdown(path)
     assert "labelled 9 of the sentences" in text and "precision 0.88, recall 0.90" in text
+    assert "numbers" not in text.split("labelled 9 of the sentences")[1].split(".")[0]  # none labelled
+    result["agreement"] |= {"numbers_labelled": 20, "numbers_read": 17, "numbers": 0.85,
+                            "checker": {"precision": 0.7, "recall": 0.6, "topics": 0.75, "numbers_on_numbered": 0.9,
+                                        "accepted": {"matches": 10, "first": 7, "either": 9}}}
+    path.write_text(json.dumps(result), encoding="utf-8")
+    text = accuracy_markdown(path)
+    assert "numbers 0.85 (17 of 20)" in text and "the checker reaches precision 0.70, recall 0.60" in text
+    assert "9 of its 10 matches are the claim one reader or the other gave (7 the first's)" in text
     assert "before any of it was used" not in text  # the test half by batch is no first scoring
     first = batch | {"non_claim_verdicts": 0, "non_claims": 3}
     result["first_scorings"] = {"third": first | {"precision": 0.75, "recall": 0.6, "scored": "2026-11-30"},

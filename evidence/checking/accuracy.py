@@ -84,11 +84,28 @@ def _untouched(batches: dict[str, Any]) -> str:
 
 
 def _ceiling(a: dict[str, Any] | None) -> str:
+    """Two careful readers compared, scored as if the second were the checker, and (when measured) the checker on
+    the same sentences: figures near the readers' are as good as these labels can show."""
     if not a:
         return ""
-    return (f" A second labeller, blind to the first, labelled {a['sentences']} of the sentences: scored as if it "
+    text = (f" A second labeller, blind to the first, labelled {a['sentences']} of the sentences: scored as if it "
             f"were the checker it reaches precision {a['precision']:.2f}, recall {a['recall']:.2f} and topics "
-            f"{a['topic_agreement']:.2f}, so figures near those are as good as these labels can show.")
+            f"{a['topic_agreement']:.2f}")
+    if a.get("numbers_labelled"):
+        text += f", numbers {a['numbers']:.2f} ({a['numbers_read']} of {a['numbers_labelled']})"
+    text += ", so figures near those are as good as these labels can show."
+    c = a.get("checker")
+    if c:
+        text += (f" On the same sentences the checker reaches precision {c['precision']:.2f}, recall "
+                 f"{c['recall']:.2f} and topics {c['topics']:.2f}")
+        if a.get("numbers_labelled") and "numbers_on_numbered" in c:
+            text += f", numbers {c['numbers_on_numbered']:.2f}"
+        acc = c.get("accepted") or {}
+        if acc.get("matches"):
+            text += (f"; {acc['either']} of its {acc['matches']} matches are the claim one reader or the other "
+                     f"gave ({acc['first']} the first's)")
+        text += "."
+    return text
 
 
 def match_labels_text(result: dict[str, Any] | None = None, path: Path = RESULTS) -> str:
