@@ -33,8 +33,9 @@ import datetime
 import hashlib
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -543,12 +544,19 @@ def agreement(items: list[Item], known: set[str], path: Path = AGREEMENT) -> dic
     labelled without numbers, the first, is left out of that figure).
     """
     by_id = {i.id: i for i in items}
-    s = {"sentences": 0, "kind": 0, "tp": 0, "predicted": 0, "labelled": 0, "found": 0, "topics": 0,
-         "numbers_labelled": 0, "numbers_read": 0, "number_sentences": 0}
+    pairs = []
     for lab in second_labels(path):
         if lab["id"] not in by_id:
             raise CorpusError(f"{lab['_file']}: label {lab['id']!r} is not a corpus sentence")
-        first = by_id[lab["id"]]
+        pairs.append((by_id[lab["id"]], lab))
+    return compare(pairs, known)
+
+
+def compare(pairs: list[tuple[Item, dict[str, Any]]], known: set[str]) -> dict[str, Any]:
+    """Labels scored as if they were the checker against reference items (see ``agreement``)."""
+    s = {"sentences": 0, "kind": 0, "tp": 0, "predicted": 0, "labelled": 0, "found": 0, "topics": 0,
+         "numbers_labelled": 0, "numbers_read": 0, "number_sentences": 0}
+    for first, lab in pairs:
         s["sentences"] += 1
         s["kind"] += lab.get("kind") == first.kind
         theirs = {c for c in (lab.get("claim"), *(lab.get("also_claims") or ())) if c in known}
@@ -575,6 +583,49 @@ def agreement(items: list[Item], known: set[str], path: Path = AGREEMENT) -> dic
                 "recall": round(s["found"] / (s["labelled"] or 1), 3), "topic_agreement": round(s["topics"] / n, 3),
                 "kind_agreement": round(s["kind"] / n, 3),
                 "numbers": round(s["numbers_read"] / (s["numbers_labelled"] or 1), 3)}
+
+
+ADJUDICATED = AGREEMENT / "adjudicated_r13.yaml"
+
+
+def adjudicated(items: list[Item], known: set[str], path: Path = ADJUDICATED
+                ) -> tuple[list[Item], dict[str, dict[str, Any]]]:
+    """(reference items, each reader scored against them): the sentences of the second labelling the file
+    ``covers``, with a third reader's label (blind to the checker, the readers in random order) wherever the two
+    disagreed on the claim or topics, and the first label where they agreed.  Claims and topics only: numbers
+    and kinds keep the first label."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    labels = doc.get("labels") if isinstance(doc, dict) else None
+    covers = doc.get("covers") if isinstance(doc, dict) else None
+    if not isinstance(labels, list) or not isinstance(covers, str):
+        raise CorpusError(f"{path.name}: expected 'covers:' (a second-labels file) and a 'labels:' list")
+    by_id = {i.id: i for i in items}
+    second = {lab["id"]: lab for lab in second_labels(path.parent / covers)}
+    third: dict[str, dict[str, Any]] = {}
+    for k, lab in enumerate(labels):
+        if not isinstance(lab, dict) or lab.get("id") not in second:
+            raise CorpusError(f"{path.name}: label {k}: id {lab.get('id') if isinstance(lab, dict) else lab!r} "
+                              f"is not a sentence of {covers}")
+        for c in (lab.get("claim"), *(lab.get("also_claims") or ())):
+            if c is not None and c not in known:
+                raise CorpusError(f"{path.name}: label {k} ({lab['id']}): claim {c!r} is not a curated claim")
+        third[lab["id"]] = lab
+    gold = []
+    for sid in second:
+        item = by_id[sid]
+        if sid in third:
+            lab = third[sid]
+            item = replace(item, claim=lab.get("claim") or None, also_claims=tuple(lab.get("also_claims") or ()),
+                           topics=tuple(lab.get("topics") or ()))
+        gold.append(item)
+    first_as_label = {i.id: {"claim": i.claim, "also_claims": list(i.also_claims), "topics": list(i.topics)}
+                      for i in items if i.id in second}
+    readers = {"first": compare([(g, first_as_label[g.id]) for g in gold], known),
+               "second": compare([(g, {k: v for k, v in second[g.id].items() if k != "numbers"}) for g in gold],
+                                 known),
+               "adjudicated": {"sentences": len(third), "chose": dict(Counter(str(x.get("chose")) for x in
+                                                                             third.values()))}}
+    return gold, readers
 
 
 def _as_quantity(label: dict[str, Any]) -> dict[str, Any]:
@@ -624,10 +675,16 @@ def readers_and_checker(items: list[Item], known: set[str], dataset: Any, tables
     same = evaluate(sample, dataset, tables, held_out=folds, seen=seen)
     numbered = evaluate(agreement_sample(items, path, numbers=True), dataset, tables, held_out=folds, seen=seen)
     findings = {i.id: seen[(i.id, folds.get(i.site, frozenset()))] for i in sample}
-    return a | {"checker": same.as_dict() | {"numbers_on_numbered": round(numbered.numbers_rate, 4),
-                                             "numbers_read_on_numbered": numbered.numbers_read,
-                                             "numbers_labelled_on_numbered": numbered.numbers,
-                                             "accepted": accepted_by_either(items, known, findings, path)}}
+    a = a | {"checker": same.as_dict() | {"numbers_on_numbered": round(numbered.numbers_rate, 4),
+                                          "numbers_read_on_numbered": numbered.numbers_read,
+                                          "numbers_labelled_on_numbered": numbered.numbers,
+                                          "accepted": accepted_by_either(items, known, findings, path)}}
+    adjudication = (path if path.is_dir() else path.parent) / ADJUDICATED.name
+    if adjudication.is_file():
+        gold, readers = adjudicated(items, known, adjudication)
+        checker = evaluate(gold, dataset, tables, held_out=folds, seen=seen)
+        a["adjudicated"] = readers | {"checker": checker.as_dict()}
+    return a
 
 
 # --------------------------------------------------------------------------- the report
@@ -686,6 +743,18 @@ def _agreement_line(a: dict[str, Any]) -> str:
         if acc and acc["matches"]:
             line += (f"; of its {acc['matches']} matches the first reader accepts {acc['first']}, either reader "
                      f"{acc['either']} ({acc['either'] / acc['matches']:.2f})")
+    g = a.get("adjudicated")
+    if g:
+        n, settled = g["checker"]["sentences"], g["adjudicated"]["sentences"]
+        line += (f"\nagainst adjudicated labels on {n} of them (a third reader settled the {settled} where the two "
+                 "disagreed on claim or topics):")
+        for who in ("first", "second"):
+            r = g[who]
+            line += (f"\n  {who} reader: precision {r['precision']:.2f} ({r['tp']} of {r['predicted']}), recall "
+                     f"{r['recall']:.2f} ({r['found']} of {r['labelled']}), topics {r['topic_agreement']:.2f}")
+        c = g["checker"]
+        line += (f"\n  checker: precision {c['precision']:.2f} ({c['tp']} of {c['tp'] + c['fp']}), recall "
+                 f"{c['recall']:.2f} ({c['tp']} of {c['tp'] + c['fn']}), topics {c['topics']:.2f}")
     return line
 
 

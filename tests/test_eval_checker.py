@@ -136,6 +136,12 @@ def test_methods_page_text_reads_the_measured_test_half(tmp_path):
     text = accuracy_markdown(path)
     assert "numbers 0.85 (17 of 20)" in text and "the checker reaches precision 0.70, recall 0.60" in text
     assert "9 of its 10 matches are the claim one reader or the other gave (7 the first's)" in text
+    assert "third reader" not in text
+    result["agreement"]["adjudicated"] = {"adjudicated": {"sentences": 4}, "first": {"precision": 0.9, "recall": 0.8},
+                                          "checker": {"sentences": 8, "precision": 0.75, "recall": 0.5, "topics": 0.7}}
+    path.write_text(json.dumps(result), encoding="utf-8")
+    assert ("settled the label (4 of 8 sentences): against those settled labels the corpus's own labels reach "
+            "precision 0.90 and recall 0.80, and the checker precision 0.75, recall 0.50") in accuracy_markdown(path)
     assert "before any of it was used" not in text  # the test half by batch is no first scoring
     first = batch | {"non_claim_verdicts": 0, "non_claims": 3}
     result["first_scorings"] = {"third": first | {"precision": 0.75, "recall": 0.6, "scored": "2026-11-30"},
@@ -274,11 +280,45 @@ def test_second_labelling_is_scored_against_the_corpus(tmp_path):
     findings = {swapped["id"]: SimpleNamespace(claim_id=first_claim), claimed["id"]: SimpleNamespace(claim_id=None)}
     assert ev.accepted_by_either(ITEMS, known, findings, path) == {"matches": 1, "first": 1, "either": 1}
     path.write_text("labels: [{id: nope}]", encoding="utf-8")
-    with pytest.raises(ev.CorpusError, match="second.yaml: label 'nope' is not a corpus sentence"):
+    with pytest.raises(ev.CorpusError, match=r"second\.yaml: label 'nope' is not a corpus sentence"):
         ev.agreement(ITEMS, known, path)
     path.write_text("labels: [{id: a001, numbers: 3}]", encoding="utf-8")
     with pytest.raises(ev.CorpusError, match="numbers: expected a list"):
         ev.agreement(ITEMS, known, path)
+
+
+def test_adjudicated_labels_replace_the_first_only_where_a_third_reader_settled(tmp_path):
+    import yaml
+
+    dataset, _ = ev.load_data()
+    known = {c.id for c in dataset.claims}
+    claimed = [i for i in ITEMS if i.claim in known][:4]
+    second = [{"id": i.id, "kind": i.kind, "claim": i.claim, "also_claims": list(i.also_claims),
+               "topics": list(i.topics)} for i in claimed]
+    other = sorted(known - {claimed[0].claim, *claimed[0].also_claims})[0]
+    second[0]["claim"], second[0]["also_claims"] = other, []  # the readers disagree on the first sentence only
+    (tmp_path / "second_labels_x.yaml").write_text(yaml.safe_dump({"labels": second}), encoding="utf-8")
+    path = tmp_path / "adjudicated_x.yaml"
+    settled = {"id": claimed[0].id, "claim": other, "also_claims": [], "topics": ["regimen"], "chose": "second"}
+    path.write_text(yaml.safe_dump({"covers": "second_labels_x.yaml", "labels": [settled]}), encoding="utf-8")
+    gold, readers = ev.adjudicated(ITEMS, known, path)
+    assert [g.id for g in gold] == [i.id for i in claimed]
+    assert (gold[0].claim, gold[0].topics) == (other, ("regimen",)) and gold[1:] == claimed[1:]
+    assert readers["second"]["precision"] == 1.0 and readers["first"]["precision"] == 0.75
+    assert readers["adjudicated"] == {"sentences": 1, "chose": {"second": 1}}
+    path.write_text(yaml.safe_dump({"covers": "second_labels_x.yaml", "labels": [settled | {"claim": "nope"}]}),
+                    encoding="utf-8")
+    with pytest.raises(ev.CorpusError, match=r"adjudicated_x\.yaml: label 0 .*'nope' is not a curated claim"):
+        ev.adjudicated(ITEMS, known, path)
+    path.write_text(yaml.safe_dump({"covers": "second_labels_x.yaml", "labels": [settled | {"id": ITEMS[-1].id}]}),
+                    encoding="utf-8")
+    with pytest.raises(ev.CorpusError, match=r"is not a sentence of second_labels_x\.yaml"):
+        ev.adjudicated(ITEMS, known, path)
+    path.write_text("labels: []", encoding="utf-8")
+    with pytest.raises(ev.CorpusError, match="expected 'covers:'"):
+        ev.adjudicated(ITEMS, known, path)
+    committed, _ = ev.adjudicated(ITEMS, known)  # the committed file reads, and covers its second labelling
+    assert len(committed) == len(ev.second_labels(ev.AGREEMENT / "second_labels_r13.yaml"))
 
 
 @pytest.mark.timeout(600)

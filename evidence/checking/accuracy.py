@@ -105,6 +105,14 @@ def _ceiling(a: dict[str, Any] | None) -> str:
             text += (f"; {acc['either']} of its {acc['matches']} matches are the claim one reader or the other "
                      f"gave ({acc['first']} the first's)")
         text += "."
+    g = a.get("adjudicated")
+    if g:
+        c, first = g["checker"], g["first"]
+        text += (f" Where the two disagreed a third reader settled the label ({g['adjudicated']['sentences']} of "
+                 f"{c['sentences']} sentences): against those settled labels the corpus's own labels reach precision "
+                 f"{first['precision']:.2f} and recall {first['recall']:.2f}, and the checker precision "
+                 f"{c['precision']:.2f}, recall {c['recall']:.2f}, topics {c['topics']:.2f} (the third reader had "
+                 "the second's brief, so these lean to its conventions).")
     return text
 
 
