@@ -83,13 +83,7 @@ def load_corpus(paths: Iterable[Path] | None = None) -> list[Item]:
     paths = sorted(CORPUS_DIR.glob("real_sentences_*.yaml")) if paths is None else list(paths)
     items: list[Item] = []
     for path in paths:
-        try:  # the project's strict reader: a duplicate key is refused, not silently overwritten
-            doc = parse_data(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path.name}:{mark.line + 1}" if mark is not None else path.name
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise CorpusError(f"{where}: {' '.join(str(problem).split())}") from None
+        doc = _read_yaml(path)
         raw = doc.get("sentences", doc.get("items")) if isinstance(doc, dict) else doc
         if not isinstance(raw, list):
             raise CorpusError(f"{path.name}: expected a list of sentences (or a 'sentences:' list)")
@@ -103,6 +97,18 @@ def load_corpus(paths: Iterable[Path] | None = None) -> list[Item]:
     if dupes:
         raise CorpusError(f"duplicate ids: {', '.join(dupes)}")
     return items
+
+
+def _read_yaml(path: Path) -> Any:
+    """The project's strict reader (a duplicate key is refused, not silently overwritten), its errors one line with
+    the file and line."""
+    try:
+        return parse_data(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}" if mark is not None else path.name
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CorpusError(f"{where}: {' '.join(str(problem).split())}") from None
 
 
 def _item(name: str, k: int, r: Any, batch: str = FIRST_BATCH) -> Item:
@@ -516,22 +522,34 @@ def second_labels(path: Path = AGREEMENT) -> list[dict[str, Any]]:
     files = sorted(path.glob("second_labels*.yaml")) if path.is_dir() else [path]
     labels: list[dict[str, Any]] = []
     for f in files:
-        doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        doc = _read_yaml(f) or {}
         got = doc.get("labels") if isinstance(doc, dict) else None
         if not isinstance(got, list):
             raise CorpusError(f"{f.name}: expected a 'labels:' list")
         for k, lab in enumerate(got):
-            if not isinstance(lab, dict) or not isinstance(lab.get("id"), str):
-                raise CorpusError(f"{f.name}: label {k}: expected a mapping with an id")
-            numbers = lab.get("numbers") or []
-            if not isinstance(numbers, list) or not all(isinstance(n, dict) for n in numbers):
-                raise CorpusError(f"{f.name}: label {k} ({lab['id']}): numbers: expected a list of mappings")
+            _check_label(f.name, k, lab)
         labels += [lab | {"_file": f.name} for lab in got]
     ids = [lab["id"] for lab in labels]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise CorpusError(f"second labels: ids labelled twice: {', '.join(dupes)}")
     return labels
+
+
+def _check_label(name: str, k: int, lab: Any) -> None:
+    """A second or settled label's shape (file, label, field: what is wrong), so that scoring never guesses."""
+    if not isinstance(lab, dict) or not isinstance(lab.get("id"), str):
+        raise CorpusError(f"{name}: label {k}: expected a mapping with an id")
+    where = f"{name}: label {k} ({lab['id']})"
+    if lab.get("claim") is not None and not isinstance(lab["claim"], str):
+        raise CorpusError(f"{where}: claim: expected a claim id or null")
+    for key in ("also_claims", "topics"):
+        value = lab.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise CorpusError(f"{where}: {key}: expected a list of strings")
+    numbers = lab.get("numbers") or []
+    if not isinstance(numbers, list) or not all(isinstance(n, dict) for n in numbers):
+        raise CorpusError(f"{where}: numbers: expected a list of mappings")
 
 
 def agreement(items: list[Item], known: set[str], path: Path = AGREEMENT) -> dict[str, Any]:
@@ -594,7 +612,7 @@ def adjudicated(items: list[Item], known: set[str], path: Path = ADJUDICATED
     ``covers``, with a third reader's label (blind to the checker, the readers in random order) wherever the two
     disagreed on the claim or topics, and the first label where they agreed.  Claims and topics only: numbers
     and kinds keep the first label."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = _read_yaml(path) or {}
     labels = doc.get("labels") if isinstance(doc, dict) else None
     covers = doc.get("covers") if isinstance(doc, dict) else None
     if not isinstance(labels, list) or not isinstance(covers, str):
@@ -603,9 +621,9 @@ def adjudicated(items: list[Item], known: set[str], path: Path = ADJUDICATED
     second = {lab["id"]: lab for lab in second_labels(path.parent / covers)}
     third: dict[str, dict[str, Any]] = {}
     for k, lab in enumerate(labels):
-        if not isinstance(lab, dict) or lab.get("id") not in second:
-            raise CorpusError(f"{path.name}: label {k}: id {lab.get('id') if isinstance(lab, dict) else lab!r} "
-                              f"is not a sentence of {covers}")
+        _check_label(path.name, k, lab)
+        if lab["id"] not in second:
+            raise CorpusError(f"{path.name}: label {k}: id {lab['id']!r} is not a sentence of {covers}")
         for c in (lab.get("claim"), *(lab.get("also_claims") or ())):
             if c is not None and c not in known:
                 raise CorpusError(f"{path.name}: label {k} ({lab['id']}): claim {c!r} is not a curated claim")

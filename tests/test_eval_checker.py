@@ -287,6 +287,21 @@ def test_second_labelling_is_scored_against_the_corpus(tmp_path):
         ev.agreement(ITEMS, known, path)
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("labels:\n- id: a001\n  topics: regimen\n", r"second_labels_z\.yaml: label 0 \(a001\): topics: expected a list"),
+    ("labels:\n- id: a001\n  id: a002\n", r"second_labels_z\.yaml:3: duplicate key 'id'"),
+    ("labels: [\n", r"second_labels_z\.yaml:2: "),
+    ("labels:\n- id: a001\n  claim: [x]\n", r"label 0 \(a001\): claim: expected a claim id or null"),
+    ("labels:\n- {id: a001, numbers: [3]}\n", r"label 0 \(a001\): numbers: expected a list of mappings"),
+    ("- id: a001\n", r"second_labels_z\.yaml: expected a 'labels:' list"),
+])
+def test_a_bad_second_label_is_one_line_with_its_file_and_label(tmp_path, text, message):
+    (tmp_path / "second_labels_z.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ev.CorpusError, match=message) as err:
+        ev.agreement(ITEMS, set(), tmp_path)
+    assert "\n" not in str(err.value)
+
+
 def test_adjudicated_labels_replace_the_first_only_where_a_third_reader_settled(tmp_path):
     import yaml
 

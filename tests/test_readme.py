@@ -47,6 +47,24 @@ def test_checker_accuracy_table_is_the_last_measured_run():
     assert re.search(rf"\b{total:,} real sentences from {test['sites'] + dev['sites']} ", section.replace("\n", " "))
 
 
+def test_readers_table_is_the_measured_agreement():
+    """The README's two-readers table (readers and checker on the very same sentences) is the results file's."""
+    import json
+
+    a = json.loads((REPO / "bench" / "results" / "eval_checker.json").read_text(encoding="utf-8"))["agreement"]
+    table = README.split("| on the same sentences |", 1)[1].split("\n\n", 1)[0]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
+    c, g = a["checker"], a["adjudicated"]
+    precision = rows["claim matching precision"]
+    assert f"{a['precision']:.2f} ({a['tp']} of {a['predicted']})" in precision
+    assert f"{c['precision']:.2f} ({c['tp']} of {c['tp'] + c['fp']})" in precision
+    assert f"{g['checker']['precision']:.2f} ({g['checker']['tp']} of {g['checker']['tp'] + g['checker']['fp']})" \
+        in precision
+    assert f"{g['first']['recall']:.2f} ({g['first']['found']} of {g['first']['labelled']})" in rows[
+        "claim matching recall"]
+    assert f"| on the same sentences | second reader, against the corpus labels ({a['sentences']}) |" in README
+
+
 def test_first_scorings_table_is_the_recorded_one():
     """Each collection's first whole scoring in the README is the one the results file keeps."""
     import json
