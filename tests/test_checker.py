@@ -735,6 +735,27 @@ def test_a_sentence_about_ect_is_not_a_ketamine_claim(real_data):
     assert f.claim_id is None and f.verdict is None
 
 
+def test_another_treatment_set_against_ketamine_unnamed_is_still_a_ketamine_sentence(real_data):
+    """ "distinct from typical antidepressants": the unnamed side is ketamine, referred back to, so the sentence is
+    matched (it had been vetoed as about another treatment only); one about the other treatment alone is not."""
+    quick = "This quick response is distinct from typical antidepressants, which can take several weeks to work."
+    assert not topics.other_treatment(quick)
+    assert topics.other_treatment("SSRIs can take several weeks to work.")
+    dataset, tables = real_data
+    [f] = check_text("SSRIs can take several weeks to work.", dataset, tables, include_all=True, as_sentence=True)
+    assert f.claim_id is None and f.verdict is None
+
+
+def test_cost_effective_is_no_price_text(real_data):
+    """ "safe and cost-effective" had read as booking text: no topic, no claim, for a sentence on speed and safety."""
+    dataset, tables = real_data
+    sentence = "In addition to being safe and cost-effective, ketamine therapy also produces rapid results."
+    assert not topics.is_contact(sentence) and topics.is_contact("Ask us about the cost of an infusion.")
+    assert {"onset", "safety and side effects"} <= set(checker.classify_topics(sentence))
+    [f] = check_text(sentence, dataset, tables, include_all=True, as_sentence=True)
+    assert f.claim_id is not None  # the contact veto had kept it from the matcher (score 0)
+
+
 def test_unmatched_share_without_a_time_window_is_not_compared(fixture_data):
     _, tables = fixture_data
     [f] = check_text("About 75%-80% of patients experience significant improvement.", None, tables)

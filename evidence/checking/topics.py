@@ -178,7 +178,8 @@ _CONTACT = re.compile(
     r"(?:suicide|crisis|prevention) (?:and crisis )?(?:life)?line|hotline|988|text \w+ to \d+|"
     r"call 911|dial 911|go to (?:the|your) nearest emergency|emergency room|"
     r"(?:click|tap) here|learn more|read more|sign up (?:for (?:our|the) newsletter|today|now|here)|subscribe|"
-    r"newsletter|insurance|cash pay|out[- ]of[- ]pocket|payments?|paid|pay for|prices?|pricing|costs?|"
+    r"newsletter|insurance|cash pay|out[- ]of[- ]pocket|payments?|paid|pay for|prices?|pricing|"
+    r"costs?(?![- ](?:effective|efficient))|"  # "safe and cost-effective" is no price list
     r"\$\s?\d[\d,.]*|referral|call or email|email us|feel free to (?:call|contact|reach)|"
     r"we accept|financing|hsa|fsa|copyright|©|all rights reserved|privacy policy|terms of (?:use|service)|"
     r"fees?|cancell?ations?|cancel (?:your|an|the|a) (?:appointment|session|visit|infusion)|reschedul\w*|"
@@ -273,9 +274,12 @@ def is_background(sentence: str) -> bool:
 
 
 def other_treatment(sentence: str) -> bool:
-    """About another treatment (ECT, SSRIs, ...) and not about ketamine."""
+    """About another treatment (ECT, SSRIs, ...) and not about ketamine.  Not when the other treatment is set
+    against something left unnamed ("This quick response is distinct from typical antidepressants, which can take
+    several weeks"): that is ketamine, referred back to (11 of the 19 such development sentences are labelled with
+    a ketamine claim)."""
     low = normalise(sentence)
-    return bool(OTHER_TREATMENTS.search(low)) and not KETAMINE.search(low)
+    return bool(OTHER_TREATMENTS.search(low)) and not KETAMINE.search(low) and not _SET_AGAINST.search(low)
 
 
 # a question word, or an inverted verb before its subject ("Is ketamine right for me"); not a bullet that opens
