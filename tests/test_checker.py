@@ -751,6 +751,8 @@ def test_cost_effective_is_no_price_text(real_data):
     dataset, tables = real_data
     sentence = "In addition to being safe and cost-effective, ketamine therapy also produces rapid results."
     assert not topics.is_contact(sentence) and topics.is_contact("Ask us about the cost of an infusion.")
+    assert not topics.is_contact("After 12 treatments patients move to what we call the maintenance phase.")
+    assert topics.is_contact("Call the office today to book your first infusion.")
     assert {"onset", "safety and side effects"} <= set(checker.classify_topics(sentence))
     [f] = check_text(sentence, dataset, tables, include_all=True, as_sentence=True)
     assert f.claim_id is not None  # the contact veto had kept it from the matcher (score 0)

@@ -172,8 +172,9 @@ _HYPHENS = str.maketrans(dict.fromkeys("‐‑‒–\xad", "-"))
 _LOOSE_HYPHEN = re.compile(r"(?<=[a-z]) -(?=[a-z])|(?<=[a-z])- (?=resistant)")
 
 # Text that is about reaching the clinic, not about treatment: no topic, no claim, no verdict.
-_CONTACT = re.compile(
-    r"(?<!\w)(?:call (?:us|now|today|our|\d|\(|the)|contact us|book (?:a|an|your|now|online|today)|"
+_CONTACT = re.compile(  # "what we call the maintenance phase" is no call to make
+    r"(?<!\w)(?:(?<!we )(?<!they )call (?:us|now|today|our|\d|\(|the)|contact us|"
+    r"book (?:a|an|your|now|online|today)|"
     r"schedule (?:a|an|your)|request (?:a|an) (?:appointment|consultation)|free (?:\d+[- ]minute )?consultation|"
     r"(?:suicide|crisis|prevention) (?:and crisis )?(?:life)?line|hotline|988|text \w+ to \d+|"
     r"call 911|dial 911|go to (?:the|your) nearest emergency|emergency room|"
