@@ -134,7 +134,8 @@ def test_methods_page_text_reads_the_measured_test_half(tmp_path):
                                         "accepted": {"matches": 10, "first": 7, "either": 9}}}
     path.write_text(json.dumps(result), encoding="utf-8")
     text = accuracy_markdown(path)
-    assert "numbers 0.85 (17 of 20)" in text and "the checker reaches precision 0.70, recall 0.60" in text
+    assert "recall 0.90, topics 0.80 and numbers 0.85 (17 of 20)" in text
+    assert "the checker reaches precision 0.70, recall 0.60, topics 0.75 and numbers 0.90" in text
     assert "9 of its 10 matches are the claim one reader or the other gave (7 the first's)" in text
     assert "third reader" not in text
     result["agreement"]["adjudicated"] = {"adjudicated": {"sentences": 4}, "first": {"precision": 0.9, "recall": 0.8},

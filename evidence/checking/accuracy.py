@@ -88,18 +88,19 @@ def _ceiling(a: dict[str, Any] | None) -> str:
     the same sentences: figures near the readers' are as good as these labels can show."""
     if not a:
         return ""
+    numbers = (f" and numbers {a['numbers']:.2f} ({a['numbers_read']} of {a['numbers_labelled']})"
+               if a.get("numbers_labelled") else "")
     text = (f" A second labeller, blind to the first, labelled {a['sentences']} of the sentences: scored as if it "
-            f"were the checker it reaches precision {a['precision']:.2f}, recall {a['recall']:.2f} and topics "
-            f"{a['topic_agreement']:.2f}")
-    if a.get("numbers_labelled"):
-        text += f", numbers {a['numbers']:.2f} ({a['numbers_read']} of {a['numbers_labelled']})"
-    text += ", so figures near those are as good as these labels can show."
+            f"were the checker it reaches precision {a['precision']:.2f}, recall {a['recall']:.2f}"
+            f"{',' if numbers else ' and'} topics {a['topic_agreement']:.2f}{numbers}, so figures near those are as "
+            "good as these labels can show.")
     c = a.get("checker")
     if c:
+        numbered = a.get("numbers_labelled") and "numbers_on_numbered" in c
         text += (f" On the same sentences the checker reaches precision {c['precision']:.2f}, recall "
-                 f"{c['recall']:.2f} and topics {c['topics']:.2f}")
-        if a.get("numbers_labelled") and "numbers_on_numbered" in c:
-            text += f", numbers {c['numbers_on_numbered']:.2f}"
+                 f"{c['recall']:.2f}{',' if numbered else ' and'} topics {c['topics']:.2f}")
+        if numbered:
+            text += f" and numbers {c['numbers_on_numbered']:.2f}"
         acc = c.get("accepted") or {}
         if acc.get("matches"):
             text += (f"; {acc['either']} of its {acc['matches']} matches are the claim one reader or the other "
