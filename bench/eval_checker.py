@@ -630,6 +630,8 @@ def adjudicated(items: list[Item], known: set[str], path: Path = ADJUDICATED
         third[lab["id"]] = lab
     gold = []
     for sid in second:
+        if sid not in by_id:
+            raise CorpusError(f"{covers}: label {sid!r} is not a corpus sentence")
         item = by_id[sid]
         if sid in third:
             lab = third[sid]

@@ -330,6 +330,11 @@ def test_adjudicated_labels_replace_the_first_only_where_a_third_reader_settled(
                     encoding="utf-8")
     with pytest.raises(ev.CorpusError, match=r"is not a sentence of second_labels_x\.yaml"):
         ev.adjudicated(ITEMS, known, path)
+    (tmp_path / "second_labels_x.yaml").write_text(yaml.safe_dump({"labels": [*second, {"id": "nope"}]}),
+                                                    encoding="utf-8")
+    path.write_text(yaml.safe_dump({"covers": "second_labels_x.yaml", "labels": [settled]}), encoding="utf-8")
+    with pytest.raises(ev.CorpusError, match=r"second_labels_x\.yaml: label 'nope' is not a corpus sentence"):
+        ev.adjudicated(ITEMS, known, path)
     path.write_text("labels: []", encoding="utf-8")
     with pytest.raises(ev.CorpusError, match="expected 'covers:'"):
         ev.adjudicated(ITEMS, known, path)
