@@ -552,7 +552,8 @@ def _check_label(name: str, k: int, lab: Any) -> None:
         raise CorpusError(f"{where}: numbers: expected a list of mappings")
 
 
-def agreement(items: list[Item], known: set[str], path: Path = AGREEMENT) -> dict[str, Any]:
+def agreement(items: list[Item], known: set[str], path: Path = AGREEMENT,
+              labels: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The second labeller scored as if it were the checker, against the first labels, with the same rules.
 
     This is the ceiling a labelled corpus allows: where two careful readers disagree, no checker can agree with
@@ -563,7 +564,7 @@ def agreement(items: list[Item], known: set[str], path: Path = AGREEMENT) -> dic
     """
     by_id = {i.id: i for i in items}
     pairs = []
-    for lab in second_labels(path):
+    for lab in second_labels(path) if labels is None else labels:
         if lab["id"] not in by_id:
             raise CorpusError(f"{lab['_file']}: label {lab['id']!r} is not a corpus sentence")
         pairs.append((by_id[lab["id"]], lab))
@@ -658,14 +659,14 @@ def _as_quantity(label: dict[str, Any]) -> dict[str, Any]:
             "unit": str(label.get("unit") or "none"), "text": str(label.get("text") or "")}
 
 
-def accepted_by_either(items: list[Item], known: set[str], findings: dict[str, Any], path: Path = AGREEMENT
-                       ) -> dict[str, int]:
+def accepted_by_either(items: list[Item], known: set[str], findings: dict[str, Any],
+                       labels: list[dict[str, Any]]) -> dict[str, int]:
     """The checker's matches on the second-labelled sentences, and how many either reader accepts: a match only
     the second reader gave is within what two readers disagree on, not a plain error (a figure beside precision,
     never in its place)."""
     by_id = {i.id: i for i in items}
     out = {"matches": 0, "first": 0, "either": 0}
-    for lab in second_labels(path):
+    for lab in labels:
         got = getattr(findings.get(lab["id"]), "claim_id", None)
         if got is None:
             continue
@@ -677,10 +678,10 @@ def accepted_by_either(items: list[Item], known: set[str], findings: dict[str, A
     return out
 
 
-def agreement_sample(items: list[Item], path: Path = AGREEMENT, numbers: bool = False) -> list[Item]:
+def agreement_sample(items: list[Item], labels: list[dict[str, Any]], numbers: bool = False) -> list[Item]:
     """The corpus sentences a second labeller labelled (with ``numbers``, those it labelled numbers for), to score
     the checker on the very same sentences."""
-    ids = {lab["id"] for lab in second_labels(path) if not numbers or "numbers" in lab}
+    ids = {lab["id"] for lab in labels if not numbers or "numbers" in lab}
     return [i for i in items if i.id in ids]
 
 
@@ -690,15 +691,16 @@ def readers_and_checker(items: list[Item], known: set[str], dataset: Any, tables
     """``agreement`` with the checker scored on the very same sentences (development ones out of fold, as in the
     development figures), so that the readers' ceiling and the checker are read side by side."""
     seen = {} if seen is None else seen
-    a = agreement(items, known, path)
-    sample = agreement_sample(items, path)
+    labels = second_labels(path)  # read once for every figure below
+    a = agreement(items, known, labels=labels)
+    sample = agreement_sample(items, labels)
     same = evaluate(sample, dataset, tables, held_out=folds, seen=seen)
-    numbered = evaluate(agreement_sample(items, path, numbers=True), dataset, tables, held_out=folds, seen=seen)
+    numbered = evaluate(agreement_sample(items, labels, numbers=True), dataset, tables, held_out=folds, seen=seen)
     findings = {i.id: seen[(i.id, folds.get(i.site, frozenset()))] for i in sample}
     a = a | {"checker": same.as_dict() | {"numbers_on_numbered": round(numbered.numbers_rate, 4),
                                           "numbers_read_on_numbered": numbered.numbers_read,
                                           "numbers_labelled_on_numbered": numbered.numbers,
-                                          "accepted": accepted_by_either(items, known, findings, path)}}
+                                          "accepted": accepted_by_either(items, known, findings, labels)}}
     adjudication = (path if path.is_dir() else path.parent) / ADJUDICATED.name
     if adjudication.is_file():
         gold, readers = adjudicated(items, known, adjudication)
