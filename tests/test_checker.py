@@ -746,6 +746,23 @@ def test_another_treatment_set_against_ketamine_unnamed_is_still_a_ketamine_sent
     assert f.claim_id is None and f.verdict is None
 
 
+def test_another_treatment_named_as_what_failed_leaves_the_sentence_to_ketamine(real_data):
+    """ "for those who haven't found relief with traditional antidepressants": the other treatment is what failed,
+    and the sentence is about what helps those it failed (it had been vetoed as about the other treatment only);
+    a sentence that opens with the other treatment is still about it."""
+    failed = "For many people who haven’t found relief with traditional antidepressants, this therapy offers new hope."
+    assert not topics.other_treatment(failed) and not topics.is_background(failed)
+    assert not topics.other_treatment("This is particularly useful when other treatments haven’t worked.")
+    assert not topics.other_treatment("Pairing dosing visits with EMDR/CBT may help consolidate these gains.")
+    assert topics.other_treatment("TMS is recommended for people who haven’t responded to antidepressant medications.")
+    assert topics.other_treatment("Brain stimulation therapies offer hope to patients who have not found relief with "
+                                  "traditional antidepressant medications.")
+    dataset, tables = real_data
+    [f] = check_text("TMS is recommended for people who haven’t responded to antidepressant medications.", dataset,
+                     tables, include_all=True, as_sentence=True)
+    assert f.claim_id is None and f.verdict is None
+
+
 def test_cost_effective_is_no_price_text(real_data):
     """ "safe and cost-effective" had read as booking text: no topic, no claim, for a sentence on speed and safety."""
     dataset, tables = real_data
