@@ -1000,6 +1000,14 @@ def test_the_match_labels_text_comes_from_the_results_file(tmp_path):
     text = match_labels_text(path=results)  # every collection never tuned on, each with its own counts
     assert "never tuned on (ninth), close matches were right in 7 of 8 and possible ones in 2 of 4" in text
     assert "never tuned on (tenth), close matches were right in 1 of 3 and possible ones in 1 of 1" in text
+    first = {"twenty-first": {"tp": 43, "fp": 31, "close": 40, "close_tp": 30, "scored": "2026-12-02"},
+             "older": {"tp": 5, "fp": 1}}  # a first scoring from before close matches were counted: passed over
+    results.write_text(json.dumps({"test": {"tp": 80, "fp": 20, "close": 50, "close_tp": 46},
+                                   "thresholds": {"match": 37.0, "close": 88.0}, "untouched": {},
+                                   "first_scorings": first}))
+    text = match_labels_text(path=results)  # every collection tuned on: the newest first scoring, said to be one
+    assert ("when it was first scored, by the checker of its day and before any of it was used (twenty-first, "
+            "2026-12-02), close matches were right in 30 of 40 and possible ones in 13 of 34") in text
     results.write_text("{}")
     assert match_labels_text(path=results) == ""
 

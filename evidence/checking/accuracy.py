@@ -131,9 +131,18 @@ def match_labels_text(result: dict[str, Any] | None = None, path: Path = RESULTS
     text = (f"A **close match** (a curated quote, or a match score of {limits['close']:g} or more) was right in "
             f"{close_tp} of {close} on the test half's sites, never used for tuning; a **possible match** (score "
             f"{limits['match']:g} to {limits['close']:g}) in {possible_tp} of {possible}.")
-    for name, b in (result.get("untouched") or {}).items():  # each collection never tuned on, with its own counts
-        if "close" in b:  # none of it ever read: how the labels carry to new pages
-            text += (f" On a newer collection, never tuned on ({name}), close matches were right in "
-                     f"{b['close_tp']} of {b['close']} and possible ones in {b['tp'] - b['close_tp']} of "
-                     f"{b['tp'] + b['fp'] - b['close']}.")
+    untouched = {n: b for n, b in (result.get("untouched") or {}).items() if "close" in b}
+    for name, b in untouched.items():  # each collection never tuned on, with its own counts
+        text += (f" On a newer collection, never tuned on ({name}), close matches were right in "
+                 f"{b['close_tp']} of {b['close']} and possible ones in {b['tp'] - b['close_tp']} of "
+                 f"{b['tp'] + b['fp'] - b['close']}.")
+    # once every collection has been tuned on, the newest first scoring is the only record of how the labels held
+    # on pages never seen (by the checker of its day: its thresholds may differ from today's)
+    first = [(n, b) for n, b in (result.get("first_scorings") or {}).items() if isinstance(b, dict) and "close" in b]
+    if not untouched and first:
+        name, b = first[-1]
+        text += (f" On the newest collection when it was first scored, by the checker of its day and before any of "
+                 f"it was used ({name}, {b.get('scored', 'date not recorded')}), close matches were right in "
+                 f"{b['close_tp']} of {b['close']} and possible ones in {b['tp'] - b['close_tp']} of "
+                 f"{b['tp'] + b['fp'] - b['close']}.")
     return text + " Check any match against the claim's quotes before citing it, a possible one above all."
