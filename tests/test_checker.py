@@ -143,6 +143,10 @@ QUANTITY_CASES = [
     ("more than 5,000 ketamine infusions given", [q("count", 5000, 5000, "infusions", "more than")]),
     ("effects lasting between 2 and 4 weeks", [q("duration", 14, 28, "days", "range")]),
     ("results in twenty-four hours", [q("onset", 24, 24, "hours")]),
+    # hundreds in words: "one hundred and fifty" had read as 50, "more than four hundred" (no noun) as nothing
+    ("one hundred and fifty people took part", [q("count", 150, 150, "none")]),
+    ("clinics, estimated at more than four hundred.", [q("count", 400, 400, "none", "more than")]),
+    ("two hundred fifty participants", [q("count", 250, 250, "none")]),
     ("relief lasts 62.5 hours", [q("duration", 62.5, 62.5, "hours")]),
     ("they usually pass within an hour or two", [q("onset", 1, 2, "hours", "range")]),
     ("the effect is gone in under 2 days", [q("onset", 48, 48, "hours", "up to")]),

@@ -254,6 +254,19 @@ def _parse_number(tok: str) -> float | None:
         return None
 
 
+def _below_hundred(toks: list[_Tok], i: int) -> tuple[float, int]:
+    """A number word under a hundred at ``i`` ("seven", "forty", "forty-five", "forty five"): value, next index."""
+    w = toks[i].low
+    if w in ONES:
+        return float(ONES[w]), i + 1
+    value, j = float(TENS[w]), i + 1
+    if j + 1 < len(toks) and toks[j].text in _DASHES and toks[j + 1].low in ONES and 0 < ONES[toks[j + 1].low] < 10:
+        return value + ONES[toks[j + 1].low], j + 2
+    if j < len(toks) and toks[j].low in ONES and 0 < ONES[toks[j].low] < 10:
+        return value + ONES[toks[j].low], j + 1
+    return value, j
+
+
 def _adjacent(a: _Tok, b: _Tok) -> bool:
     return a.end == b.start
 
@@ -315,15 +328,17 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
                 second = _parse_number(toks[i + 3].text)
                 if second is not None and second > value:
                     atom = _Atom(i, i + 6, value, second, unit="count:" + _word_at(toks, i + 5))
-        elif w in TENS:
-            value, j = float(TENS[w]), i + 1
-            if j + 1 < n and toks[j].text in _DASHES and toks[j + 1].low in ONES and 0 < ONES[toks[j + 1].low] < 10:
-                value, j = value + ONES[toks[j + 1].low], j + 2
-            elif j < n and toks[j].low in ONES and 0 < ONES[toks[j].low] < 10:
-                value, j = value + ONES[toks[j].low], j + 1
-            atom = _Atom(i, j, value, value)
-        elif w in ONES:
-            atom = _Atom(i, i + 1, float(ONES[w]), float(ONES[w]))
+        elif w in TENS or w in ONES:
+            value, j = _below_hundred(toks, i)
+            if _word_at(toks, j) == "hundred" and value >= 1:  # "four hundred", "one hundred and fifty"
+                value, j = value * 100, j + 1
+                k = j + 1 if _word_at(toks, j) == "and" else j
+                if _word_at(toks, k) in TENS or (_word_at(toks, k) in ONES and ONES[_word_at(toks, k)] >= 1):
+                    rest, j = _below_hundred(toks, k)
+                    value += rest
+                atom = _Atom(i, j, value, value, large=True)  # a count even with no noun ("more than four hundred")
+            else:
+                atom = _Atom(i, j, value, value)
         elif w in VULGAR and _word_at(toks, i + 1) in TIME_UNITS and not (i >= 1 and toks[i - 1].is_num):
             atom = _Atom(i, i + 1, VULGAR[w] / 100, VULGAR[w] / 100)  # "½ hour"
         elif (w in ORDINALS and _word_at(toks, i + 1) in ("or", "to") and _word_at(toks, i + 2) in ORDINALS
