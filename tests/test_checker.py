@@ -147,6 +147,12 @@ QUANTITY_CASES = [
     ("one hundred and fifty people took part", [q("count", 150, 150, "none")]),
     ("clinics, estimated at more than four hundred.", [q("count", 400, 400, "none", "more than")]),
     ("two hundred fifty participants", [q("count", 250, 250, "none")]),
+    # modifiers before the count noun, a hyphenated word counting as one ("low-dose" had read a count of 2 things)
+    ("two or three follow-up sessions", [q("count", 2, 3, "infusions", "range")]),
+    ("one to two low-dose treatments", [q("count", 1, 2, "infusions", "range")]),
+    ("a series of six IV ketamine infusions", [q("count", 6, 6, "infusions")]),
+    ("one or several intravenous infusions", [q("count", 1, 7, "infusions", "range")]),
+    ("two patients receiving treatments", [q("count", 2, 2, "none")]),  # the count is of patients
     ("relief lasts 62.5 hours", [q("duration", 62.5, 62.5, "hours")]),
     ("they usually pass within an hour or two", [q("onset", 1, 2, "hours", "range")]),
     ("the effect is gone in under 2 days", [q("onset", 48, 48, "hours", "up to")]),

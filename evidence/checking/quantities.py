@@ -435,14 +435,41 @@ def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
         atom.unit, atom.j = "percent", j + 2
     elif w in COUNT_NOUNS:
         atom.unit, atom.j = "count:" + w, j + 1  # "six infusions", "a few sessions"
-    elif (_word_at(toks, j + 1) in COUNT_NOUNS and w.isalpha() and w not in ("of", "or", "to", "and", "in")
-          and toks[atom.i].low not in ("a", "an")):
-        atom.unit, atom.j = "count:" + _word_at(toks, j + 1), j + 2  # "six ketamine infusions"
+    elif (noun := _modified_noun(toks, j)) is not None and toks[atom.i].low not in ("a", "an"):
+        atom.unit, atom.j = "count:" + _word_at(toks, noun), noun + 1  # "six ketamine infusions"
     elif w in ADVERBS and not atom.vague:
         atom.unit, atom.j = "count:times", j + 1
     elif w in ("x", "×") and toks[atom.j - 1].is_num and _adjacent(toks[atom.j - 1], toks[j]) and _word_at(
             toks, j + 1) in ("per", "a", "each", "every", "weekly", "daily", "monthly"):
         atom.unit, atom.j = "count:times", j + 1  # "2x per week"
+
+
+_NOT_MODIFIERS = {"of", "or", "to", "and", "in", "for", "with", "from", "by", "on", "at", "per", "than", "the",
+                  "a", "an", "more", "less", "after", "before", "over", "within", "during", "total", "is", "are"}
+
+
+def _modified_noun(toks: list[_Tok], j: int) -> int | None:
+    """The count noun after up to three modifiers at ``j`` ("six ketamine infusions", "six IV ketamine
+    infusions", "two or three follow-up sessions", "one to two back-to-back treatments"), a hyphenated word
+    counting as one; not across people or other plurals ("two patients receiving treatments"), numbers or times
+    ("six one-hour infusions" keeps its hour)."""
+    k, words = j, 0
+    while k < len(toks) and words < 3:
+        w = toks[k].low
+        if not w.isalpha() or w in _NOT_MODIFIERS or w in ONES or w in TENS or w in TIME_UNITS or w in PEOPLE:
+            return None
+        if len(w) >= 4 and w.endswith("s") and not w.endswith(("ous", "ss", "us", "is")):  # not "intravenous"
+            return None
+        k, words = k + 1, words + 1
+        while k + 1 < len(toks) and toks[k].text in _DASHES and _adjacent(toks[k - 1], toks[k]) and _adjacent(
+                toks[k], toks[k + 1]) and toks[k + 1].low.isalpha():
+            w = toks[k + 1].low
+            if w in ONES or w in TENS or w in TIME_UNITS:
+                return None
+            k += 2  # "follow-up", "back-to-back", "low-dose"
+        if _word_at(toks, k) in COUNT_NOUNS:
+            return k
+    return None
 
 
 def _share_patterns(toks: list[_Tok], atoms: list[_Atom]) -> list[tuple[_Atom, float]]:
