@@ -153,6 +153,9 @@ QUANTITY_CASES = [
     ("a series of six IV ketamine infusions", [q("count", 6, 6, "infusions")]),
     ("one or several intravenous infusions", [q("count", 1, 7, "infusions", "range")]),
     ("two patients receiving treatments", [q("count", 2, 2, "none")]),  # the count is of patients
+    # "each 40-minute infusion" had been skipped as a rate ("each day"); "an hour and a half" had read as an hour
+    ("each 40-minute infusion is monitored", [q("infusion_length", 40, 40, "minutes")]),
+    ("infusions last about an hour and a half", [q("infusion_length", 90, 90, "minutes", "about")]),
     ("relief lasts 62.5 hours", [q("duration", 62.5, 62.5, "hours")]),
     ("they usually pass within an hour or two", [q("onset", 1, 2, "hours", "range")]),
     ("the effect is gone in under 2 days", [q("onset", 48, 48, "hours", "up to")]),

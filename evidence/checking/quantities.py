@@ -355,6 +355,11 @@ def _atoms(toks: list[_Tok]) -> list[_Atom]:
         elif w == "single" and _word_at(toks, i + 2) in COUNT_NOUNS and _word_at(toks, i + 1).isalpha() and \
                 _word_at(toks, i + 1) not in ("of", "or", "and", "to"):
             atom = _Atom(i, i + 3, 1.0, 1.0, unit="count:" + _word_at(toks, i + 2))
+        elif (w in ("a", "an") and _word_at(toks, i + 1) in TIME_UNITS and (
+                _word_at(toks, i + 2), _word_at(toks, i + 3), _word_at(toks, i + 4)) == ("and", "a", "half")):
+            atom = _Atom(i, i + 1, 1.5, 1.5)  # "an hour and a half"
+            _attach_unit(toks, atom)
+            atom.j += 3
         elif ((w == "single" and _word_at(toks, i + 1) in COUNT_NOUNS)
               or (w in ("a", "an") and (_word_at(toks, i + 1) in TIME_UNITS or _word_at(toks, i + 1) == "dozen"))):
             atom = _Atom(i, i + 1, 1.0, 1.0)
@@ -929,12 +934,15 @@ def _extract(text: str) -> list[Quantity]:
             skip_at = a.i - 2
         else:
             skip_at = a.i - 1
-        if before == "every" and a.unit in UNIT_HOURS:  # "every two weeks", "every few weeks": how often, kind other
+        # "each 40-minute infusion": how long one infusion takes, not how often
+        length = before in ("each", "every", "per") and a.unit in ("minutes", "hours") and _word_at(
+            toks, a.j) in INFUSION_WORDS
+        if before == "every" and a.unit in UNIT_HOURS and not length:  # "every two weeks": how often, kind other
             target = "hours" if a.unit in SHORT_UNITS else "days"
             emit("other", _convert(a.lo, a.unit, target), _convert(a.hi, a.unit, target), target, "none",
                  skip_at, a.j)
             continue
-        if before in SKIP_BEFORE:
+        if before in SKIP_BEFORE and not length:
             continue
         span = before in SKIP_AFTER_DETERMINER and _word_at(toks, skip_at - 1) in DETERMINERS
         # "the past two treatments" looks back; "your initial 6 infusion appointments" is a course of six
