@@ -156,6 +156,9 @@ QUANTITY_CASES = [
     # "each 40-minute infusion" had been skipped as a rate ("each day"); "an hour and a half" had read as an hour
     ("each 40-minute infusion is monitored", [q("infusion_length", 40, 40, "minutes")]),
     ("infusions last about an hour and a half", [q("infusion_length", 90, 90, "minutes", "about")]),
+    # the count before a length ("six 40-minute infusions" had read only the length, "six one-hour" only the count)
+    ("six 40-minute infusions", [q("count", 6, 6, "infusions"), q("infusion_length", 40, 40, "minutes")]),
+    ("six one-hour infusions", [q("count", 6, 6, "infusions"), q("infusion_length", 60, 60, "minutes")]),
     ("relief lasts 62.5 hours", [q("duration", 62.5, 62.5, "hours")]),
     ("they usually pass within an hour or two", [q("onset", 1, 2, "hours", "range")]),
     ("the effect is gone in under 2 days", [q("onset", 48, 48, "hours", "up to")]),

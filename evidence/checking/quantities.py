@@ -442,6 +442,9 @@ def _attach_unit(toks: list[_Tok], atom: _Atom) -> None:
         atom.unit, atom.j = "count:" + w, j + 1  # "six infusions", "a few sessions"
     elif (noun := _modified_noun(toks, j)) is not None and toks[atom.i].low not in ("a", "an"):
         atom.unit, atom.j = "count:" + _word_at(toks, noun), noun + 1  # "six ketamine infusions"
+    elif (not atom.vague and j + 3 < len(toks) and (toks[j].is_num or w in ONES or w in TENS)
+          and toks[j + 1].text in _DASHES and toks[j + 2].low in TIME_UNITS and toks[j + 3].low in COUNT_NOUNS):
+        atom.unit = "count:" + toks[j + 3].low  # "six 40-minute infusions": the length is read next, as its own
     elif w in ADVERBS and not atom.vague:
         atom.unit, atom.j = "count:times", j + 1
     elif w in ("x", "×") and toks[atom.j - 1].is_num and _adjacent(toks[atom.j - 1], toks[j]) and _word_at(
