@@ -133,16 +133,18 @@ def match_labels_text(result: dict[str, Any] | None = None, path: Path = RESULTS
             f"{limits['match']:g} to {limits['close']:g}) in {possible_tp} of {possible}.")
     untouched = {n: b for n, b in (result.get("untouched") or {}).items() if "close" in b}
     for name, b in untouched.items():  # each collection never tuned on, with its own counts
-        text += (f" On a newer collection, never tuned on ({name}), close matches were right in "
-                 f"{b['close_tp']} of {b['close']} and possible ones in {b['tp'] - b['close_tp']} of "
-                 f"{b['tp'] + b['fp'] - b['close']}.")
+        text += f" On a newer collection, never tuned on ({name}), {_bands(b)}."
     # once every collection has been tuned on, the newest first scoring is the only record of how the labels held
     # on pages never seen (by the checker of its day: its thresholds may differ from today's)
     first = [(n, b) for n, b in (result.get("first_scorings") or {}).items() if isinstance(b, dict) and "close" in b]
     if not untouched and first:
         name, b = first[-1]
         text += (f" On the newest collection when it was first scored, by the checker of its day and before any of "
-                 f"it was used ({name}, {b.get('scored', 'date not recorded')}), close matches were right in "
-                 f"{b['close_tp']} of {b['close']} and possible ones in {b['tp'] - b['close_tp']} of "
-                 f"{b['tp'] + b['fp'] - b['close']}.")
+                 f"it was used ({name}, {b.get('scored', 'date not recorded')}), {_bands(b)}.")
     return text + " Check any match against the claim's quotes before citing it, a possible one above all."
+
+
+def _bands(b: dict[str, Any]) -> str:
+    """How a collection's close and possible matches fared, with their counts."""
+    return (f"close matches were right in {b['close_tp']} of {b['close']} and possible ones in "
+            f"{b['tp'] - b['close_tp']} of {b['tp'] + b['fp'] - b['close']}")
