@@ -70,11 +70,40 @@ def test_default_is_stdin(capsys, monkeypatch):
 
 
 def test_undecodable_bytes_are_checked(capsys, tmp_path):
-    junk = tmp_path / "junk.bin"
-    junk.write_bytes(b"\xff\xfe\x00 Ketamine works in as little as 24 hours.\xc3\x28 \x80\x81" * 3)
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(b"\xfe Ketamine works in as little as 24 hours.\xc3\x28 \x80\x81" * 3)
     code, out, _ = run(capsys, "--json", str(junk))
     assert code == 0
     assert any(r["claim_id"] == "onset_24_hours" for r in json.loads(out))
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16", "utf-8-sig"])
+def test_a_page_saved_in_another_encoding_reads_as_written(capsys, tmp_path, encoding):
+    """Windows-1252 read as UTF-8 had made the en dash of "50–70%" a replacement character, so no range."""
+    page = tmp_path / "page.txt"
+    page.write_bytes("Studies show 50–70% of patients respond to ketamine’s first infusions.".encode(encoding))
+    code, out, _ = run(capsys, "--json", str(page))
+    [record] = json.loads(out)
+    assert code == 0 and record["sentence"].startswith("Studies show 50–70% of patients respond to ketamine’s")
+    assert [(q["low"], q["high"], q["unit"]) for q in record["quantities"] if q["kind"] == "share"] == \
+        [(50.0, 70.0, "percent")]
+
+
+@pytest.mark.parametrize(("payload", "what"), [
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> Ketamine works in 24 hours.", "a PDF"),
+    (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", "a ZIP archive"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
+    (b"\x13\x00\x9cKetamine 80% \x00\x01\x02" * 20, "a binary file"),
+], ids=["pdf", "docx", "png", "nul-bytes"])
+def test_a_binary_file_is_a_one_line_error(capsys, tmp_path, monkeypatch, payload, what):
+    path = tmp_path / "page.txt"
+    path.write_bytes(payload)
+    code, out, err = run(capsys, str(path))
+    assert (code, out) == (2, "")
+    assert err == f"error: {path}: looks like {what}" + err.split(what, 1)[1] and err.count("\n") == 1
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(payload)))
+    code, out, err = run(capsys, "-")
+    assert (code, out) == (2, "") and err.startswith(f"error: standard input: looks like {what}")
 
 
 @pytest.mark.parametrize("make", [lambda d: d / "missing.txt", lambda d: d], ids=["missing", "directory"])

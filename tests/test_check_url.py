@@ -77,6 +77,21 @@ def test_too_many_redirects_wrong_type_too_large_and_errors():
         fetch_page("http://a.example/gone", resolver=public)
 
 
+@responses.activate
+def test_a_page_is_decoded_as_a_browser_would():
+    """requests reads text/html with no charset as ISO-8859-1: a UTF-8 page's "50–70%" had become "50â€“70%"."""
+    utf8 = "<html><head><meta charset='utf-8'></head><p>Studies show 50–70% respond.</p></html>".encode()
+    responses.get("http://a.example/meta", body=utf8, content_type="text/html")
+    responses.get("http://a.example/bare", body="<p>50–70% respond.</p>".encode(), content_type="text/html")
+    responses.get("http://a.example/1252", body="<p>50–70% respond.</p>".encode("cp1252"),
+                  content_type="text/html; charset=windows-1252")
+    for path in ("meta", "bare", "1252"):
+        assert "50–70%" in fetch_page(f"http://a.example/{path}", resolver=public).text
+    responses.get("http://a.example/lying", body=b"%PDF-1.4 binary", content_type="text/html")
+    with pytest.raises(FetchError, match=r"^http://a.example/lying looks like a PDF"):
+        fetch_page("http://a.example/lying", resolver=public)
+
+
 def test_timeouts_are_set():
     assert all(t > 0 for t in fetch.TIMEOUT)
 

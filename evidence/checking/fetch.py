@@ -3,7 +3,8 @@
 The URL comes from a user, so the fetch is guarded: http and https only; the host is resolved and every
 address must be public (no loopback, private, link-local, multicast, reserved or unspecified address) before
 connecting and again after every redirect, which are followed by hand (at most ``MAX_REDIRECTS``); connect and
-read timeouts; the body is streamed and cut off at ``MAX_BYTES``; only HTML and plain text are accepted.  Every
+read timeouts; the body is streamed and cut off at ``MAX_BYTES``; only HTML and plain text are accepted, decoded
+by ``decoding.decode_page`` (requests alone reads a UTF-8 page sent without a charset as ISO-8859-1).  Every
 refusal is a :class:`FetchError` with a one-line message.  (The guard checks the addresses the name resolves to;
 a DNS answer that changes between the check and the connection is not covered.)
 """
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+
+from evidence.checking.decoding import NotTextError, decode_page
 
 MAX_BYTES = 5_000_000
 MAX_REDIRECTS = 5
@@ -107,10 +110,9 @@ def fetch_page(url: str, *, resolver: Resolver | None = None, session: requests.
                         raise FetchError(f"{current} is larger than {MAX_BYTES // 1_000_000} MB")
             except requests.RequestException as exc:
                 raise FetchError(f"cannot read {current}: {type(exc).__name__}") from exc
-            encoding = response.encoding or "utf-8"
-            try:
-                text = bytes(body).decode(encoding, errors="replace")
-            except LookupError:
-                text = bytes(body).decode("utf-8", errors="replace")
+            try:  # the charset from the header, else the page's own <meta>, else UTF-8 or Windows-1252
+                text = decode_page(bytes(body), response.headers.get("Content-Type"))
+            except NotTextError as exc:
+                raise FetchError(f"{current} {exc}") from exc
             return Page(current, text, kind != "text/plain")
     raise FetchError(f"more than {MAX_REDIRECTS} redirects from {url}")

@@ -4,8 +4,9 @@
 through ``evidence.checking.fetch``'s guarded fetch); ``--json`` prints the findings as a JSON list
 (``evidence.checking.checker.findings_to_records``).  Exit codes: 0 when the check ran, whatever it found;
 1 when the curated data do not validate; 2 when the input cannot be read (missing file, a directory,
-no permission, a URL that may not or cannot be fetched).  Undecodable bytes are not an error: the input is
-decoded as UTF-8 with replacement characters, so any file can be checked.
+no permission, a binary file such as a PDF, a URL that may not or cannot be fetched).  Text is decoded as the
+page declares it, else as UTF-8, else as Windows-1252 (``evidence.checking.decoding``); a byte no encoding reads
+becomes a replacement character, not an error.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ MAX_INPUT_BYTES = 8 * MiB  # a clinic page is kilobytes; the checker takes about
 
 
 def read_input(name: str) -> str:
-    """The input as text: UTF-8 with replacement characters; a leading BOM is dropped."""
+    """The input as text (``decode_page``); a binary file is a :class:`UserError` naming it."""
+    from evidence.checking.decoding import NotTextError, decode_page
+
     if name == "-":
         stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
         data = stream.read(MAX_INPUT_BYTES + 1) if stream else sys.stdin.read(MAX_INPUT_BYTES + 1).encode()
@@ -47,7 +50,10 @@ def read_input(name: str) -> str:
             data = read_bytes(Path(name), MAX_INPUT_BYTES)
         except InputFileError as exc:
             raise UserError(str(exc)) from None
-    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    try:
+        return decode_page(data)
+    except NotTextError as exc:
+        raise UserError(f"{'standard input' if name == '-' else name}: {exc}") from None
 
 
 def run_check(args) -> int:

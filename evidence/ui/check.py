@@ -11,6 +11,7 @@ import streamlit as st
 
 from evidence.checking.accuracy import match_labels_text
 from evidence.checking.checker import check_text, findings_to_records, warm_index
+from evidence.checking.decoding import NotTextError, decode_page
 from evidence.checking.fetch import FetchError, fetch_page
 from evidence.checking.sentences import extract_text, looks_like_html, main_text, split_sentences
 from evidence.checking.table import TABLE_COLUMNS, findings_table
@@ -50,7 +51,12 @@ text = st.text_area("…or paste the text here", height=200, key="check_text")
 is_html = None
 source = "pasted text"
 if upload is not None:
-    text = upload.getvalue().decode("utf-8", errors="replace")
+    try:
+        text = decode_page(upload.getvalue())
+    except NotTextError as exc:
+        st.error(f"{upload.name}: {exc}")
+        common.footer(dataset)
+        st.stop()
     is_html = upload.name.lower().endswith((".html", ".htm"))
     source = upload.name
 elif url.strip():
