@@ -159,6 +159,13 @@ QUANTITY_CASES = [
     # the count before a length ("six 40-minute infusions" had read only the length, "six one-hour" only the count)
     ("six 40-minute infusions", [q("count", 6, 6, "infusions"), q("infusion_length", 40, 40, "minutes")]),
     ("six one-hour infusions", [q("count", 6, 6, "infusions"), q("infusion_length", 60, 60, "minutes")]),
+    # a dosing schedule's points, the unit word first (Spravato pages: "weeks 1 to 4" had read as 1-4 of nothing)
+    ("twice a week for weeks 1 to 4", [q("count", 2, 2, "none"), q("other", 7, 28, "days", "range")]),
+    ("every 2 weeks for week 9 and after", [q("other", 14, 14, "days"), q("other", 63, 63, "days", "at least")]),
+    ("On day 1 you take 56 mg.", [q("other", 1, 1, "days"), q("other", 56, 56, "mg")]),
+    # a count range over a plain noun ("two or three inhalers" had read as three)
+    ("either two or three inhalers", [q("count", 2, 3, "none", "range")]),
+    ("in 3-5 studies", [q("count", 3, 5, "none", "range")]),
     ("relief lasts 62.5 hours", [q("duration", 62.5, 62.5, "hours")]),
     ("they usually pass within an hour or two", [q("onset", 1, 2, "hours", "range")]),
     ("the effect is gone in under 2 days", [q("onset", 48, 48, "hours", "up to")]),
@@ -293,6 +300,12 @@ def test_quantity_normalisation(text, expected):
         assert g[1] == pytest.approx(e[1], abs=0.01) and g[2] == pytest.approx(e[2], abs=0.01), (g, e)
 
 
+def test_a_number_with_its_own_unit_is_not_a_schedule_point():
+    """ "a day 7 days a week": the 7 is days' own, not day 7 of a course."""
+    assert not [x for x in extract_quantities("open 24 hours a day 7 days a week") if x.kind == "other"]
+    assert not [x for x in extract_quantities("in week 2 patients improved") if x.text.startswith("week")]
+
+
 def test_quantity_offsets_and_text():
     sentence = "Patients improve in as little as 24 hours and 80% respond."
     found = extract_quantities(sentence)
@@ -320,6 +333,11 @@ def test_quantity_offsets_and_text():
     ("It is effective for treatment-resistant depression.", "treatment-resistant depression"),
     ("Patients need a designated driver after the treatment in our clinic.", "setting"),
     ("Ketamine is an effective treatment.", "general efficacy"),
+    # phrasings of the twenty-third collection's development half (health publishers, wellness explainers)
+    ("It is given when the patient stopped responding to medications.", "treatment-resistant depression"),
+    ("When medications are not providing sufficient relief, ketamine is an option.", "treatment-resistant depression"),
+    ("With your dose, some people reach the K-hole.", "safety and side effects"),
+    ("Spravato is not for use in children.", "safety and side effects"),
     ("Call us today.", None),
     ("Is ketamine addictive?", None),  # a question asserts nothing
     ("The History of Ketamine", None),  # nor does a heading

@@ -31,7 +31,8 @@ Conventions (the tests pin every one of them):
   options"), "one" before a noun ("one antidepressant", "at least one major depressive episode"; not "one of",
   "no one", "one-on-one"), large figures with no noun ("845,000", "2.4 million"), "a dozen" 12.  Ordinal ranges
   ("a second or third infusion") are counts of 2-3.  Ages ("ages 12 to 17", "in their 40s") and doses
-  ("56-84 mg", unit ``mg``) are kind ``other``.
+  ("56-84 mg", unit ``mg``) are kind ``other``, and so are the points of a dosing schedule ("for weeks 1 to 4",
+  "on day 1", "week 9 and after": when, in the course, not how long anything takes).
 * Prices ("$400", "£3500-£5200 per month") are kind ``other`` in their currency (unit ``USD``, ``GBP`` ...).
 * Not quantities: years ("the 1960s", "2019"), phone numbers, "once a month", "hours of operation" and bare
   numbers without a unit.
@@ -616,6 +617,45 @@ def _ages(toks: list[_Tok]) -> list[tuple[int, int, float, float, str]]:
     return out
 
 
+_SCHEDULE_WORDS = {"day": 24.0, "days": 24.0, "week": 168.0, "weeks": 168.0, "month": 730.0, "months": 730.0}
+_ONWARD = {"after", "onward", "onwards", "beyond", "thereafter"}
+_NOT_A_POINT = {"%", "percent", "of", "patients", "people", "participants", "clients", "infusions", "sessions",
+                "treatments", "doses", "mg", "x"}
+
+
+def _schedule_points(toks: list[_Tok]) -> list[tuple[int, int, float, float, str]]:
+    """(start, end, low, high in hours, framing) of the points of a dosing schedule: the unit word before the
+    number ("weeks 1 to 4", "day 1", "week 9 and after").  A number followed by its own unit ("a day 7 days a
+    week") is not one."""
+    out = []
+    for i, t in enumerate(toks):
+        scale = _SCHEDULE_WORDS.get(t.low)
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if scale is None or nxt is None or not nxt.is_num or not _adjacent_word(toks, i):
+            continue
+        lo = _parse_number(nxt.text)
+        if (lo is None or not 0 < lo <= 104 or lo != int(lo) or _word_at(toks, i + 2) in TIME_UNITS
+                or _word_at(toks, i + 2) in _NOT_A_POINT):
+            continue
+        hi, j, framing = lo, i + 2, "none"
+        if (_word_at(toks, j) in (_SEP_RANGE - {"or", "and"}) | {"through", "thru"} and j + 1 < len(toks)
+                and toks[j + 1].is_num):
+            top = _parse_number(toks[j + 1].text)
+            if top is not None and lo < top <= 104:
+                hi, j, framing = top, j + 2, "range"
+        elif _word_at(toks, j) == "and" and _word_at(toks, j + 1) in _ONWARD:
+            framing, j = "at least", j + 2
+        elif _word_at(toks, j) in _ONWARD:
+            framing, j = "at least", j + 1
+        out.append((i, j, lo * scale, hi * scale, framing))
+    return out
+
+
+def _adjacent_word(toks: list[_Tok], i: int) -> bool:
+    """Is the token after ``i`` separated from it by a space only (not a line break or punctuation)?"""
+    return toks[i + 1].start - toks[i].end <= 1
+
+
 def _match_words(toks: list[_Tok], end: int, phrase: tuple[str, ...]) -> bool:
     """Do the tokens ending just before index ``end`` spell ``phrase``?"""
     k = len(phrase)
@@ -867,6 +907,10 @@ def _extract(text: str) -> list[Quantity]:
         if not used.intersection(range(i, j)):
             emit("other", lo * 365.0, hi * 365.0, "days", framing, i, j)
 
+    for i, j, lo, hi, framing in _schedule_points(toks):
+        if not used.intersection(range(i, j)):
+            emit("other", lo / 24.0, hi / 24.0, "days", framing, i, j)
+
     k = 0
     while k < len(atoms):
         a = atoms[k]
@@ -896,6 +940,13 @@ def _extract(text: str) -> list[Quantity]:
                     # "13-14 million patients": the multiplier is the range's, a count of people or things
                     emit("count", a.lo * b.mult, b.hi, "none", "range", _range_start(toks, a),
                          _generic_count(toks, b) or b.j)
+                    k += 2
+                    continue
+                elif (ua is None and ub is None and a.mult == b.mult == 1 and not a.vague and not b.vague
+                      and len(sep) == 1 and sep[0] in _DASHES | {"to", "or"} and a.lo < b.lo <= 100
+                      and a.lo == int(a.lo) and b.lo == int(b.lo) and _generic_count(toks, b)):
+                    # "two or three inhalers", "3-5 studies": the noun after the second number is both's
+                    emit("count", a.lo, b.hi, "none", "range", _range_start(toks, a), _generic_count(toks, b))
                     k += 2
                     continue
         if is_range and b is not None:

@@ -57,7 +57,13 @@ CUES: dict[str, list[str]] = {
                                        r"(?:not|\w+n't) (?:found|gotten|had) relief",
                                        r"(?:not|never) (?:a )?first[- ]line",
                                        r"despite (?:traditional|other|standard|multiple|several|many) "
-                                       r"(?:treatments?|approaches|medications?|antidepressants?)"],
+                                       r"(?:treatments?|approaches|medications?|antidepressants?)",
+                                       r"stopped (?:responding|working)", r"inadequate (?:response|relief)",
+                                       r"tough[- ]to[- ]treat",
+                                       r"(?:not|\w+n't) (?:providing|giving|offering) "
+                                       r"(?:sufficient|enough|adequate) relief",
+                                       r"(?:little|no|limited|inadequate|insufficient) (?:response|improvement) "
+                                       r"(?:to|from|with)"],
     "remission": [r"remission\w*", r"symptom[- ]free", r"free (?:of|from) (?:their |your )?symptoms"],
     "response rate": [r"response rates?", r"respond\w*", r"responses", r"responders?", r"success rates?",
                       r"(?:positive|significant) results", r"(?:of|in) (?:our |the |these )?patients",
@@ -83,7 +89,8 @@ CUES: dict[str, list[str]] = {
                                 r"headaches?", r"complications?", r"out[- ]of[- ]body", r"floating",
                                 r"harmful", r"danger\w*", r"overdose\w*", r"contraindicat\w*", r"disconnect\w*",
                                 r"perception\w*", r"sensations?", r"tired\w*", r"groggy", r"dream[- ]?like",
-                                r"altered", r"impair\w*", r"distort\w*"],
+                                r"altered", r"impair\w*", r"distort\w*", r"k[- ]holes?", r"pregnan\w*",
+                                r"not for use in"],
     "mechanism": [r"receptors?", r"glutamate\w*", r"nmda", r"neuroplastic\w*", r"bdnf", r"synap\w*",
                   r"neurotransmitter\w*", r"neur(?:al|ons?|onal)", r"brain", r"serotonin", r"plasticity",
                   r"chemical messengers?",
