@@ -6,6 +6,7 @@ Skipped with a clear message when /usr/bin/chromium is missing, except under CI=
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import socket
@@ -170,3 +171,29 @@ def test_explorer_permalink_filters(page, server, tmp_path):
     assert f"{count} of" in page.locator("body").inner_text()
     shot(page, tmp_path, "explorer")
     assert_clean(page)
+
+
+def test_check_page_reads_an_uploaded_page_in_any_encoding_and_refuses_a_binary_one(page, server, tmp_path):
+    """The upload box decodes a saved page as a browser would (Windows-1252 read as UTF-8 had lost the en dash of
+    "50–70%", so the range), and a binary file saved as .html (here gzip-compressed) is a one-line error, not a
+    page of noise."""
+    saved = tmp_path / "saved.txt"
+    saved.write_bytes("Studies show 50–70% of patients respond to ketamine’s first infusions.".encode("cp1252"))
+    page.goto(f"{server}/check")
+    settle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(saved))
+    page.wait_for_selector("text=50–70%", timeout=60_000)
+    settle(page)
+    body = page.locator("body").inner_text()
+    assert "\ufffd" not in body and "50–70%" in body and "ketamine’s" in body
+    assert_clean(page)
+    packed = tmp_path / "packed.html"
+    packed.write_bytes(gzip.compress(b"<p>Ketamine works in as little as 24 hours for 80% of patients.</p>"))
+    page.goto(f"{server}/check")
+    settle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(packed))
+    page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=60_000)
+    error = page.locator('[data-testid="stAlertContentError"]').inner_text()
+    assert error.startswith("packed.html: looks like a gzip archive")
+    assert "flagged sentence" not in page.locator("body").inner_text()
+    shot(page, tmp_path, "check-upload")
