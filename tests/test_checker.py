@@ -102,6 +102,19 @@ def test_check_text_offsets_for_html_refer_to_the_extracted_text(fixture_data):
     assert check_text(html, dataset, tables, html=False)[0].sentence.startswith("<p>")
 
 
+@pytest.mark.parametrize("hidden", ["\u200b", "\u00ad", "\u2060", "\ufeff"])
+def test_invisible_characters_do_not_split_a_figure(fixture_data, hidden):
+    """Scraped pages carry soft hyphens and zero-width spaces; "8\u200b0%" had been read as 0%."""
+    dataset, tables = fixture_data
+    plain = "More than 80% of patients respond within 24 hours."
+    seen = check_text(plain, dataset, tables)[0]
+    text = plain.replace("80", "8" + hidden + "0").replace("patients", "pa" + hidden + "tients")
+    [found] = check_text(text, dataset, tables)
+    assert found.sentence == text and text[found.start:found.end] == text  # quoted as given
+    assert found.quantities == seen.quantities and found.quantities[0]["low"] == 80
+    assert (found.claim_id, found.verdict, found.topics) == (seen.claim_id, seen.verdict, seen.topics)
+
+
 # --------------------------------------------------------------------------- quantities
 
 def q(kind, low, high, unit, framing="none"):

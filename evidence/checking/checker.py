@@ -509,7 +509,7 @@ def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None
     sentences = [Sentence(text, 0, len(text))] if as_sentence else split_sentences(text)
     # A sentence's finding depends on its text alone: each distinct text is checked once (pages repeat their
     # menus, footers and calls to action; a pasted page is often the same block twice).
-    unique = list(dict.fromkeys(s.text for s in sentences))
+    unique = list(dict.fromkeys(_visible(s.text) for s in sentences))
     quantities = [extract_quantities(u) for u in unique]
     topics = [classify_topics(u, q) for u, q in zip(unique, quantities, strict=True)]
     ranked, no_topic = ([[] for _ in unique], [0.0] * len(unique)) if index is None else index.rank_many(
@@ -521,11 +521,21 @@ def check_text(text: str, dataset: Any, tables: Any, *, html: bool | None = None
                for u, q, t, r, p in zip(unique, quantities, topics, ranked, no_topic, strict=True)}
     findings = []
     for s in sentences:
-        f = checked[s.text]
+        f = checked[_visible(s.text)]
         if include_all or f.topics or f.quantities or f.claim_id:
-            findings.append(replace(f, start=s.start, end=s.end, quantities=list(f.quantities),
+            findings.append(replace(f, sentence=s.text, start=s.start, end=s.end, quantities=list(f.quantities),
                                     other_claims=list(f.other_claims), topics=list(f.topics)))
     return findings
+
+
+# Characters a page carries but a reader never sees: soft hyphens (``&shy;``, put in long words for line breaking)
+# and zero-width spaces, joiners and word joiners.  Inside a figure they split it ("8\u200b0%" was read as 0%).
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def _visible(text: str) -> str:
+    """The sentence as a reader sees it: what is checked (the finding still quotes the sentence as given)."""
+    return text.translate(_INVISIBLE)
 
 
 def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any], *,
