@@ -3,6 +3,7 @@ the validator's error panel instead of a traceback, and curated text that never 
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def test_unknown_select_value_is_refused_with_a_notice():
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     for given in ("'Pie chart'", "'astrology'", "'yes'", "'magic'"):
-        assert given in warnings, warnings
+        assert given in _text(warnings), warnings
     assert at.toggle(key="blinded").value is False
 
 
@@ -70,11 +71,45 @@ def test_unknown_permalink_is_not_found_with_a_link_to_the_list(page, key, list_
     at = run(page, {key: "no_such_record_x"})
     assert not at.exception, [e.value for e in at.exception]
     assert "not found" in at.title[0].value
-    assert "no_such_record_x" in at.error[0].value
+    assert "no_such_record_x" in _text(at.error[0].value)
     links = [e.proto.label for e in at.get("page_link")]
     assert any(link.startswith(list_label) for link in links), links
     first = DATASET.claims[0].short if page == "claim" else DATASET.studies[0].citation.title
     assert first not in shown(at), "never silently the first record"
+
+
+def _text(markdown: str) -> str:
+    """What a reader sees of a Markdown message: its rendered text, no tags."""
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", MD.render(markdown))).strip()
+
+
+INJECTED = "![x](http://127.0.0.1:1/p.png) [Official](http://127.0.0.1:1/) <img src=x>"
+
+
+@pytest.mark.parametrize(("page", "params"), [
+    ("claim", {"claim": INJECTED}), ("study", {"study": INJECTED}),
+    ("explorer", {"kind": INJECTED, "chart": INJECTED, "year": INJECTED, "blinded": INJECTED}),
+    ("claims", {"topic": INJECTED, "verdict": INJECTED}),
+    ("check", {"url": "not a url " + INJECTED}),
+])
+def test_a_link_s_values_are_shown_as_text_in_the_app_s_messages(page, params):
+    """st.error and st.warning render Markdown: a value from the link must not become an image or a link there."""
+    if page == "claims":  # the default page: opened once (run_page's second run finds the filters already set)
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.run()
+    else:
+        at = run(page, params)
+    assert not at.exception, [e.value for e in at.exception]
+    messages = [e.value for kind in ("error", "warning", "caption") for e in getattr(at, kind)]
+    said = [m for m in messages if "127.0.0.1" in _text(m)]
+    assert said, messages  # the value is reported ...
+    for m in said:  # ... as text: no image, link or HTML
+        assert not {"image", "link_open", "html_inline", "html_block"} & set(_tokens(m)), m
+        assert "![x](http://127.0.0.1:1/p.png)" in _text(m), _text(m)
 
 
 def test_known_permalink_still_opens_its_record():
@@ -214,3 +249,21 @@ def test_error_panel_shows_at_most_200_errors(tmp_path, monkeypatch):
     assert not at.exception
     panel = at.code[0].value
     assert panel.count("\n") == 200 and "more (run `python -m evidence validate` for all)" in panel
+
+
+# --------------------------------------------------------------------------- the Check page's upload box
+
+@pytest.mark.parametrize(("name", "content", "said"), [
+    ("![x](http://127.0.0.1:1/p.png).txt", b"%PDF-1.7 binary", "looks like a pdf"),
+    ("empty.txt", b"", "the file is empty"),
+    ("blank.html", b"  \n\t ", "the file is empty"),
+    ("scripts.html", b"<html><script>var a = '80%';</script><style>p{}</style></html>", "no readable text"),
+])
+def test_upload_box_says_what_is_wrong_with_a_file(name, content, said):
+    at = run("check")
+    at.file_uploader[0].set_value((name, content, "text/plain")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    messages = [e.value for kind in ("error", "info") for e in getattr(at, kind)]
+    assert any(said in _text(m).lower() for m in messages), messages
+    assert not any(not {"image", "link_open"}.isdisjoint(_tokens(m)) for m in messages), messages
+    assert not at.get("html"), "nothing is highlighted or tabled"

@@ -51,10 +51,13 @@ text = st.text_area("…or paste the text here", height=200, key="check_text")
 is_html = None
 source = "pasted text"
 if upload is not None:
+    raw = upload.getvalue()
     try:
-        text = decode_page(upload.getvalue())
+        if not raw.strip():
+            raise NotTextError("the file is empty")
+        text = decode_page(raw)
     except NotTextError as exc:
-        st.error(f"{upload.name}: {exc}")
+        st.error(f"{common.quoted(upload.name, 200)}: {common.plain(str(exc))}")
         common.footer(dataset)
         st.stop()
     is_html = upload.name.lower().endswith((".html", ".htm"))
@@ -63,16 +66,22 @@ elif url.strip():
     with st.spinner("Fetching the page…"):
         fetched, error, final = _fetch(url.strip())
     if error:
-        st.error(error)
+        st.error(common.plain(error))
         common.footer(dataset)
         st.stop()
     text, is_html, source = fetched or "", False, final
-    st.caption(f"Checked the main text of {html.escape(final)}. " + "Permalink: this page's address holds the URL.")
+    st.caption(f"Checked the main text of {common.plain(final)}. " + "Permalink: this page's address holds the URL.")
 if not text.strip():
     st.info("Nothing to check yet.")
     common.footer(dataset)
     st.stop()
 
+# The text with flagged sentences highlighted is built from the same text the checker reads.
+base = extract_text(text) if is_html or (is_html is None and looks_like_html(text)) else text
+if not base.strip():
+    st.info(f"No readable text in {common.plain(source)}: only markup, scripts or styles.")
+    common.footer(dataset)
+    st.stop()
 with st.spinner("Checking…"):
     findings = check_text(text, dataset, tables, html=is_html)
 claims = {c.id: c for c in dataset.claims}
@@ -81,7 +90,6 @@ st.markdown(f"**{len(flagged)} flagged sentence(s)** (a known claim or a number 
             f"{len(findings)} sentence(s) with something checkable.")
 
 # The text with flagged sentences highlighted: escaped text in an HTML block (no Markdown, no remote images).
-base = extract_text(text) if is_html or (is_html is None and looks_like_html(text)) else text
 if base.strip():
     sentences = split_sentences(base)
     marks = {(f.start, f.end): f for f in findings}

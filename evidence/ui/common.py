@@ -92,8 +92,15 @@ def param_list(key: str, options: list[str]) -> list[str]:
     return [v for v in st.query_params.get_all(key) if v in options]
 
 
+def quoted(given: str, limit: int = 80) -> str:
+    """A value from the link (or a file's name) inside a message: quoted, cut, and escaped, since ``st.error`` and
+    ``st.warning`` render Markdown and a link could otherwise put an image or a link into the app's own box."""
+    return plain(repr(given[:limit]))
+
+
 def _refused(label: str, given: str, shown: str) -> None:
-    st.warning(f"The link's {label.lower()} {given[:80]!r} is not available here; showing {shown}.", icon="⚠️")
+    st.warning(f"The link's {label.lower()} {quoted(given)} is not available here; showing {plain(shown)}.",
+               icon="⚠️")
 
 
 def bound_multiselect(label: str, key: str, options: list[str], **kwargs) -> list[str]:
@@ -147,7 +154,7 @@ def bound_record(label: str, key: str, ids: list[str], *, list_page: str, list_l
     wanted = param(key)
     if key not in st.session_state and wanted is not None and wanted not in ids:
         st.title(f"{label} not found")
-        st.error(f"There is no {label.lower()} with the id {wanted[:80]!r} in this version of the data. "
+        st.error(f"There is no {label.lower()} with the id {quoted(wanted)} in this version of the data. "
                  "The link may be mistyped, or the record was renamed.")
         st.page_link(list_page, label=f"{list_label} →")
         st.stop()
@@ -186,7 +193,7 @@ def bound_range(label: str, key: str, low: int, high: int) -> tuple[int, int]:
     if key not in st.session_state:
         st.session_state[key], why = parse_range(param(key), low, high)
         if why:
-            st.warning(f"The link's {label.lower()}: {why}; showing {st.session_state[key][0]}–"
+            st.warning(f"The link's {label.lower()}: {plain(why)}; showing {st.session_state[key][0]}–"
                        f"{st.session_state[key][1]}.", icon="⚠️")
     value = st.slider(label, low, high, key=key)
     _set_param(key, "" if value == (low, high) else f"{value[0]}-{value[1]}")
