@@ -326,3 +326,16 @@ def test_response_pools_only_depression_scales():
     rows = sm.response_over_time(tables, Filter()).table
     assert not rows.empty
     assert rows["measure"].map(is_depression_scale).all()
+
+
+@pytest.mark.parametrize(("low", "high", "text"), [
+    (-10.29, 1.39, "-10.29 to 1.39"),  # a dash here read as "-10.29 minus 1.39"
+    (-4.26, -3.0, "-4.26 to -3.00"),
+    (0.0012, 160440.19, "0.001 to 160,440"),  # not "0.00": a bound, not zero
+    (0.5, 2.0, "0.50 to 2.00"),
+    (float("nan"), 2.0, "not estimable to 2.00"),
+])
+def test_intervals_read_as_written(low, high, text):
+    from evidence.synthesis.explore import interval_text
+
+    assert interval_text(low, high) == text

@@ -13,6 +13,7 @@ from typing import Any
 from evidence.pages.figure import Chart
 from evidence.publishing import charts
 from evidence.synthesis import summaries
+from evidence.synthesis.explore import estimate_text, interval_text
 
 CAPTION = ("Published meta-analyses share trials, so their estimates are not pooled with each other or with the "
            "trials.")
@@ -54,5 +55,5 @@ def _describe(row: dict[str, Any]) -> str:
     est, low, high = num("estimate"), num("ci_low"), num("ci_high")
     if not math.isfinite(est):
         return str(row.get("study_id", ""))
-    ci = f" (95% CI {low:.2f} to {high:.2f})" if math.isfinite(low) and math.isfinite(high) else ""
-    return f"{row.get('study_id', '')}: {row.get('measure', '')} {est:.2f}{ci}"
+    ci = f" (95% CI {interval_text(low, high)})" if math.isfinite(low) and math.isfinite(high) else ""
+    return f"{row.get('study_id', '')}: {row.get('measure', '')} {estimate_text(est)}{ci}"

@@ -22,7 +22,7 @@ from evidence.curation.load import Dataset
 from evidence.curation.schema import HOURS_PER_UNIT, Claim, SummarySpec
 from evidence.curation.tables import Tables
 from evidence.publishing import charts
-from evidence.synthesis.explore import duration_labels, forest_frame
+from evidence.synthesis.explore import duration_labels, estimate_text, forest_frame, interval_text
 from evidence.synthesis.stats import study_ratio_intervals
 from evidence.synthesis.summaries import (
     Filter,
@@ -216,7 +216,7 @@ def _odds_ratio(spec, claim, tables, f) -> Panel:
                         title=title)
     what = _one_or_pooled(s, "odds ratio of response")
     est, low, high = _estimate(s, "ratio") if s.k else (math.nan, math.nan, math.nan)
-    headline = (f"{what}: {est:.2f} (95% CI {low:.2f} to {high:.2f})"
+    headline = (f"{what}: {estimate_text(est)} (95% CI {interval_text(low, high)})"
                 + (f"; τ² {s.pooled.tau2:.3f}, I² {s.pooled.i2:.0f}%" if s.k > 1 else "") if s.k
                 else "No study in the data has counts for both arms here.")
     sens = sensitivity(tables, f, _pooled_or, main=s).table()

@@ -36,6 +36,21 @@ FOREST_WINDOWS: dict[str, tuple[float, float]] = {
 }
 
 
+def estimate_text(x: float) -> str:
+    """An effect estimate or bound for a reader: two decimals, but a bound of 0.001 is not "0.00" and one of
+    160440.19 is "160,440" (two studies with few events give such intervals)."""
+    if not math.isfinite(x):
+        return "not estimable"
+    if x != 0 and abs(x) < 0.01:
+        return f"{x:.1g}" if abs(x) >= 1e-4 else f"{x:.1e}"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.2f}"
+
+
+def interval_text(low: float, high: float) -> str:
+    """"low to high": a dash between two numbers reads as a minus sign beside a negative one ("-10.29–1.39")."""
+    return f"{estimate_text(low)} to {estimate_text(high)}"
+
+
 # The outcomes a forest can show: (outcome kind for the filter, pooling scale, label).  Binary outcomes are pooled
 # as odds ratios: the trials that report a ratio report an OR (from logistic models), and so do the syntheses the
 # forest is shown beside (Cochrane, Newport), so trials and syntheses are read on the same measure.
@@ -103,7 +118,8 @@ class ForestView:
         s, name = self.summary, MEASURE_NAMES.get(self.measure, self.measure)
         if s.pooled_ok:
             p = s.pooled
-            return (f"Pooled {name} {s.estimate:.2f} (95% CI {s.ci_low:.2f}–{s.ci_high:.2f}); τ² = {p.tau2:.3f}, "
+            return (f"Pooled {name} {estimate_text(s.estimate)} (95% CI {interval_text(s.ci_low, s.ci_high)}); "
+                    f"τ² = {p.tau2:.3f}, "
                     f"I² = {p.i2:.0f}%.")
         if s.k == 1:
             return (f"{s.studies[0]}: single study, too few studies to pool — see what the meta-analyses found "
