@@ -267,3 +267,24 @@ def test_upload_box_says_what_is_wrong_with_a_file(name, content, said):
     assert any(said in _text(m).lower() for m in messages), messages
     assert not any(not {"image", "link_open"}.isdisjoint(_tokens(m)) for m in messages), messages
     assert not at.get("html"), "nothing is highlighted or tabled"
+
+
+def test_a_filtered_explorer_blames_its_filters_not_the_data():
+    """Under filters the default-view note (which counts the unfiltered studies) is not shown, an empty forest
+    says the selection has no effect, and a study without a sample size is not counted as 0 participants."""
+    at = run("explorer", {"kind": "label"})
+    assert not at.exception, [e.value for e in at.exception]
+    text = shown(at)
+    assert "The explorer's default view" not in text
+    assert "None of the" in text or "The one selected study has no effect" in text or "No study is selected" in text
+    assert "No study in the data has" not in text
+    from evidence.curation.tables import build_tables
+
+    studies = build_tables(DATASET).studies
+    labels = studies[studies["kind"] == "label"]
+    assert len(labels) >= 1
+    if labels["n_randomized"].isna().any():
+        assert "participants not reported for" in text
+        assert f"{int(labels['n_randomized'].sum()):,} participants in total" in text
+    default = run("explorer")
+    assert "The explorer's default view" in shown(default)

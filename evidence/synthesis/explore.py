@@ -90,6 +90,9 @@ class ForestView:
     rows: pd.DataFrame
     syntheses: SynthesesSummary
     rob: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ROB_DOMAIN_COLUMNS))
+    # how many studies the reader's filters selected (None: all of them), so that an empty forest blames the
+    # filters, not the data
+    selected: int | None = None
 
     @property
     def measure(self) -> str:
@@ -124,7 +127,12 @@ class ForestView:
         if s.k == 1:
             return (f"{s.studies[0]}: single study, too few studies to pool — see what the meta-analyses found "
                     "(beside).")
-        return "No study in the data has an effect for this view — see what the meta-analyses found (beside)."
+        said = {None: "No study in the data has", 0: "No study is selected, so none has",
+                1: "The one selected study has no"}.get(self.selected, f"None of the {self.selected} selected "
+                                                                        "studies has")
+        if self.selected == 1:
+            return f"{said} effect for this view — see what the meta-analyses found (beside)."
+        return f"{said} an effect for this view — see what the meta-analyses found (beside)."
 
     @property
     def caption(self) -> str:
@@ -168,11 +176,12 @@ class ForestView:
 
 def effect_view(tables: Tables, outcome: str, hours: tuple[float, float], control: str = "any",
                 method: str = "REML", *, knapp_hartung: bool = False, blinded_only: bool = False,
-                synthesis_tables: Tables | None = None) -> ForestView:
+                synthesis_tables: Tables | None = None, selected: int | None = None) -> ForestView:
     """The forest for an outcome (response, remission, smd, md), a window in hours and a control type.
 
     ``synthesis_tables``: where to read the syntheses (default ``tables``; the explorer passes the unfiltered
-    tables, since the syntheses are a layer of their own)."""
+    tables, since the syntheses are a layer of their own); ``selected``: how many studies the reader's filters
+    kept, when they are filtered."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}; choose from {', '.join(OUTCOMES)}")
     kind, scale, _ = OUTCOMES[outcome]
@@ -185,7 +194,7 @@ def effect_view(tables: Tables, outcome: str, hours: tuple[float, float], contro
     rob = rob[rob["study_id"].isin(rows["study_id"])]
     rob = rob.assign(label=tables.labels(rob["study_id"]))[ROB_DOMAIN_COLUMNS]
     return ForestView(outcome, (float(hours[0]), float(hours[1])), control, method, blinded_only, summary, rows,
-                      found, rob.reset_index(drop=True))
+                      found, rob.reset_index(drop=True), selected)
 
 
 def default_view(tables: Tables) -> tuple[str, str, str]:

@@ -51,9 +51,13 @@ if comparators:
 if rob:
     mask &= s["rob_overall"].fillna("not assessed").isin(rob)
 view = tables.subset(s.loc[mask, "id"])
+filtered = len(view.studies) < len(s)
+unknown_n = int(view.studies["n_randomized"].isna().sum())
 st.markdown(f"**{len(view.studies)} of {len(s)} studies**, "
-            f"{int(view.studies['n_randomized'].fillna(0).sum()):,} participants in total (syntheses count their "
-            "pooled participants).")
+            f"{int(view.studies['n_randomized'].sum()):,} participants in total (syntheses count their "
+            "pooled participants)"
+            + (f"; participants not reported for {unknown_n} {'study' if unknown_n == 1 else 'studies'}."
+               if unknown_n else "."))
 st.dataframe(
     common.link_columns(view.studies)[["id", "first_author", "year", "kind", "design", "blinding", "drug", "route",
                                        "population", "comparator", "n_randomized", "rob_overall", "pubmed",
@@ -79,9 +83,10 @@ def _default_view(version: str, _tables) -> tuple[str, str, str]:
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _effect_view(version: str, ids: tuple[str, ...], outcome: str, window: str, control: str, method: str, _view,
-                 _tables):
+                 _tables, selected: int | None):
     """One forest per data version, study selection and view (the pool is read-only once built)."""
-    return effect_view(_view, outcome, FOREST_WINDOWS[window], control, method, synthesis_tables=_tables)
+    return effect_view(_view, outcome, FOREST_WINDOWS[window], control, method, synthesis_tables=_tables,
+                       selected=selected)
 
 
 def forest_view() -> None:
@@ -97,8 +102,9 @@ def forest_view() -> None:
         control = common.bound_select("Control", "control", ["any", "saline", "midazolam", "active"])
     with c4:
         method = common.bound_select("Pooling method", "method", ["REML", "DL", "FE"])
-    v = _effect_view(dataset.version, tuple(view.studies["id"]), outcome, window, control, method, view, tables)
-    if (outcome, window, control) == (default_outcome, default_window, "any"):
+    v = _effect_view(dataset.version, tuple(view.studies["id"]), outcome, window, control, method, view, tables,
+                     len(view.studies) if filtered else None)
+    if (outcome, window, control) == (default_outcome, default_window, "any") and not filtered:
         st.caption(f"The explorer's default view. {why}")
     if not v.summary.pooled_ok:
         st.info(f"{v.headline} No pooled estimate is drawn from fewer than two studies.")
