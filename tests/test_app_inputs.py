@@ -288,3 +288,15 @@ def test_a_filtered_explorer_blames_its_filters_not_the_data():
         assert f"{int(labels['n_randomized'].sum()):,} participants in total" in text
     default = run("explorer")
     assert "The explorer's default view" in shown(default)
+
+
+def test_a_claim_citing_no_study_says_so_instead_of_an_empty_chart_and_table():
+    uncited = [c for c in DATASET.claims if not c.evidence and not c.summaries]
+    assert uncited, "the curated data have mechanism claims that cite no study"
+    at = run("claim", {"claim": uncited[0].id})
+    assert not at.exception, [e.value for e in at.exception]
+    text = shown(at)
+    assert "This claim cites no study" in text and "No study is cited for this claim." in text
+    assert "listed below" not in text and "the chart shows what its cited studies report" not in text
+    assert not at.dataframe or all(len(d.value) for d in at.dataframe), "no header-only table"
+    assert not at.get("plotly_chart"), "no empty chart"

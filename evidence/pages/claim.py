@@ -72,6 +72,24 @@ class ClaimPage:
         """Whether the panels come from the claim's summaries (else they chart the cited studies)."""
         return bool(self.claim.summaries)
 
+    @property
+    def cited_note(self) -> str | None:
+        """What the page says above the cited studies' chart, when the claim has no computed summary: a claim that
+        cites no study must not promise a chart and a list of them."""
+        if self.computed:
+            return None
+        if self.studies.empty:
+            return "This claim cites no study: its verdict rests on the rationale above, not on figures in the data."
+        if not any(p.k for p in self.panels):
+            return "None of the cited studies reports a figure these charts can show; they are listed below."
+        return "This claim has no computed summary; the chart shows what its cited studies report."
+
+    @property
+    def shown(self) -> list[tuple[Panel, Chart]]:
+        """The panels the page draws: every computed one (an empty one says why), but a chart of the cited
+        studies only when it has a study in it."""
+        return [(p, c) for p, c in zip(self.panels, self.charts, strict=False) if self.computed or p.k]
+
 
 def build(claim: Claim, dataset: Dataset, tables: Tables) -> ClaimPage:
     sources = {s.id: s for s in dataset.sources}

@@ -105,7 +105,7 @@ class _Site:
         for claim in ds.claims:
             page = claim_pages.build(claim, ds, tables)
             path = site_path("claim", claim=claim.id)
-            charts = [*page.charts, *([page.syntheses] if page.syntheses else [])]
+            charts = [*(c for _, c in page.shown), *([page.syntheses] if page.syntheses else [])]
             out.append((path, "claim.html", "claims", {
                 "page_title": page.title, "page": page, "study_columns": claim_pages.STUDY_COLUMNS,
                 "paragraph": claim_pages.quote_paragraph(page, ds, tables, today=self.today,

@@ -384,7 +384,8 @@ def cited_panel(claim: Claim, dataset: Dataset, tables: Tables) -> Panel:
     n, k_n = int(sizes.fillna(0).sum()), int(sizes.notna().sum())
     cited = len({e.study for e in claim.evidence})
     headline = (f"{len(data)} reported figures from {k} of the {cited} cited {_studies(cited)}." if k
-                else "No computed summary answers this claim; the cited studies are listed below.")
+                else "This claim cites no study." if not cited
+                else f"None of the {cited} cited {_studies(cited)} reports a figure this chart can show.")
     summary = f"{title}: {headline}" if k else headline
     return Panel(None, title, headline, _basis(k, n, k_n, "figures as reported by each cited study (not pooled)"),
                  fig, data, studies, k, n, summary=summary)

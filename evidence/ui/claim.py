@@ -54,9 +54,9 @@ st.success(f"**What the evidence supports:** {common.plain(claim.supported_wordi
 
 st.header("What the evidence says (computed from the data)" if page.computed
           else "What the evidence says: the cited studies")
-if not page.computed:
-    st.caption("This claim has no computed summary; the chart shows what its cited studies report.")
-for panel, chart in zip(page.panels, page.charts, strict=False):
+if page.cited_note:
+    st.caption(page.cited_note)
+for panel, chart in page.shown:
     st.markdown(f"**{panel.headline}**  \n{panel.basis}")
     common.chart_block(chart.figure, chart.data, caption=f"{chart.caption} Chart summary: {chart.summary}",
                        name=chart.name, dataset=dataset)
@@ -70,8 +70,11 @@ if page.syntheses is not None:
                        name=page.syntheses.name, dataset=dataset)
 
 st.header("Studies behind the verdict")
-st.dataframe(common.link_columns(page.studies).drop(columns=["pmid", "doi", "nct"]), hide_index=True,
-             column_config=common.LINK_CONFIG)
+if page.studies.empty:
+    st.info("No study is cited for this claim.")
+else:
+    st.dataframe(common.link_columns(page.studies).drop(columns=["pmid", "doi", "nct"]), hide_index=True,
+                 column_config=common.LINK_CONFIG)
 for sid in page.studies["study_id"]:
     st.page_link(common.PAGES["study"], label=f"Study record: {sid}", query_params={"study": sid})
 
