@@ -55,6 +55,19 @@ def test_claims_permalink_restores_filters():
     assert at.multiselect(key="topic").value == ["onset"]
 
 
+@pytest.mark.parametrize("query", ["24-hour", "24  hours", " 24 Hours\n", "24\u2013hours"])
+def test_claims_search_ignores_case_spacing_and_hyphens(query):
+    at = run("claims", {"topic": ["onset"], "q": query})
+    cards = next(m.value for m in at.markdown if 'class="claim-card"' in m.value)
+    assert 'href="claim?claim=onset_24_hours"' in cards, "the same claim '24 hours' finds"
+
+
+def test_a_blank_search_is_no_search():
+    at = run("claims", {"topic": ["onset"], "q": "   "})
+    onset = sum(c.topic == "onset" for c in DATASET.claims)
+    assert any(m.value.startswith(f"**{onset} of {len(DATASET.claims)} claims**") for m in at.markdown)
+
+
 def test_claim_permalink_and_computed_numbers():
     claim = DATASET.claim("more_than_80_percent_respond")
     at = run("claim", {"claim": claim.id})

@@ -409,6 +409,8 @@ def test_index_filters_follow_the_address_bar(tab, served, dataset):
                    .lower() for c in dataset.claims)
     assert tab.locator(".claim-card:visible").count() == expected
     assert "q=24+hours" in tab.url and "topic=onset" in tab.url
+    tab.get_by_label("Search the claims and quotes").fill("24-Hour ")  # the app's rule: case, hyphens, spaces
+    assert tab.locator(".claim-card:visible").count() == expected
     tab.keyboard.press("Tab")  # the controls are reachable by keyboard
     assert not tab.problems and not tab.outside
 

@@ -6,6 +6,7 @@ same matching rule (its small script mirrors :func:`matches`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from evidence.curation.load import Dataset
@@ -49,16 +50,26 @@ def build(dataset: Dataset) -> ClaimsIndex:
             pages=len({a.source for a in c.appearances}), quote=first.quote,
             source_title=titles.get(first.source, first.source),
             sources=tuple(dict.fromkeys(a.source for a in c.appearances)),
-            search_text=(c.short + " " + " ".join(a.quote for a in c.appearances)).lower()))
+            search_text=search_key(c.short + " " + " ".join(a.quote for a in c.appearances))))
     verdicts = [v for v in VERDICTS if any(c.verdict == v for c in dataset.claims)]
     return ClaimsIndex(cards, sorted({c.topic for c in dataset.claims}), verdicts, titles)
 
 
+_DASHES = re.compile(r"[-\u2010\u2011\u2012\u2013\u2014\s]+")
+
+
+def search_key(text: str) -> str:
+    """Text as the claims search compares it: lower case, hyphens and dashes as spaces, runs of spaces as one, so
+    that "24-hour", "24  hours" and "24 hours " all find "24 hours" (static/filters.js applies the same rule)."""
+    return _DASHES.sub(" ", text.lower()).strip()
+
+
 def matches(card: Card, topics=(), verdicts=(), sources=(), query: str = "") -> bool:
-    """A card passes when it matches every filter given (an empty filter matches all)."""
+    """A card passes when it matches every filter given (an empty filter, or a blank search, matches all)."""
+    query = search_key(query or "")
     return ((not topics or card.topic in topics) and (not verdicts or card.verdict in verdicts)
             and (not sources or any(s in sources for s in card.sources))
-            and (not query or query.lower() in card.search_text))
+            and (not query or query in card.search_text))
 
 
 def counts(cards: list[Card]) -> str:

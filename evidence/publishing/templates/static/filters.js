@@ -23,7 +23,8 @@
 
   function apply() {
     var topics = checked("topic"), verdicts = checked("verdict"), sources = checked("source");
-    var q = form.q.value.trim().toLowerCase();
+    // as evidence/pages/index.py: search_key (hyphens and dashes as spaces, runs of spaces as one)
+    var q = form.q.value.toLowerCase().replace(/[-\u2010-\u2014\s]+/g, " ").trim();
     var shown = [];
     cards.forEach(function (card) {
       var ok = (!topics.length || topics.indexOf(card.dataset.topic) >= 0)
