@@ -300,3 +300,25 @@ def test_a_claim_citing_no_study_says_so_instead_of_an_empty_chart_and_table():
     assert "listed below" not in text and "the chart shows what its cited studies report" not in text
     assert not at.dataframe or all(len(d.value) for d in at.dataframe), "no header-only table"
     assert not at.get("plotly_chart"), "no empty chart"
+
+
+@pytest.mark.parametrize(("page", "key", "value"), [("check", "url", "http://127.0.0.1:1/?" + "a" * 2500),
+                                                     ("claims", "q", "hours " * 500)])
+def test_an_overlong_text_value_is_refused_not_cut(page, key, value):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.query_params[key] = value
+    at.run()
+    if page != "claims":
+        at.switch_page(f"evidence/ui/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("characters long" in w.value and "not used" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    assert at.text_input(key=key).value == "", "never a cut value (a cut address is another page)"
+
+
+def test_a_repeated_one_value_setting_says_which_it_shows():
+    at = run("claim", {"claim": ["onset_24_hours", "onset_minutes"]})
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("2 times" in w.value and "onset_minutes" in _text(w.value) for w in at.warning), \
+        [w.value for w in at.warning]
+    assert at.query_params["claim"] in ("onset_minutes", ["onset_minutes"]), "one value left in the link"

@@ -42,7 +42,7 @@ st.title("Check a text")
 st.markdown("Paste a clinic page, upload its saved .html or .txt, or give its address. Each sentence is matched "
             "against the curated claims; numbers are normalised and set against the evidence computed from the "
             "data, like for like.")
-url = common.bound_text("…or check a page by its address (http or https)", "url",
+url = common.bound_text("…or check a page by its address (http or https)", "url", what="page address",
                         placeholder="https://clinic.example/ketamine-for-depression")
 upload = st.file_uploader("Upload a saved page", type=["txt", "html", "htm"])
 if st.button("Try an example page"):

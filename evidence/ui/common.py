@@ -115,9 +115,30 @@ def bound_multiselect(label: str, key: str, options: list[str], **kwargs) -> lis
     return value
 
 
-def bound_text(label: str, key: str, **kwargs) -> str:
+# A text value longer than this is refused, not cut: a cut address would fetch another page without saying so.
+MAX_TEXT_PARAM = 2000
+
+
+def _one(label: str, key: str) -> None:
+    """A link that gives a one-value setting twice (``?claim=a&claim=b``): say which is shown, keep only it."""
+    values = st.query_params.get_all(key)
+    if len(values) > 1:
+        st.warning(f"The link gives the {label.lower()} {len(values)} times; showing the last, "
+                   f"{quoted(values[-1])}.", icon="⚠️")
+        st.query_params[key] = values[-1]
+
+
+def bound_text(label: str, key: str, what: str | None = None, **kwargs) -> str:
+    """A text box whose value lives in the URL; ``what`` names it in a notice (default: its label)."""
+    what = what or label
     if key not in st.session_state:
-        st.session_state[key] = (param(key, "") or "")[:500]
+        _one(what, key)
+        given = param(key, "") or ""
+        if len(given) > MAX_TEXT_PARAM:
+            st.warning(f"The link's {what.lower()} is {len(given):,} characters long, more than "
+                       f"{MAX_TEXT_PARAM:,}; it was not used.", icon="⚠️")
+            given = ""
+        st.session_state[key] = given
     value = st.text_input(label, key=key, **kwargs)
     _set_param(key, value)
     return value
@@ -125,6 +146,7 @@ def bound_text(label: str, key: str, **kwargs) -> str:
 
 def bound_toggle(label: str, key: str, **kwargs) -> bool:
     if key not in st.session_state:
+        _one(label, key)
         st.session_state[key] = param(key) == "1"
         if param(key) not in (None, "", "0", "1"):
             _refused(label, param(key), "it off (the link should say 1 for on)")
@@ -134,6 +156,7 @@ def bound_toggle(label: str, key: str, **kwargs) -> bool:
 
 
 def _initial_choice(label: str, key: str, options: list[str]) -> str:
+    _one(label, key)
     current = param(key)
     if current is not None and current not in options:
         _refused(label, current, f"{options[0]!r}")
@@ -151,6 +174,8 @@ def bound_select(label: str, key: str, options: list[str], **kwargs) -> str:
 def bound_record(label: str, key: str, ids: list[str], *, list_page: str, list_label: str, **kwargs) -> str:
     """The record a permalink names (``?claim=ID``): an unknown id stops the page with "not found" and a link
     to the list, instead of silently showing the first record."""
+    if key not in st.session_state:
+        _one(label, key)
     wanted = param(key)
     if key not in st.session_state and wanted is not None and wanted not in ids:
         st.title(f"{label} not found")
@@ -191,6 +216,7 @@ def parse_range(raw: str | None, low: int, high: int) -> tuple[tuple[int, int], 
 
 def bound_range(label: str, key: str, low: int, high: int) -> tuple[int, int]:
     if key not in st.session_state:
+        _one(label, key)
         st.session_state[key], why = parse_range(param(key), low, high)
         if why:
             st.warning(f"The link's {label.lower()}: {plain(why)}; showing {st.session_state[key][0]}–"
