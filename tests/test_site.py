@@ -143,6 +143,17 @@ def test_layout_versioned_and_latest(site, dataset):
     assert f'href="../../../claim/{dataset.claims[0].id}.html"' in fixed
 
 
+def test_every_page_names_its_source_and_licence(site):
+    """As Datasette does: wherever a reader lands, the page says where its figures come from and their licence."""
+    from evidence.publishing.stamp import LICENCE, SOURCE
+
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 100
+    missing = [str(p.relative_to(site)) for p in pages
+               if SOURCE not in (text := p.read_text(encoding="utf-8")) or LICENCE not in text]
+    assert not missing, missing[:10]
+
+
 def test_two_builds_are_byte_identical(site, dataset, tables, tmp_path):
     again = tmp_path / "again"
     build_site(dataset, tables, again, base_url=BASE)

@@ -40,7 +40,7 @@ from evidence.pages import study as study_pages
 from evidence.pages.figure import Chart
 from evidence.pages.paths import DEFAULT_SITE_URL, app_path, site_path, site_url
 from evidence.publishing import bundle, exports
-from evidence.publishing.stamp import LICENCE, PROJECT, how_to_cite
+from evidence.publishing.stamp import LICENCE, PROJECT, SOURCE, how_to_cite
 from evidence.publishing.templating import Renderer, json_script
 
 # plotly.js's cartesian bundle (scatter, bar, box, …): a third of the full bundle's size and parse time.
@@ -87,6 +87,7 @@ class _Site:
         self.renderer = Renderer({s.id for s in self.ds.studies})
         self.site = {
             "project": PROJECT, "version": self.version, "modified": self.ds.modified, "licence": LICENCE,
+            "source": SOURCE,
             "how_to_cite": how_to_cite(self.ds, today=self.today, base=base),
             "counts": f"{len(self.ds.studies)} studies, {len(self.ds.claims)} claims, {len(self.ds.sources)} pages",
             "plotly_file": "",  # chosen by choose_plotly() once every figure is known

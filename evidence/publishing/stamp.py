@@ -17,6 +17,8 @@ from evidence.curation.load import Dataset
 PROJECT = "Ketamine evidence tracker"
 TITLE = "Ketamine for depression: marketing claims vs published evidence"
 LICENCE = "Data: CC BY 4.0; code: MIT"
+# Where the figures come from: on every page of the app and of the static site.
+SOURCE = "Source: curated from PubMed, PMC and journal abstracts; every figure carries its verbatim quote"
 DEFAULT_BASE_URL = "http://localhost:8501"
 
 

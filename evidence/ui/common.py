@@ -354,6 +354,6 @@ def footer(dataset: Dataset) -> None:
     st.caption(
         f"Data version `{dataset.version}` (files last changed {dataset.modified}) · "
         f"{len(dataset.studies)} studies, {len(dataset.claims)} claims, {len(dataset.sources)} pages · "
-        "Source: curated from PubMed, PMC and journal abstracts; every figure carries its verbatim quote · "
+        f"{stamp.SOURCE} · "
         f"{LICENCE} · See *Methods and data* for how to cite."
     )
