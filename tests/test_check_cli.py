@@ -89,6 +89,28 @@ def test_a_page_saved_in_another_encoding_reads_as_written(capsys, tmp_path, enc
         [(50.0, 70.0, "percent")]
 
 
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("氯胺酮在24小时内起效。超过80%的患者在第一次输注后有反应，效果可持续数周。", "gb18030"),
+    ("Кетамин действует за 24 часа: более 80% пациентов отвечают после первой инфузии.", "koi8-r"),
+    ("ケタミンは24時間以内に効き、80%以上の患者が最初の点滴で反応し、効果は数週間続きます。", "shift_jis"),
+], ids=["gb18030", "koi8-r", "shift-jis"])
+def test_a_page_in_an_encoding_that_cannot_be_told_is_refused(capsys, tmp_path, text, encoding):
+    """Read as Windows-1252 such a page is gibberish with its numbers intact ("24Сʱ", "80%"): refused, not checked."""
+    path = tmp_path / "page.txt"
+    path.write_bytes(text.encode(encoding))
+    code, out, err = run(capsys, str(path))
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith(f"error: {path}: its encoding could not be told") and "UTF-8" in err
+
+
+def test_a_western_page_in_windows_1252_is_still_read(capsys, tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_bytes("La kétamine agit en 24 heures ; plus de 80 % des patients répondent à la première séance. "
+                     "Ketamine “works” in 24 hours – 50–70% respond.".encode("cp1252"))
+    code, out, _ = run(capsys, "--json", str(page))
+    assert code == 0 and "kétamine" in out and "50–70%" in out
+
+
 @pytest.mark.parametrize(("payload", "what"), [
     (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> Ketamine works in 24 hours.", "a PDF"),
     (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", "a ZIP archive"),

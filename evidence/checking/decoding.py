@@ -5,7 +5,9 @@ reads: a UTF-8 page served as plain ``text/html`` (which requests decodes as ISO
 "50â€“70%", and a Windows-1252 file read as UTF-8 turns it into "50�70%"; neither is a range any more.  The order is
 a browser's, via w3lib (Scrapy's): a byte-order mark, the HTTP charset, a ``<meta charset>`` or XML declaration;
 then valid UTF-8; then UTF-8 with the odd bad byte when the text has real UTF-8 sequences in it; else
-Windows-1252, what English pages saved without UTF-8 use.  Bytes no encoding can read become U+FFFD.
+Windows-1252, what English pages saved without UTF-8 use, unless read so they are mostly accented letters (a
+page in another script's encoding, which is refused rather than checked as gibberish).  Bytes no encoding can read
+become U+FFFD.
 
 A PDF, a Word file, an image or an archive (known signatures), or anything with NUL bytes and no UTF-16/32 mark, is
 refused with a one-line reason: its "sentences" would be noise with numbers in them.
@@ -31,6 +33,9 @@ _SIGNATURES = (
     (b"\x7fELF", "a program (ELF executable)"),
 )
 _SNIFF = 8192  # bytes looked at for NUL bytes
+# Read as Windows-1252, an English (or French, German) page has a few accented letters among its letters; a page
+# in an encoding of another script (GB18030, Shift JIS, KOI8-R) saved without saying so is nearly all of them.
+UNREADABLE_SHARE = 0.3
 
 
 class NotTextError(ValueError):
@@ -38,14 +43,24 @@ class NotTextError(ValueError):
 
 
 def _guess(data: bytes) -> str:
-    """UTF-8 when the bytes are UTF-8 (or mostly: real multi-byte sequences beside a bad byte), else cp1252."""
+    """UTF-8 when the bytes are UTF-8 (or mostly: real multi-byte sequences beside a bad byte or two), else cp1252
+    (or :class:`NotTextError` when that reads as gibberish)."""
     try:
         data.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
         pass
     text = data.decode("utf-8", errors="replace")
-    return "utf-8" if any(ord(c) > 0x7F and c != "\ufffd" for c in text) else "cp1252"
+    bad = text.count("\ufffd")
+    multi = sum(ord(c) > 0x7F for c in text) - bad
+    if multi and bad <= max(2, 0.05 * multi):  # UTF-8 with a stray byte; not another encoding's chance pairs
+        return "utf-8"
+    letters = [c for c in data[:_SNIFF * 8].decode("cp1252", errors="replace") if c.isalpha()]
+    foreign = sum(ord(c) > 0x7F for c in letters)
+    if foreign >= 20 and foreign > UNREADABLE_SHARE * len(letters):
+        raise NotTextError("its encoding could not be told (it is not UTF-8, and read as Windows-1252 it is mostly "
+                           "letters outside English): save the page as UTF-8, or paste its text")
+    return "cp1252"
 
 
 def decode_page(data: bytes, content_type: str | None = None) -> str:
