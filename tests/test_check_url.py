@@ -111,3 +111,54 @@ def test_cli_refuses_loopback_with_one_line(capsys):
     code = main(["--data", str(FIX / "data"), "check", "--url", "http://127.0.0.1:8501/"])
     _, err = capsys.readouterr()
     assert code == 2 and len(err.strip().splitlines()) == 1 and "non-public address" in err
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://]/", "http://[abc]/", "https://[1.2.3.4]:80/"])
+def test_a_malformed_address_is_one_line_not_a_traceback(url, capsys):
+    with pytest.raises(fetch.FetchError, match="not a valid URL"):
+        fetch.check_url(url, resolver=lambda host, port: [PUBLIC])
+    code = main(["--data", str(FIX / "data"), "check", "--url", url])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_name_that_resolves_again_to_loopback_is_refused_before_the_request(monkeypatch):
+    """DNS rebinding: the guard's lookup says public, the connection's own lookup gives 127.0.0.1.  Simulated
+    with a loopback server (the only traffic this test sends) and a resolver that lies to the guard."""
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<p>internal</p>")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/admin"
+        with pytest.raises(fetch.FetchError, match=r"connected to a non-public address \(127\.0\.0\.1\)"):
+            fetch.fetch_page(url, resolver=lambda host, port: [PUBLIC])
+        assert seen == [], "not a byte of the request reached the address"
+        # the same server through an unguarded session is reachable: the refusal is the guard's, not the network's
+        assert requests_get_plain(url) == 200 and seen == ["/admin"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def requests_get_plain(url: str) -> int:
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    return session.get(url, timeout=5).status_code

@@ -5,8 +5,12 @@ address must be public (no loopback, private, link-local, multicast, reserved or
 connecting and again after every redirect, which are followed by hand (at most ``MAX_REDIRECTS``); connect and
 read timeouts; the body is streamed and cut off at ``MAX_BYTES``; only HTML and plain text are accepted, decoded
 by ``decoding.decode_page`` (requests alone reads a UTF-8 page sent without a charset as ISO-8859-1).  Every
-refusal is a :class:`FetchError` with a one-line message.  (The guard checks the addresses the name resolves to;
-a DNS answer that changes between the check and the connection is not covered.)
+refusal is a :class:`FetchError` with a one-line message.
+
+The name is resolved twice, once by the guard and once by the connection, and a DNS answer that changes between
+the two (DNS rebinding) would pass the first and reach a private address on the second.  So the connection itself
+is guarded too: the session's adapter opens its sockets through :class:`_GuardedConnection`, which checks the
+address it actually connected to and closes the socket before a byte of the request is sent.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.connection
+import urllib3.connectionpool
+from requests.adapters import HTTPAdapter
 
 from evidence.checking.decoding import NotTextError, decode_page
 
@@ -50,13 +57,26 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
+def public(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address, or None when it is not public (loopback, private, link-local, multicast, reserved)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if not ip.is_global or ip.is_multicast or ip.is_loopback or ip.is_link_local or ip.is_private:
+        return None
+    return ip
+
+
 def check_url(url: str, resolver: Resolver | None = None) -> None:
     """Refuse anything but http(s) to a host whose every address is public."""
     resolver = resolver or resolve
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:  # "http://[::1": urlsplit's own complaint ("Invalid IPv6 URL")
+        raise FetchError(f"not a valid URL ({exc}): {url[:200]}") from exc
     if parts.scheme not in ("http", "https"):
         raise FetchError(f"only http and https URLs can be checked, not {parts.scheme or 'no scheme'}: {url}")
-    host = parts.hostname
     if not host:
         raise FetchError(f"no host in URL: {url}")
     try:
@@ -67,16 +87,58 @@ def check_url(url: str, resolver: Resolver | None = None) -> None:
     if not addresses:
         raise FetchError(f"cannot resolve {host}")
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        if not ip.is_global or ip.is_multicast or ip.is_loopback or ip.is_link_local or ip.is_private:
-            raise FetchError(f"refusing to fetch {host}: it resolves to a non-public address ({ip})")
+        if public(address) is None:
+            raise FetchError(f"refusing to fetch {host}: it resolves to a non-public address ({address})")
+
+
+class _GuardedConnection(urllib3.connection.HTTPConnection):
+    """An HTTP connection that refuses, once connected and before sending, a socket to a non-public address."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        try:
+            peer = sock.getpeername()[0]
+        except OSError:
+            peer = ""
+        if not peer or public(peer) is None:
+            sock.close()
+            raise FetchError(f"refusing to fetch {self.host}: it connected to a non-public address "
+                             f"({peer or 'unknown'})")
+        return sock
+
+
+class _GuardedHTTPSConnection(_GuardedConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _GuardedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _GuardedConnection
+
+
+class _GuardedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    """requests' adapter with every socket opened by the guarded connections above."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+
+def guarded_session() -> requests.Session:
+    """A session whose connections are guarded (no proxy from the environment: it would be the peer checked)."""
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("http://", GuardedAdapter())
+    session.mount("https://", GuardedAdapter())
+    return session
 
 
 def fetch_page(url: str, *, resolver: Resolver | None = None, session: requests.Session | None = None) -> Page:
     """The page at ``url`` (see the module docstring); raises :class:`FetchError`."""
-    session = session or requests.Session()
+    session = session or guarded_session()
     current = url.strip()
     for _ in range(MAX_REDIRECTS + 1):
         check_url(current, resolver)
@@ -92,7 +154,10 @@ def fetch_page(url: str, *, resolver: Resolver | None = None, session: requests.
                 location = response.headers.get("Location")
                 if not location:
                     raise FetchError(f"redirect without a location from {current}")
-                current = urljoin(current, location)
+                try:
+                    current = urljoin(current, location)
+                except ValueError as exc:
+                    raise FetchError(f"{current} redirects to a malformed address: {location[:200]}") from exc
                 continue
             if response.status_code >= 400:
                 raise FetchError(f"{current} answered HTTP {response.status_code}")
