@@ -50,6 +50,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _blank_argument(argv: list[str]) -> str | None:
+    """An empty argument (``--claim ''``, ``--out=``, ``fragment ''``) is a mistake, never "the default": an empty
+    --out had written into the current folder, an empty --claim exported every claim, an empty --url read stdin."""
+    for i, token in enumerate(argv):
+        flag, eq, value = token.partition("=")
+        if token.startswith("--") and eq and not value.strip():
+            return f"{flag}: an empty value"
+        if not token.strip():
+            before = argv[i - 1] if i and argv[i - 1].startswith("-") and "=" not in argv[i - 1] else None
+            return f"{before}: an empty value" if before else f"argument {i + 1} is empty"
+    return None
+
+
+def _bad_address(args: argparse.Namespace) -> str | None:
+    """--base-url and --app-url end up in links, citations and ClaimReview: absolute http(s) only (not
+    ``javascript:``, not "not a url")."""
+    from urllib.parse import urlsplit
+
+    for name in ("base_url", "app_url"):
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        try:
+            parts = urlsplit(value.strip())
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+        except ValueError:
+            ok = False
+        if not ok:
+            return f"--{name.replace('_', '-')} must be an absolute http or https address, not {value[:80]!r}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     from evidence.curation.load import DataInvalid
     from evidence.user_files import InputFileError, os_reason
@@ -58,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.data is not None and not args.data.strip():
         parser.error("--data: an empty path (give a data directory, or leave --data out for data/)")
+    given = sys.argv[1:] if argv is None else argv
+    if problem := _blank_argument(given) or _bad_address(args):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except DataInvalid as exc:

@@ -138,3 +138,38 @@ def test_report_command(minimal, tmp_path, capsys):
     text = out.read_text(encoding="utf-8")
     assert "Ketamine works within 24 hours" in text and "<script" not in text
     assert "1 claims, 1 studies" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", "--format", "csv", "--claim", ""], ["export", "--format", "csv", "--table", ""],
+    ["export", "--format", "csv", "--out", ""], ["export", "--format", "csv", "--out="],
+    ["bundle", "--claim", "fast_relief", "--out", " "], ["check", "--url", ""], ["fragment", ""],
+    ["summarize", "--hours", ""], ["scaffold", "--pmid", ""], ["scaffold", "--doi", ""],
+], ids=lambda argv: " ".join(repr(a) if not a.strip() else a for a in argv))
+def test_an_empty_argument_is_an_error_not_the_default(minimal, tmp_path, monkeypatch, capsys, argv):
+    """An empty --out had written into the current folder, --claim '' exported every claim, --url '' read stdin,
+    scaffold --pmid '' failed an assertion."""
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main(["--data", str(minimal), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "empty" in err, err
+    assert list(here.iterdir()) == [], "nothing written into the current folder"
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["scaffold", "--pmid", "\u0661\u0662"], "not a PMID"),  # Arabic-Indic digits are not a PubMed id
+    (["export", "--format", "claimreview", "--base-url", "javascript:alert(1)"], "--base-url must be an absolute"),
+    (["report", "--base-url", "not a url"], "--base-url must be an absolute"),
+])
+def test_ids_and_addresses_are_checked_before_anything_is_sent_or_written(minimal, capsys, argv, said):
+    assert main(["--data", str(minimal), *argv]) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1, err
+
+
+def test_an_overlong_claim_id_is_not_echoed_whole(minimal, capsys):
+    assert main(["--data", str(minimal), "export", "--format", "csv", "--claim", "x" * 100_000]) == 2
+    err = capsys.readouterr().err
+    assert "unknown claim" in err and len(err) < 2_000

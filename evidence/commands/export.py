@@ -62,7 +62,8 @@ def _load(args) -> tuple[Dataset, Tables, Path]:
 def _claim(dataset: Dataset, claim_id: str):
     ids = [c.id for c in dataset.claims]
     if claim_id not in ids:
-        raise UserError(f"unknown claim {claim_id!r}; choose from: {', '.join(ids) or '(no claims)'}")
+        shown = ", ".join(ids[:50]) + (f" and {len(ids) - 50:,} more" if len(ids) > 50 else "")
+        raise UserError(f"unknown claim {claim_id[:80]!r}; choose from: {shown or '(no claims)'}")
     return dataset.claim(claim_id)
 
 

@@ -299,15 +299,15 @@ def _check_out(args) -> Path | None:
 
 def _normalise_pmid(value: str) -> str:
     value = value.strip()
-    if not re.fullmatch(r"\d{1,9}", value):
-        raise UserError(f"not a PMID: {value!r} (digits only)")
+    if not re.fullmatch(r"[0-9]{1,9}", value, flags=re.ASCII):  # not "١٢" (\d is any script's digit)
+        raise UserError(f"not a PMID: {value[:40]!r} (digits 0-9 only)" if value else "the PMID is empty")
     return value
 
 
 def _normalise_doi_arg(value: str) -> str:
     doi = re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", value.strip(), flags=re.IGNORECASE)
-    if not re.fullmatch(r"10\.\d{4,9}/\S+", doi):
-        raise UserError(f"not a DOI: {value!r} (expected 10.NNNN/...)")
+    if not re.fullmatch(r"10\.[0-9]{4,9}/\S+", doi):
+        raise UserError(f"not a DOI: {value[:60]!r} (expected 10.NNNN/...)" if doi else "the DOI is empty")
     return doi
 
 
@@ -331,8 +331,8 @@ def _already_in_data(args, pmid: str | None, doi: str | None, study_id: str) -> 
 
 def run_scaffold(args) -> int:
     target = _check_out(args)
-    pmid = _normalise_pmid(args.pmid) if args.pmid else None
-    doi = _normalise_doi_arg(args.doi) if args.doi else None
+    pmid = _normalise_pmid(args.pmid) if args.pmid is not None else None
+    doi = _normalise_doi_arg(args.doi) if args.doi is not None else None
     clients = _clients()
     try:
         if pmid:
