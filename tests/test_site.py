@@ -504,3 +504,31 @@ def test_curated_markdown_never_makes_the_browser_fetch_an_image():
 
     html = str(Markdown()("![beacon](http://tracker.example/p.png)\n\n<img src='http://tracker.example/q.png'>"))
     assert "<img" not in html and "&lt;img" in html  # the raw tag is shown as text, the image syntax is not an image
+
+
+def test_a_rebuild_that_meets_a_symlink_refuses_and_keeps_the_earlier_build(minimal, tmp_path):
+    dataset = load_dataset(minimal)
+    tables = build_tables(dataset)
+    out = tmp_path / "site"
+    build_site(dataset, tables, out, base_url=BASE)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine", encoding="utf-8")
+    (out / "link").symlink_to(victim)
+    with pytest.raises(SiteError, match=r"is a symbolic link.*nothing was deleted"):
+        build_site(dataset, tables, out, base_url=BASE)
+    assert sorted(p.relative_to(out) for p in out.rglob("*") if p.name != "link") == before
+    assert (victim / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize("args", [["--out", "{data}/site"], ["--out", "{tmp}/s", "--base-url", "javascript:alert(1)"],
+                                  ["--out", "{tmp}/s", "--app-url", "not a url"], ["--out", ""]])
+def test_cli_refuses_the_data_directory_bad_addresses_and_empty_values(minimal, tmp_path, capsys, args):
+    from evidence.cli import main
+
+    args = [a.format(data=minimal, tmp=tmp_path) for a in args]
+    assert main(["--data", str(minimal), "site", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert not (minimal / "site").exists() and not (tmp_path / "s").exists(), "nothing was written"

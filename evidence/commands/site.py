@@ -21,10 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evidence.cli import UserError, command_dataset
+    from evidence.commands.export import _protected
     from evidence.curation.tables import build_tables
     from evidence.publishing.site import SiteError, build_site
 
     dataset = command_dataset(args)
+    out = Path(args.out).resolve()
+    for protected in _protected(dataset.data_dir):
+        if out == protected or out.is_relative_to(protected):
+            raise UserError(f"refusing to build the site inside the data directory ({protected}); choose another "
+                            "--out")
     say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     try:
         report = build_site(dataset, build_tables(dataset), Path(args.out), base_url=args.base_url,

@@ -42,6 +42,7 @@ from evidence.pages.paths import DEFAULT_SITE_URL, app_path, site_path, site_url
 from evidence.publishing import bundle, exports
 from evidence.publishing.stamp import LICENCE, PROJECT, SOURCE, how_to_cite
 from evidence.publishing.templating import Renderer, json_script
+from evidence.user_files import os_reason
 
 # plotly.js's cartesian bundle (scatter, bar, box, …): a third of the full bundle's size and parse time.
 CARTESIAN_JS = REPO_ROOT / "node_modules" / "plotly.js-cartesian-dist-min" / "plotly-cartesian.min.js"
@@ -277,10 +278,16 @@ def check_out(out: Path) -> None:
 
 
 def _prepare(out: Path, version: str) -> None:
-    """Empty the top level and ``v/VERSION`` of a previous build; keep the other versions."""
+    """Empty the top level and ``v/VERSION`` of a previous build; keep the other versions.  Everything that would
+    stop the emptying half-way is checked first, so a refused rebuild leaves the earlier build whole."""
     check_out(out)
     out.mkdir(parents=True, exist_ok=True)
-    for child in out.iterdir():
+    children = sorted(out.iterdir())
+    for child in [*children, out / "v" / version]:
+        if child.is_symlink():
+            raise SiteError(f"{child} is a symbolic link, which no site build makes: remove it or choose another "
+                            "directory (nothing was deleted)")
+    for child in children:
         if child.name == "v":
             continue
         shutil.rmtree(child) if child.is_dir() else child.unlink()
@@ -308,7 +315,10 @@ def build_site(dataset: Dataset, tables: Tables, out: Path, *, base_url: str | N
         for path, template, section, context, app, charts in pages:
             tree[path] = site.render(path, template, section, context, app, charts, versioned=versioned)
         tree.update(shared)
-    _prepare(out, site.version)
+    try:
+        _prepare(out, site.version)
+    except OSError as exc:
+        raise SiteError(f"cannot empty the earlier build in {out}: {os_reason(exc)}") from None
     written = 0
     everything = {**trees[False], **{f"v/{site.version}/{p}": b for p, b in trees[True].items()},
                   **site.assets(), "sitemap.xml": site.sitemap([p[0] for p in pages]),
@@ -316,7 +326,10 @@ def build_site(dataset: Dataset, tables: Tables, out: Path, *, base_url: str | N
                   MARKER: f"{PROJECT} static site, data version {site.version}\n".encode()}
     for rel_path in sorted(everything):
         target = out / rel_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(everything[rel_path])
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(everything[rel_path])
+        except OSError as exc:
+            raise SiteError(f"cannot write {target}: {os_reason(exc)}") from None
         written += 1
     return SiteReport(out, site.version, 2 * len(pages), written, time.perf_counter() - started)
