@@ -156,3 +156,19 @@ def test_env_var_chooses_data_dir(minimal: Path, monkeypatch, capsys):
 def test_missing_data_dir_is_a_user_error(tmp_path: Path, capsys):
     assert main(["--data", str(tmp_path / "nope"), "validate"]) == 2
     assert "data directory not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("written", "read_as"), [("02001", "1025"), ("0x7d1", "2001"), ("33:21", "2001"),
+                                                  ("2_001", "2001")])
+def test_numbers_yaml_reads_otherwise_than_written_are_refused(minimal: Path, written, read_as):
+    """YAML 1.1 reads "010" as 8 and "1:28:19" as 5299: such a figure would be stored silently changed."""
+    edit(minimal / "studies.yaml", "year: 2001", f"year: {written}")
+    (err,) = errors_of(minimal)
+    assert err.startswith("data/studies.yaml:5:"), err
+    assert f"YAML reads '{written}' as {read_as}, not as written" in err and "plain decimal number" in err
+
+
+def test_a_number_yaml_reads_as_text_gets_advice_that_fits(minimal: Path):
+    edit(minimal / "studies.yaml", "year: 2001", "year: 2e+3")
+    (err,) = errors_of(minimal)
+    assert "write it without quotes" not in err and "write a plain decimal number" in err

@@ -305,7 +305,11 @@ def _message(err: dict[str, Any]) -> str:
         signed = re.sub(r"[eE]", "e+", given, count=1)
         msg += f" (YAML reads {given} as text: write the exponent with a sign, {signed})"
     elif err["type"] in ("int_type", "float_type", "date_type") and isinstance(given, str):
-        msg += f" (got the text {given[:40]!r}: write it without quotes)"
+        if re.fullmatch(r"\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*|[0-9]{4}-[0-9]{2}-[0-9]{2}", given):
+            msg += f" (got the text {given[:40]!r}: write it without quotes)"  # a number, so it was quoted
+        else:
+            msg += (f" (got the text {given[:40]!r}: YAML reads it as text; write a plain decimal number, "
+                    "such as 12 or 0.45)")
     elif err["type"] == "int_type" and isinstance(given, float):
         msg += f" (got {given!r}: a count is a whole number)"
     elif err["type"] == "finite_number":

@@ -4,7 +4,8 @@ PyYAML's composer and constructor recurse once per nesting level (100,000 nested
 with a segfault, 1,000 exhaust Python's recursion limit), and whatever walks the data afterwards (validation,
 line maps) expands every alias, so nine anchors of nine aliases become 387 million nodes.  The event stream is
 flat, so one pass over it bounds nesting depth and alias expansion, refuses recursive aliases, explicit tags,
-non-scalar keys and impossible dates, all with their line, before the C safe loader builds the data (which then
+non-scalar keys, impossible dates and numbers that YAML 1.1 reads otherwise than written ("010" is 8,
+"1:28:19" is 5299), all with their line, before the C safe loader builds the data (which then
 also refuses duplicate keys).  Line maps are built from the same stream and never expand an alias.
 """
 
@@ -22,6 +23,11 @@ LineMap = dict[tuple[Any, ...], int]
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _TIMESTAMP = re.compile(r"[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?")  # PyYAML's implicit date prefix
+# YAML 1.1 numbers that do not read as written: octal "010" (8), hex "0x14", binary "0b1", base 60 "1:28:19"
+# (5299), digit groups "5_299".  Only a prefilter: the resolver then says whether PyYAML really makes a number.
+_NOT_DECIMAL = re.compile(r"[-+]?(?:0[0-9_]|0[xXoObB]|[0-9][0-9_]*[_:])")
+_RESOLVER = yaml.resolver.Resolver()
+_NUMBER_TAGS = {"tag:yaml.org,2002:int": "construct_yaml_int", "tag:yaml.org,2002:float": "construct_yaml_float"}
 
 
 class Refused(yaml.YAMLError):
@@ -77,6 +83,18 @@ def _check_date(event: yaml.ScalarEvent, constructor: yaml.constructor.SafeConst
             raise Refused(f"impossible date {event.value!r} ({exc})", event.start_mark) from None
 
 
+def _check_number(event: yaml.ScalarEvent, constructor: yaml.constructor.SafeConstructor) -> None:
+    tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))
+    if tag in _NUMBER_TAGS:
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+        try:
+            number = getattr(constructor, _NUMBER_TAGS[tag])(node)
+        except (ValueError, OverflowError):
+            number = "another number"
+        raise Refused(f"YAML reads {event.value!r} as {number}, not as written: write a plain decimal number "
+                      "(no leading zero, digit groups or colons), or quote it if it is text", event.start_mark)
+
+
 def check_shape(text: str) -> None:
     """Raise :class:`Refused` (or a PyYAML error) unless the document is within bounds; builds nothing.
 
@@ -103,6 +121,8 @@ def check_shape(text: str) -> None:
             expanded += 1
             top[0] += 1
             value = event.value
+            if event.implicit[0] and not event.style and _NOT_DECIMAL.match(value):
+                _check_number(event, constructor)
             if event.implicit[0] and value[:1].isdigit() and _TIMESTAMP.match(value):
                 _check_date(event, constructor)
             continue
@@ -131,6 +151,8 @@ def check_shape(text: str) -> None:
                 tag = event.tag.replace("tag:yaml.org,2002:", "!!")
                 raise Refused(f"the YAML tag {tag} is not allowed here (write a plain value)", event.start_mark)
             if kind is yaml.ScalarEvent:
+                if event.implicit[0] and not event.style and _NOT_DECIMAL.match(event.value):
+                    _check_number(event, constructor)
                 if event.implicit[0] and event.value[:1].isdigit() and _TIMESTAMP.match(event.value):
                     _check_date(event, constructor)
                 if event.anchor is not None:
