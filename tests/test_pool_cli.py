@@ -84,6 +84,12 @@ def test_extra_columns_and_blank_lines_are_fine(tmp_path, capsys):
     (HEADER + ",1,10,2,10\n", "line 2, column study: empty study label"),
     (HEADER + "a,1,10,2,10\na,1,10,2,10\n", "line 3, column study: duplicate study 'a' (also on line 2)"),
     (HEADER + 'a,1,10,2,"10\n', "not valid CSV"),
+    (HEADER + "a,1,10,2,10,7,8\n", "line 2: expected 5 fields, found 7"),  # extras had been dropped
+    ("study,events_t,total_t,events_c,total_c,events_t\na,1,10,2,10,5\n", "events_t appear more than once"),
+    (HEADER + "a,1_0,10,2,10\n", "'1_0' is not a whole number"),  # int() had read 10
+    (HEADER + "a,\uff18,10,2,10\n", "is not a whole number"),  # a full-width 8
+    (HEADER + "a,\u0661\u0662,20,2,10\n", "is not a whole number"),  # Arabic-Indic 12
+    (HEADER + "a," + "9" * 5000 + ",10,2,10\n", "is implausibly large"),  # int() refuses 4,300+ digits
 ])
 def test_malformed_csv_is_one_clear_line_and_exit_2(tmp_path, capsys, content, expected):
     path = tmp_path / "missing.csv" if content is None else write(tmp_path, content)

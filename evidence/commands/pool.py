@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 from evidence.cli import UserError
@@ -53,6 +54,9 @@ def read_counts(path: Path) -> dict[str, list]:
         if missing:
             raise UserError(f"{path} line 1: missing column(s) {', '.join(missing)} "
                             f"(found: {', '.join(h for h in header if h) or 'nothing'})")
+        twice = sorted({h for h in header if h and header.count(h) > 1})
+        if twice:
+            raise UserError(f"{path} line 1: column(s) {', '.join(twice)} appear more than once")
         index = {name: header.index(name) for name in REQUIRED}
         data: dict[str, list] = {name: [] for name in REQUIRED}
         seen: dict[str, int] = {}
@@ -60,8 +64,9 @@ def read_counts(path: Path) -> dict[str, list]:
             line = reader.line_num
             if not any(f.strip() for f in fields):
                 continue  # blank line
-            if len(fields) < len(header):
-                raise UserError(f"{path} line {line}: expected {len(header)} fields, found {len(fields)}")
+            if len(fields) != len(header):
+                raise UserError(f"{path} line {line}: expected {len(header)} fields, found {len(fields)} (a row "
+                                "has as many fields as the header)")
             row = {name: fields[i].strip() for name, i in index.items()}
             if len(data["study"]) >= MAX_ROWS:
                 raise UserError(f"{path} line {line}: more than {MAX_ROWS:,} studies; pool at most {MAX_ROWS:,}")
@@ -92,10 +97,13 @@ def read_counts(path: Path) -> dict[str, list]:
 def _count(path: Path, line: int, column: str, value: str) -> int:
     if value == "":
         raise UserError(f"{path} line {line}, column {column}: empty value; expected a whole number")
-    try:
-        number = int(value)
-    except ValueError:
-        raise UserError(f"{path} line {line}, column {column}: {value!r} is not a whole number") from None
+    # digits 0-9 only: int() also takes "1_0" (10), full-width "８" and Arabic-Indic "١٢"
+    if not re.fullmatch(r"[+]?[0-9]+|-[0-9]+", value):
+        raise UserError(f"{path} line {line}, column {column}: {value[:40]!r} is not a whole number (digits 0-9)")
+    if len(value) > 18:  # int() refuses over 4,300 digits; and no count has 18
+        raise UserError(f"{path} line {line}, column {column}: {value[:20]}... is implausibly large "
+                        f"(at most {MAX_COUNT:,} per cell)")
+    number = int(value)
     if number < 0:
         raise UserError(f"{path} line {line}, column {column}: counts cannot be negative, got {number}")
     if number > MAX_COUNT:
