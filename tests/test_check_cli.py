@@ -168,3 +168,15 @@ def test_as_a_module_with_a_pipe():
     [record] = json.loads(proc.stdout)
     assert record["quantities"][0] == {"kind": "duration", "low": 182.5, "high": 182.5, "unit": "days",
                                        "framing": "up to", "text": "up to six months", "vague": False}
+
+
+@pytest.mark.parametrize("depth", [300, 2000])
+def test_deeply_nested_html_keeps_its_text(capsys, tmp_path, depth):
+    """libxml2 stops at 256 levels: the page's text from there on had been dropped and the page reported clean."""
+    page = tmp_path / "page.html"
+    page.write_text("<html><body>" + "<div>" * depth + "<p>Ketamine produces results in as little as 24 hours.</p>"
+                    + "</div>" * depth + "<p>More than 80% of patients respond.</p></body></html>", encoding="utf-8")
+    code, out, _ = run(capsys, "--json", str(page))
+    sentences = [r["sentence"] for r in json.loads(out)]
+    assert code == 0
+    assert any("24 hours" in s for s in sentences) and any("80%" in s for s in sentences), sentences

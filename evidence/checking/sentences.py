@@ -46,12 +46,32 @@ def _tidy(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+# Tags that only wrap other blocks.  A page that nests them past libxml2's limit of 256 levels (generated page
+# builders do) had every sentence from that point on dropped, and was reported as having nothing to check.
+_WRAPPERS = re.compile(r"</?(?:div|section|article|main|aside|span|font|center|header|footer|nav)\b[^>]*>", re.I)
+
+
+def _parse_html(html: str):
+    """(tree, whether libxml2 stopped at its depth limit), as ``html_text.parse_html`` parses."""
+    import lxml.html
+    from lxml import etree
+
+    body = html.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    parser = lxml.html.HTMLParser(recover=True, encoding="utf-8")
+    root = etree.fromstring(body, parser=parser)
+    too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
+    if root is None:
+        root = etree.fromstring(b"<html/>", parser=parser)
+    return root, too_deep
+
+
 def _parse(html: str):
-    import html_text
     from lxml import etree
 
     try:
-        tree = html_text.parse_html(html[:MAX_HTML_CHARS])
+        tree, too_deep = _parse_html(html[:MAX_HTML_CHARS])
+        if too_deep:  # libxml2 stops at 256 levels and drops the rest of the page: flatten the wrappers, retry
+            tree, _ = _parse_html(_WRAPPERS.sub(" ", html[:MAX_HTML_CHARS]))
     except (etree.ParserError, ValueError):
         return None
     for el in tree.iter("p", "div", "li", "td"):
