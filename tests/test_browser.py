@@ -194,6 +194,6 @@ def test_check_page_reads_an_uploaded_page_in_any_encoding_and_refuses_a_binary_
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(packed))
     page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=60_000)
     error = page.locator('[data-testid="stAlertContentError"]').inner_text()
-    assert error.startswith("packed.html: looks like a gzip archive")
+    assert error.startswith("'packed.html': looks like a gzip archive")
     assert "flagged sentence" not in page.locator("body").inner_text()
     shot(page, tmp_path, "check-upload")
