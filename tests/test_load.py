@@ -172,3 +172,12 @@ def test_a_number_yaml_reads_as_text_gets_advice_that_fits(minimal: Path):
     edit(minimal / "studies.yaml", "year: 2001", "year: 2e+3")
     (err,) = errors_of(minimal)
     assert "write it without quotes" not in err and "write a plain decimal number" in err
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x1b"])
+def test_a_control_character_is_reported_with_its_line(minimal: Path, character):
+    edit(minimal / "studies.yaml", 'journal: "Test J"', f'journal: "Test{character}J"')
+    (err,) = errors_of(minimal)
+    line = next(n for n, text in enumerate((minimal / "studies.yaml").read_text(encoding="utf-8").splitlines(), 1)
+                if "journal:" in text)
+    assert err.startswith(f"data/studies.yaml:{line}:") and "unacceptable character" in err, err

@@ -257,6 +257,8 @@ def _load_file(path: Path, label: str, kind: str):
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
+        if line is None and isinstance(getattr(exc, "position", None), int):  # a control character (ReaderError)
+            line = text.count("\n", 0, exc.position) + 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         if "could not determine a constructor" in str(exc):
             problem = "a YAML tag that would construct an object is not allowed: " + problem
