@@ -120,6 +120,19 @@ def test_pathological_inputs_are_fast(text):
     assert time.process_time() - start < 20
 
 
+@pytest.mark.parametrize("text", [
+    "-" * 300 + " Antidepressants have failed for many people.",
+    "'" * 300 + " Antidepressants have failed for many people.",
+    "- " * 900 + "medications have not worked for them.",
+    ("1% " * 600 + "of patients improved.\n") * 40,
+], ids=["dashes-failed", "apostrophes-failed", "spaced-dashes-failed", "many-shares"])
+def test_sentences_built_to_backtrack_are_fast(text):
+    """A run of "-" or "'" before "... have failed" had backtracked ~n^5 ways (300 dashes: over a minute)."""
+    start = time.process_time()
+    check_text(text, DATASET, TABLES, html=False)
+    assert time.process_time() - start < 20
+
+
 def _page_text(size: int) -> str:
     pages = "\n\n".join(p.read_text(encoding="utf-8") for p in sorted(FIX.glob("heldout_*.txt")))
     return (pages * (size // len(pages) + 1))[:size]

@@ -217,7 +217,9 @@ _FAILED = re.compile(r"(?<!\w)(?:(?:not|\w*n't|never) (?:responded|found relief|
                      r"resisted (?:other|traditional|conventional|standard)|"
                      r"(?:treatments?|medications?|therapies|antidepressants) (?:have |has )?(?:failed|not worked|"
                      r"(?:have|has)n't worked|did not work|didn't work))(?!\w)")
-_OPENS_WITH_OTHER = re.compile(r"^\W*(?:[\w'-]+\W+){0,2}?(?:brain stimulation|neuromodulation|deep brain)(?!\w)")
+# possessive (*+, ++): "'" and "-" are both [\w'-] and \W, so a run of them ("------ Antidepressants have failed")
+# could be split ~n^5 ways and took minutes; possessive runs are read once
+_OPENS_WITH_OTHER = re.compile(r"^\W*+(?:[\w'-]++\W++){0,2}?(?:brain stimulation|neuromodulation|deep brain)(?!\w)")
 
 
 def _set_against(low: str) -> bool:
@@ -383,7 +385,10 @@ _HARM_WORDS = re.compile(r"(?<!\w)(?:side[- ]effects?|nausea|dizz\w*|dissociat\w
 def quantity_topics(text: str, quantities: list[Quantity]) -> list[str]:
     """Topics implied by the stated quantities (see the module docstring)."""
     out: list[str] = []
+    # each test read once per sentence, not once per figure (a line of fifty shares had cost fifty reads)
     harms = bool(_HARM_WORDS.search(text))
+    remission = "remission" in text
+    people = bool(_PEOPLE_SHARE.search(text))
     for q in quantities:
         if q.kind == "onset":
             out.append("onset")
@@ -392,9 +397,9 @@ def quantity_topics(text: str, quantities: list[Quantity]) -> list[str]:
         elif q.kind == "share":
             if harms:
                 out.append("safety and side effects")
-            elif "remission" in text:
+            elif remission:
                 out.append("remission")
-            elif _PEOPLE_SHARE.search(text):
+            elif people:
                 out.append("response rate")
         elif q.kind == "infusion_length" or (q.kind == "count" and q.unit == "infusions"):
             out.append("regimen")
