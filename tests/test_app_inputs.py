@@ -258,6 +258,7 @@ def test_error_panel_shows_at_most_200_errors(tmp_path, monkeypatch):
     ("empty.txt", b"", "the file is empty"),
     ("blank.html", b"  \n\t ", "the file is empty"),
     ("scripts.html", b"<html><script>var a = '80%';</script><style>p{}</style></html>", "no readable text"),
+    ("big.txt", b"Ketamine works in 24 hours. " * 300_000, "the limit is 8 mib"),
 ])
 def test_upload_box_says_what_is_wrong_with_a_file(name, content, said):
     at = run("check")
@@ -266,6 +267,14 @@ def test_upload_box_says_what_is_wrong_with_a_file(name, content, said):
     messages = [e.value for kind in ("error", "info") for e in getattr(at, kind)]
     assert any(said in _text(m).lower() for m in messages), messages
     assert not any(not {"image", "link_open"}.isdisjoint(_tokens(m)) for m in messages), messages
+    assert not at.get("html"), "nothing is highlighted or tabled"
+
+
+def test_pasted_text_over_the_limit_is_refused_not_checked_for_minutes():
+    at = run("check")
+    at.text_area(key="check_text").set_value("Ketamine works in 24 hours. " * 300_000).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("larger than 8 MiB" in e.value for e in at.error), [e.value for e in at.error]
     assert not at.get("html"), "nothing is highlighted or tabled"
 
 

@@ -889,6 +889,26 @@ def test_findings_table_is_plain_text(real_data):
     assert matched and matched[0]["verdict"] and matched[0]["why"]
 
 
+def test_findings_csv_cannot_run_a_formula_from_the_page(real_data):
+    """A page's sentence is the user's text: one opening with "=", "@" or "+" must reach Excel as text."""
+    import csv
+    import io
+
+    from evidence.checking.table import TABLE_COLUMNS, findings_csv, findings_table
+
+    dataset, tables = real_data
+    text = ('=HYPERLINK("http://x","80% of patients respond") to ketamine within 24 hours.\n'
+            "@SUM(1+1) Ketamine works in 24 hours for 80% of patients.\n"
+            "+1+cmd|' /C calc'!A0 Ketamine relieves depression in 70% of patients.\n")
+    rows = findings_table(check_text(text, dataset, tables, html=False), {c.id: c for c in dataset.claims})
+    data = findings_csv(rows, dataset)
+    assert data.startswith("\ufeff".encode()), "a byte-order mark, so that Excel reads UTF-8"
+    read = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert list(read[0]) == TABLE_COLUMNS and len(read) == len(rows) == 3
+    assert [r["sentence"][:2] for r in read] == ["'=", "'@", "'+"]
+    assert all(r["sentence"][1:] == row["sentence"] for r, row in zip(read, rows, strict=True))
+
+
 def test_an_unmatched_sentence_names_its_closest_claim_as_a_lead_without_a_verdict(fixture_data, monkeypatch):
     from evidence.checking.table import findings_table
 

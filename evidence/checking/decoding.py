@@ -32,6 +32,10 @@ _SIGNATURES = (
     (b"Rar!\x1a\x07", "a RAR archive"),
     (b"\x7fELF", "a program (ELF executable)"),
 )
+# The most a page may be, for the CLI, the upload box and pasted text alike: a clinic page is kilobytes, and the
+# checker takes several seconds per MB of prose, so 8 MiB is a minute or so (a 200 MB upload, Streamlit's default
+# limit, would run for half an hour).
+MAX_PAGE_BYTES = 8 * 1024 * 1024
 _SNIFF = 8192  # bytes looked at for NUL bytes
 # Read as Windows-1252, an English (or French, German) page has a few accented letters among its letters; a page
 # in an encoding of another script (GB18030, Shift JIS, KOI8-R) saved without saying so is nearly all of them.

@@ -31,6 +31,16 @@ def findings_table(findings: Iterable[Finding], claims: dict[str, Any] | None = 
     return rows
 
 
+def findings_csv(rows: list[dict[str, str]], dataset: Any) -> bytes:
+    """The table as the project's CSV (``table_export``): a byte-order mark so Excel reads "≥", and a page's
+    sentence that opens with "=", "+", "-" or "@" prefixed with "'" so that it cannot run as a formula."""
+    import pandas as pd
+
+    from evidence.publishing.exports import table_export
+
+    return table_export(pd.DataFrame(rows, columns=TABLE_COLUMNS), "csv", dataset=dataset, table_name="findings")
+
+
 def _unmatched_text(f: Finding, claims: dict[str, Any]) -> str:
     figures = _figures_text(f.quantities)
     if not f.nearest:

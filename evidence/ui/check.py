@@ -6,15 +6,14 @@ import html
 import json
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from evidence.checking.accuracy import match_labels_text
 from evidence.checking.checker import check_text, findings_to_records, warm_index
-from evidence.checking.decoding import NotTextError, decode_page
+from evidence.checking.decoding import MAX_PAGE_BYTES, NotTextError, decode_page
 from evidence.checking.fetch import FetchError, fetch_page
 from evidence.checking.sentences import extract_text, looks_like_html, main_text, split_sentences
-from evidence.checking.table import TABLE_COLUMNS, findings_table
+from evidence.checking.table import findings_csv, findings_table
 from evidence.curation.verdicts import VERDICTS, verdict_badge
 from evidence.ui import common
 
@@ -55,6 +54,8 @@ if upload is not None:
     try:
         if not raw.strip():
             raise NotTextError("the file is empty")
+        if len(raw) > MAX_PAGE_BYTES:
+            raise NotTextError(f"the file is {len(raw) / 2**20:.1f} MiB; the limit is {MAX_PAGE_BYTES // 2**20} MiB")
         text = decode_page(raw)
     except NotTextError as exc:
         st.error(f"{common.quoted(upload.name, 200)}: {common.plain(str(exc))}")
@@ -71,6 +72,10 @@ elif url.strip():
         st.stop()
     text, is_html, source = fetched or "", False, final
     st.caption(f"Checked the main text of {common.plain(final)}. " + "Permalink: this page's address holds the URL.")
+if len(text.encode("utf-8", errors="replace")) > MAX_PAGE_BYTES:
+    st.error(f"The pasted text is larger than {MAX_PAGE_BYTES // 2**20} MiB, the limit; check a shorter part of it.")
+    common.footer(dataset)
+    st.stop()
 if not text.strip():
     st.info("Nothing to check yet.")
     common.footer(dataset)
@@ -138,10 +143,9 @@ if matched:
         st.page_link(common.PAGES["claim"], label=f"Curated claim: {claims[cid].short} ({claims[cid].verdict})",
                      query_params={"claim": cid})
 
-frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
 records = findings_to_records(findings)
 c1, c2 = st.columns(2)
-c1.download_button("Download the findings table (CSV)", frame.to_csv(index=False).encode(),
+c1.download_button("Download the findings table (CSV)", findings_csv(rows, dataset),
                    common.stamped_name("findings", dataset), "text/csv", on_click="ignore")
 c2.download_button("Download every finding with its evidence (JSON)",
                    json.dumps({"source": source, "findings": records}, indent=2, default=str),
