@@ -8,6 +8,7 @@ clear message (no traceback): 0 ok, 1 data or check failure, 2 bad input,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 
@@ -16,6 +17,21 @@ COMMAND_MODULES = ("data", "export", "pool", "verify", "check", "watch", "site",
 
 class UserError(Exception):
     """An error in what the user gave us: printed as one line, exit code 2."""
+
+
+def _tolerant_streams() -> None:
+    """stdout and stderr that write a character the terminal's encoding lacks (a Windows console,
+    ``PYTHONIOENCODING=ascii``) as an escape instead of failing with a traceback halfway through the output."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):  # a replaced stream (tests) may not reconfigure
+            stream.reconfigure(errors="backslashreplace")
+
+
+def json_ascii() -> bool:
+    """Whether JSON for stdout must escape non-ASCII itself: a backslash escape the stream adds ("\\xe9") is not
+    JSON, so on a stdout that is not UTF-8 ``json.dumps(..., ensure_ascii=True)`` writes "\\u00e9" instead."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    return encoding not in ("utf8", "utf8sig")
 
 
 def command_dataset(args: argparse.Namespace):
@@ -86,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     from evidence.curation.load import DataInvalid
     from evidence.user_files import InputFileError, os_reason
 
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.data is not None and not args.data.strip():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -168,6 +169,24 @@ def test_as_a_module_with_a_pipe():
     [record] = json.loads(proc.stdout)
     assert record["quantities"][0] == {"kind": "duration", "low": 182.5, "high": 182.5, "unit": "days",
                                        "framing": "up to", "text": "up to six months", "vague": False}
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+def test_json_is_valid_json_on_a_stdout_that_is_not_utf8(encoding):
+    """A Windows console or a redirected stdout in cp1252: the stream's own escape for a character it lacks
+    ("\\U0001f9e0") is not JSON, so the JSON escapes it itself; a text command escapes it instead of failing."""
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    page = "Ketamine works in 24 hours for 80% of patients \U0001f9e0 caf\u00e9.\n".encode()
+    proc = subprocess.run([sys.executable, "-m", "evidence", "--data", DATA, "check", "--json", "-"], input=page,
+                          capture_output=True, cwd=REPO, timeout=120, check=False, env=env)
+    assert proc.returncode == 0, proc.stderr
+    [record] = json.loads(proc.stdout.decode(encoding))
+    assert record["sentence"].endswith("\U0001f9e0 caf\u00e9.")
+    text = subprocess.run([sys.executable, "-m", "evidence", "summarize", "--outcome", "response", "--hours",
+                           "12-36", "--control", "any"], capture_output=True, cwd=REPO, timeout=120, check=False,
+                          env=env)
+    assert text.returncode == 0 and b"Traceback" not in text.stderr, text.stderr[-300:]
+    assert b"\\u03c4" in text.stdout, "tau is escaped, not a UnicodeEncodeError"
 
 
 @pytest.mark.parametrize("depth", [300, 2000])

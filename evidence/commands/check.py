@@ -11,13 +11,12 @@ becomes a replacement character, not an error.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 
-from evidence.cli import UserError
+from evidence.cli import UserError, json_ascii
 from evidence.user_files import InputFileError, MiB, read_bytes
 
 
@@ -33,11 +32,11 @@ def register(sub) -> None:
     p.set_defaults(func=run_check)
 
 
-MAX_INPUT_BYTES = 8 * MiB  # a clinic page is kilobytes; the checker takes about 3 s per MB
 
 
 def read_input(name: str) -> str:
     """The input as text (``decode_page``); a binary file is a :class:`UserError` naming it."""
+    from evidence.checking.decoding import MAX_PAGE_BYTES as MAX_INPUT_BYTES
     from evidence.checking.decoding import NotTextError, decode_page
 
     if name == "-":
@@ -86,22 +85,14 @@ def run_check(args) -> int:
         return 1
     tables = build_tables(dataset)
     findings = check_text(text, dataset, tables, html=html, include_all=args.all)
-    out = _stdout()
+    out = sys.stdout
     if args.json:
-        json.dump(findings_to_records(findings), out, ensure_ascii=False, indent=2)
+        json.dump(findings_to_records(findings), out, ensure_ascii=json_ascii(), indent=2)
         out.write("\n")
     else:
         out.write(render_report(findings, name))
     out.flush()
     return 0
-
-
-def _stdout():
-    """stdout that will not fail on characters the terminal's encoding lacks."""
-    stream = sys.stdout
-    with contextlib.suppress(AttributeError, ValueError):  # a replaced stream (tests) cannot be reconfigured
-        stream.reconfigure(errors="backslashreplace")
-    return stream
 
 
 def _fmt_number(x: float) -> str:

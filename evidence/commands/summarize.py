@@ -12,7 +12,7 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from evidence.cli import UserError, command_dataset
+from evidence.cli import UserError, command_dataset, json_ascii
 
 if TYPE_CHECKING:  # the statistics stack is imported when the command runs, not when the CLI starts
     from evidence.synthesis.explore import ForestView
@@ -69,7 +69,7 @@ def run_summarize(args) -> int:
     tables = build_tables(command_dataset(args))
     view = effect_view(tables, outcome, hours, control, method, knapp_hartung=args.knha,
                        blinded_only=args.blinded_only)
-    print(json.dumps(view.as_json(), indent=2, ensure_ascii=False) if args.json else render(view))
+    print(json.dumps(view.as_json(), indent=2, ensure_ascii=json_ascii()) if args.json else render(view))
     return 0
 
 
