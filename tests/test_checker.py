@@ -115,6 +115,20 @@ def test_invisible_characters_do_not_split_a_figure(fixture_data, hidden):
     assert (found.claim_id, found.verdict, found.topics) == (seen.claim_id, seen.verdict, seen.topics)
 
 
+@pytest.mark.parametrize("written", ["８０％", "80\u066a", "80\ufe6a", "８0%"])
+def test_full_width_and_arabic_percent_signs_read_as_a_share(fixture_data, written):
+    """"８０％ of patients" (typed with an East Asian input method) had been read as 80 of nothing."""
+    dataset, tables = fixture_data
+    plain = "More than 80% of patients respond within 24 hours."
+    seen = check_text(plain, dataset, tables)[0]
+    text = plain.replace("80%", written)
+    [found] = check_text(text, dataset, tables)
+    assert found.sentence == text
+    assert [(q["kind"], q["low"], q["unit"]) for q in found.quantities] == [
+        (q["kind"], q["low"], q["unit"]) for q in seen.quantities]
+    assert (found.claim_id, found.verdict, found.topics) == (seen.claim_id, seen.verdict, seen.topics)
+
+
 # --------------------------------------------------------------------------- quantities
 
 def q(kind, low, high, unit, framing="none"):
