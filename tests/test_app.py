@@ -164,3 +164,38 @@ def test_claims_are_paginated_on_large_lists(tmp_path, monkeypatch):
     assert cards.count('class="claim-card"') == 40
     assert at.selectbox(key="page").value == "3"
     assert len(at.selectbox(key="page").options) == -(-generated.claims // 40)
+
+
+def test_study_page_shows_curated_free_text_and_urls_as_written(minimal: Path, monkeypatch):
+    """Funding, risk-of-bias free text and a document URL reach st.markdown: no image, and a ")" in the URL
+    does not close the link early."""
+    import markdown_it
+
+    beacon = "![t](https://tracker.example/y.png)"
+    edit(minimal / "studies.yaml", "  kind: trial\n", "  kind: regulatory\n")
+    edit(minimal / "studies.yaml", '  pmid: "1"\n',
+         f'  url: "https://docs.example/label_2019).pdf?a=<b>"\n  funding: "Sponsor {beacon}"\n'
+         f'  risk_of_bias: {{overall: low, judged_by: "curators {beacon}", tool: "RoB {beacon}",'
+         f' domains: {{"blinding {beacon}": low}}}}\n')
+    monkeypatch.setenv("EVIDENCE_DATA_DIR", str(minimal))
+    at = run("study", {"study": "alpha2001_test"})
+    assert not at.exception, [e.value for e in at.exception]
+    md = markdown_it.MarkdownIt("commonmark")
+    shown = [m.value for m in [*at.markdown, *at.caption]]
+    tokens = [t for value in shown for block in md.parse(value) for t in (block.children or [])]
+    assert not [t for t in tokens if t.type == "image"], "curated text put an image on the page"
+    hrefs = [t.attrs["href"] for t in tokens if t.type == "link_open"]
+    assert hrefs == ["https://docs.example/label_2019%29.pdf?a=%3Cb%3E"], hrefs
+    assert sum("tracker.example" in v for v in shown) >= 3  # funding, judgement and the chart caption: kept as text
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("javascript:alert(1)", "document"), ("JaVaScRiPt:alert(2)", "document"), (None, "document"),
+    ("https://x.example/a b", "document"),  # whitespace: not a URL the schema takes
+    ("https://x.example/a)(<c>\\", "[document](https://x.example/a%29%28%3Cc%3E%5C)"),
+])
+def test_markdown_links_only_to_web_urls_with_the_target_encoded(url, expected):
+    from evidence.ui.common import md_link, study_links
+
+    assert md_link("document", url) == expected
+    assert study_links({"url": url}) == (expected if url else "")

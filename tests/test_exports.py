@@ -556,3 +556,56 @@ def test_pin_log_axis_ignores_a_label_at_a_data_value():
     assert lo < 0.31 < 2.53 < hi < 3.5  # log10(2) and log10(336), padded
     linear = go.Figure(go.Scatter(x=[1, 2], y=[1, 2]))
     assert bx.pin_log_axis(linear).layout.xaxis.range is None
+
+
+# --------------------------------------------------------------------------- hostile values
+
+@pytest.mark.parametrize("value", ["-2+3+cmd|' /C calc'!A0", "-1-HYPERLINK(\"http://x\")", "-1+1", "-0.5)*A1",
+                                   "\tx", "\nx", "\r=1", "|cmd", "\uff1dSUM(A1)", "\uff0b1", "\uff0d1",
+                                   "\uff20SUM(A1)"])
+def test_csv_prefixes_every_formula_start(value):
+    assert ex.csv_safe(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["-0.5", "-12%", "-1.2e-3", "-1.2E+3", "- 3", "-1,234.5", "-.5"])
+def test_csv_keeps_negative_numbers_as_numbers(value):
+    assert ex.csv_safe(value) == value
+
+
+def _bibtex_braces_balance(text: str) -> bool:
+    """BibTeX's own rule: every brace counts, a backslash before it or not."""
+    depth = 0
+    for ch in text:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+@pytest.mark.parametrize("title", ["Unpaired } brace", "Unpaired { brace", "} then {", "{paired} braces"])
+def test_bibtex_title_braces_stay_balanced_as_bibtex_counts_them(ds, title):
+    study = study_variant(ds.studies[0], citation={**ds.studies[0].citation.model_dump(), "title": title})
+    text = ex.bibtex([study])
+    assert _bibtex_braces_balance(text), text
+    (_, _, fields), = parse_bibtex(text)
+    assert set(fields) >= {"title", "journal", "year", "pmid"}  # no field swallowed by an early close
+
+
+def test_bibtex_verbatim_fields_stay_on_one_line(ds):
+    # model_copy: the schema refuses such values, but the exporter must not rely on that
+    study = ds.studies[0].model_copy(update={"doi": "10.1000/a\nb", "url": None})
+    label = ds.studies[0].model_copy(update={"pmid": None, "kind": "regulatory",
+                                             "url": "https://fda.example/label.pdf\n\n@misc{x,"})
+    text = ex.bibtex([study, label])
+    assert "doi = {10.1000/a%20b}" in text and "\n\n@misc{x" not in text
+    assert ex._bib_verbatim("https://x.example/a \n\t b{c}") == "https://x.example/a%20b%7Bc%7D"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JaVaScRiPt:alert(2)", "data:text/html,x", "/local"])
+def test_citation_exports_drop_urls_that_are_not_web_urls(ds, url):
+    # model_copy skips validation: a record built in code must not smuggle the URL into a citation manager
+    doc = ds.studies[0].model_copy(update={"url": url})
+    label = ds.studies[0].model_copy(update={"id": "label_x", "kind": "label", "pmid": None, "url": url})
+    for text in (ex.bibtex([doc, label]), ex.ris([doc, label]), json.dumps(ex.csl_json([doc, label]))):
+        assert url.lower() not in text.lower(), text
+    assert "UR  - https://pubmed.ncbi.nlm.nih.gov/1/" in ex.ris([doc])

@@ -532,3 +532,45 @@ def test_cli_refuses_the_data_directory_bad_addresses_and_empty_values(minimal, 
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert not (minimal / "site").exists() and not (tmp_path / "s").exists(), "nothing was written"
+
+
+def _hostile_minimal(minimal):
+    """The minimal dataset with javascript: URLs put in by model_copy (the schema refuses them on load), and a
+    rationale with an entity and Markdown in it."""
+    import dataclasses
+
+    ds = load_dataset(minimal)
+    sources = [ds.sources[0].model_copy(update={"url": "JaVaScRiPt:alert(1)"})]
+    studies = [ds.studies[0].model_copy(update={"pmid": None, "doi": None, "kind": "regulatory",
+                                                "url": "javascript:alert(4)"})]
+    claims = [ds.claims[0].model_copy(update={"rationale": "A &amp; B, *not emphasis*, [a link](https://x.example)."})]
+    return dataclasses.replace(ds, sources=sources, studies=studies, claims=claims, version=f"{ds.version}-h",
+                               _index={})
+
+
+def test_pages_link_only_web_urls_even_from_unvalidated_records(minimal, tmp_path):
+    from evidence.pages import study as study_pages
+
+    ds = _hostile_minimal(minimal)
+    tables = build_tables(ds)
+    assert claim_pages.build(ds.claims[0], ds, tables).quotes[0].url is None
+    assert study_pages.links(ds.studies[0]) == []
+    out = tmp_path / "hostile-site"
+    build_site(ds, build_tables(ds), out, base_url=BASE)
+    for path in [out / "claim" / f"{ds.claims[0].id}.html", *sorted((out / "study").glob("*.html"))]:
+        hrefs = parse(path).links
+        assert hrefs and not [h for h in hrefs if "javascript" in h.lower()], (path, hrefs)
+    citations = [p for p in out.rglob("*") if p.suffix in (".bib", ".ris", ".jsonld") or p.name.endswith(".csl.json")]
+    assert citations
+    for path in citations:  # the tables keep the curated value as data; citations and links never carry it
+        assert "javascript:" not in path.read_text(encoding="utf-8").lower(), path
+
+
+def test_the_rationale_is_shown_as_written_like_in_the_app(minimal, tmp_path):
+    """The app shows the rationale through common.plain() (no entity, emphasis or link); the site agrees."""
+    ds = _hostile_minimal(minimal)
+    out = tmp_path / "rationale-site"
+    build_site(ds, build_tables(ds), out, base_url=BASE)
+    page = (out / "claim" / f"{ds.claims[0].id}.html").read_text(encoding="utf-8")
+    assert "A &amp;amp; B, *not emphasis*, [a link](https://x.example)." in page
+    assert "<em>not emphasis" not in page and 'href="https://x.example"' not in page

@@ -11,13 +11,42 @@ from __future__ import annotations
 import math
 from datetime import date
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 # --------------------------------------------------------------------------- vocabularies
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=80)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def web_url_problem(value: str) -> str | None:
+    """Why ``value`` is not an absolute http(s) URL with a host, or None when it is.  The pages put URLs in
+    ``href``: ``javascript:`` or ``data:`` would run in the reader's browser, a relative or host-less one would
+    point into the site itself, and whitespace or a control character breaks Markdown links and BibTeX fields."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        return "a URL has no spaces or control characters (write a space as %20)"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number in range
+    except ValueError as exc:
+        return f"not a well-formed URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "a URL must be absolute, start with http:// or https:// and name a host"
+    return None
+
+
+def _web_url(value: str) -> str:
+    problem = web_url_problem(value)
+    if problem:
+        raise ValueError(f"{problem}; got {value[:80]!r}")
+    return value
+
+
+# The JSON Schema pattern is a looser twin of _web_url for editors (ECMA regex has no inline (?i) flag).
+WebUrl = Annotated[str, AfterValidator(_web_url),
+                   Field(json_schema_extra={"pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+\S*$"})]
 
 StudyKind = Literal[
     "trial", "cohort", "case_series", "meta_analysis", "systematic_review",
@@ -102,7 +131,7 @@ class Provenance(Model):
     location: Text = Field(description='Where in the paper, e.g. "Abstract", "Table 2".')
     quote: Text = Field(description="Verbatim text under 40 words that contains the figure.")
     secondary: bool = Field(False, description="True when taken from a secondary page (give url).")
-    url: str | None = None
+    url: WebUrl | None = None
 
     @model_validator(mode="after")
     def _short_quote(self) -> Provenance:
@@ -369,7 +398,7 @@ class Study(Model):
     pmid: Annotated[str, StringConstraints(pattern=r"^\d{1,9}$")] | None = None
     doi: Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$")] | None = None
     nct: Annotated[str, StringConstraints(pattern=r"^NCT\d{8}$")] | None = None
-    url: str | None = Field(None, description="For regulatory documents without PMID/DOI.")
+    url: WebUrl | None = Field(None, description="For regulatory documents without PMID/DOI.")
     design: Design
     blinding: Blinding
     drug: Drug
@@ -448,7 +477,7 @@ class Source(Model):
     publisher: str | None = Field(None, description="As the page names itself, else null.")
     kind: Literal["clinic marketing", "health blog", "directory"]
     file: str | None = Field(None, description="File name under shared/sources/.")
-    url: str | None = None
+    url: WebUrl | None = None
     retrieved: date | None = None
     note: Text
 

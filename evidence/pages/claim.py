@@ -96,8 +96,9 @@ def build(claim: Claim, dataset: Dataset, tables: Tables) -> ClaimPage:
     quotes = []
     for app in claim.appearances:
         src = sources.get(app.source)
+        url = src.url if src and exports.is_web_url(src.url) else None  # goes into href: never javascript: etc.
         quotes.append(Quote(app.quote, app.source, src.title if src else app.source, src.publisher if src else None,
-                            src.kind if src else "", src.url if src else None))
+                            src.kind if src else "", url))
     panels, failed = claim_evidence.claim_panels(claim, dataset, tables)
     for message in failed:
         warnings.warn(message + "; shown without its computed number", RuntimeWarning, stacklevel=2)

@@ -11,7 +11,7 @@ from evidence.curation.schema import Study
 from evidence.curation.tables import Tables
 from evidence.pages.figure import Chart
 from evidence.publishing import charts
-from evidence.publishing.exports import doi_url, pubmed_url
+from evidence.publishing.exports import doi_url, is_web_url, pubmed_url
 
 SECTIONS = (
     ("Arms", "arms", ["arm", "label", "role", "drug", "dose", "schedule", "n_randomized", "source_location",
@@ -71,7 +71,7 @@ def links(s: Study) -> list[tuple[str, str]]:
         out.append(("DOI", doi_url(s.doi)))
     if s.nct:
         out.append(("ClinicalTrials.gov", f"https://clinicaltrials.gov/study/{s.nct}"))
-    if s.url and not out:
+    if not out and is_web_url(s.url):  # the link goes into href: never javascript: or the like
         out.append(("document", s.url))
     return out
 

@@ -29,12 +29,12 @@ from evidence.curation.tables import Tables
 from evidence.pages import claim as claim_pages
 from evidence.pages.claim import ClaimPage, certainty_sentence
 from evidence.publishing.exports import (
-    _is_web_url,
     bibtex,
     claim_evidence_rows,
     claim_review,
     claim_studies,
     csl_json,
+    is_web_url,
     ris,
     table_export,
 )
@@ -309,7 +309,7 @@ def report_html(dataset: Dataset, tables: Tables, *, base_url: str | None = None
     for s, (_, row) in zip(dataset.studies, tables.studies.set_index("id", drop=False).loc[
             [s.id for s in dataset.studies]].iterrows(), strict=True):
         studies.append({"id": s.id, "cells": [text(row[c]) for c in REPORT_STUDY_COLUMNS],
-                        "links": [(n, u) for n, u in study_links(s) if _is_web_url(u)]})
+                        "links": [(n, u) for n, u in study_links(s) if is_web_url(u)]})
     return Renderer().render(
         "report.html", project=PROJECT, title=TITLE, licence=LICENCE, stamp=stamp(dataset, today=today, base=base),
         css=Markup((STATIC / "site.css").read_text(encoding="utf-8")), pages=pages, n_studies=len(dataset.studies),

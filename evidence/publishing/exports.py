@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from evidence.curation.load import Dataset
-from evidence.curation.schema import Claim, Source, Study
+from evidence.curation.schema import Claim, Source, Study, web_url_problem
 from evidence.curation.tables import OUTCOME_COLUMNS, Tables
 from evidence.curation.verdicts import VERDICTS
 from evidence.publishing.stamp import (  # re-exported: part of the exports API
@@ -36,14 +36,17 @@ REGULATORY_KINDS = ("regulatory", "label")
 
 # --------------------------------------------------------------------------- tables
 
-_FORMULA_START = ("=", "+", "@", "\t", "\r")
-_NUMBER = re.compile(r"^-\s*[\d.]")
+# Excel, LibreOffice and Google Sheets start a formula (or DDE call) at these, full-width forms included;
+# a leading tab, CR or LF hides one from view.
+_FORMULA_START = ("=", "+", "@", "\t", "\r", "\n", "|", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# A "-" cell is kept only when all of it is a number: "-2+3+cmd|..." or "-1-HYPERLINK(...)" start like one.
+_NUMBER = re.compile(r"-\s*(?:\d[\d.,]*|\.\d[\d,]*)(?:e[+-]?\d+)?%?", re.IGNORECASE)
 
 
-def _csv_safe(value: Any) -> Any:
+def csv_safe(value: Any) -> Any:
     """Spreadsheets run cells that start like a formula; prefix such text cells with an apostrophe."""
     if isinstance(value, str) and value and (
-            value.startswith(_FORMULA_START) or (value.startswith("-") and not _NUMBER.match(value))):
+            value.startswith(_FORMULA_START) or (value.startswith("-") and not _NUMBER.fullmatch(value))):
         return "'" + value
     return value
 
@@ -88,7 +91,7 @@ def table_export(df: pd.DataFrame, fmt: str, *, dataset: Dataset, table_name: st
     "source", "url", "how_to_cite", "rows": [...]}``.
     """
     if fmt == "csv":
-        text = df.map(_csv_safe).to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        text = df.map(csv_safe).to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         return text.encode("utf-8-sig")
     if fmt == "json":
         s = stamp(dataset, today=today)
@@ -165,15 +168,19 @@ def pubmed_url(pmid: str) -> str:
     return f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 
 
-def _is_web_url(url: str | None) -> bool:
-    return bool(url) and re.match(r"^https?://", url or "", re.IGNORECASE) is not None
+def is_web_url(url: str | None) -> bool:
+    """The only kind of URL an export or a page links: the schema's rule, re-checked for records built without
+    validation (``model_construct``, ``model_copy``)."""
+    return bool(url) and web_url_problem(url) is None
 
 
 # --------------------------------------------------------------------------- BibTeX
 
 _BIB_SPECIAL = re.compile(r"[\\{}&%$#_~^]")
-_BIB_MAP = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-            "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+# Braces become commands, not \{ \}: BibTeX counts an escaped brace too, so one "}" in a title would close the
+# field early; the commands carry only balanced "{}".
+_BIB_MAP = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}", "&": r"\&",
+            "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
 def bib_escape(text: str) -> str:
@@ -182,8 +189,9 @@ def bib_escape(text: str) -> str:
 
 
 def _bib_verbatim(text: str) -> str:
-    """DOI and URL fields are read verbatim by biblatex/url.sty: keep them raw, but never unbalance braces."""
-    return str(text).replace("{", "%7B").replace("}", "%7D").replace(" ", "%20")
+    """DOI and URL fields are read verbatim by biblatex/url.sty: keep them raw, but on one line (a blank line
+    ends a BibTeX field) and never unbalance braces."""
+    return "%20".join(str(text).split()).replace("{", "%7B").replace("}", "%7D")
 
 
 def _bib_name(author: dict[str, str]) -> str:
@@ -218,7 +226,7 @@ def bibtex(studies: Iterable[Study]) -> str:
             fields.append(("doi", _bib_verbatim(s.doi)))
         if s.pmid:
             fields += [("pmid", s.pmid), ("eprint", s.pmid), ("eprinttype", "pubmed")]
-        if s.url:
+        if is_web_url(s.url):
             fields.append(("url", _bib_verbatim(s.url)))
         if s.nct:
             fields.append(("note", f"ClinicalTrials.gov {s.nct}"))
@@ -253,7 +261,7 @@ def ris(studies: Iterable[Study]) -> str:
             lines.append(_ris_line("DO", s.doi))
         if s.pmid:
             lines += [_ris_line("AN", s.pmid), _ris_line("DB", "PubMed")]
-        url = s.url or (doi_url(s.doi) if s.doi else pubmed_url(s.pmid) if s.pmid else None)
+        url = s.url if is_web_url(s.url) else doi_url(s.doi) if s.doi else pubmed_url(s.pmid) if s.pmid else None
         if url:
             lines.append(_ris_line("UR", url))
         if s.nct:
@@ -286,7 +294,7 @@ def csl_json(studies: Iterable[Study]) -> list[dict[str, Any]]:
             item["DOI"] = s.doi
         if s.pmid:
             item["PMID"] = s.pmid
-        if s.url:
+        if is_web_url(s.url):
             item["URL"] = s.url
         if s.nct:
             item["note"] = f"ClinicalTrials.gov {s.nct}"
@@ -336,7 +344,7 @@ def rating_explanation(rationale: str, max_chars: int = 280) -> str:
 
 def _organisation(source: Source) -> dict[str, Any]:
     org: dict[str, Any] = {"@type": "Organization", "name": source.publisher or source.title}
-    if _is_web_url(source.url):
+    if is_web_url(source.url):
         org["url"] = source.url
     return org
 
@@ -345,7 +353,7 @@ def claim_citations(claim: Claim, dataset: Dataset) -> list[str]:
     """DOIs as https://doi.org/ URLs; PubMed URLs for studies without a DOI; document URLs otherwise."""
     out: list[str] = []
     for s in claim_studies(claim, dataset):
-        url = doi_url(s.doi) if s.doi else pubmed_url(s.pmid) if s.pmid else s.url if _is_web_url(s.url) else None
+        url = doi_url(s.doi) if s.doi else pubmed_url(s.pmid) if s.pmid else s.url if is_web_url(s.url) else None
         if url and url not in out:
             out.append(url)
     return out
@@ -364,7 +372,7 @@ def claim_review(claim: Claim, dataset: Dataset, base_url: str | None = None) ->
     for app in claim.appearances:
         src = sources.get(app.source)
         work: dict[str, Any] = {"@type": "CreativeWork", "headline": src.title if src else app.source}
-        if src is not None and _is_web_url(src.url):
+        if src is not None and is_web_url(src.url):
             work["url"] = src.url
         if src is not None:
             work["author"] = _organisation(src)

@@ -266,6 +266,21 @@ def plain(text: str | None) -> str:
     return re.sub(r"^(\d+)([.)])", r"\1\\\2", line)  # "1. " would start an ordered list
 
 
+# Percent-encoded in a Markdown link target: ")" would close the link early, "(" and a backslash change how it
+# parses, a space starts a link title and "<>" an autolink; the encoded URL still leads to the same page.
+_LINK_TARGET = str.maketrans({c: f"%{ord(c):02X}" for c in "()<> \\"})
+
+
+def md_link(label: str, url: str | None) -> str:
+    """A Markdown link to an absolute http(s) URL, or the label as plain text when the URL is anything else
+    (``javascript:``, ``data:``, relative): the label and the target can neither break out nor add markup."""
+    from evidence.publishing.exports import is_web_url
+
+    if not is_web_url(url):
+        return plain(label)
+    return f"[{plain(label)}]({url.translate(_LINK_TARGET)})"
+
+
 def html_text(text: str | None) -> str:
     """Curated text inside an HTML block given to ``st.markdown(..., unsafe_allow_html=True)``: escaped, and on
     one line, since a blank line would end the HTML block and let Markdown (an image) through."""
@@ -329,7 +344,7 @@ def study_links(row: pd.Series) -> str:
     if row.get("nct"):
         links.append(f"[ClinicalTrials.gov](https://clinicaltrials.gov/study/{row['nct']})")
     if row.get("url") and not links:
-        links.append(f"[document]({row['url']})")
+        links.append(md_link("document", row["url"]))
     return " · ".join(links)
 
 

@@ -16,20 +16,20 @@ s = page.study
 
 st.title(common.plain(page.title))
 st.markdown(f"{common.plain(page.authors)}. *{common.plain(s.citation.journal)}* {s.citation.year}.  \n"
-            + " · ".join(f"[{label}]({url})" for label, url in page.links))
+            + " · ".join(common.md_link(label, url) for label, url in page.links))
 common.permalink_note()
 st.caption(static_twin("study", study=study_id))
 for column, (label, value) in zip(st.columns(len(page.facts)), page.facts, strict=True):
     column.metric(label, value)
-st.markdown(" · ".join(f"**{label}:** {value}" for label, value in page.details))
+st.markdown(" · ".join(f"**{label}:** {common.plain(value)}" for label, value in page.details))  # funding: free text
 if page.sample:
     st.caption(common.plain(page.sample))
 if page.notes:
     st.info(common.plain(page.notes))
 if page.risk_of_bias:
-    st.markdown(f"**Risk of bias:** {page.risk_of_bias}")
+    st.markdown(f"**Risk of bias:** {common.plain(page.risk_of_bias)}")  # judged_by and tool: free text
     st.plotly_chart(page.rob_chart.figure, key="rob")
-    st.caption(f"{page.rob_chart.caption} Chart summary: {page.rob_chart.summary}")
+    st.caption(common.plain(f"{page.rob_chart.caption} Chart summary: {page.rob_chart.summary}"))
 for section in page.sections:
     st.header(section.title)
     st.dataframe(section.rows, hide_index=True)
@@ -39,7 +39,7 @@ if page.secondary:
 if page.claims:
     st.header("Claims that cite this study")
     for cid, short, stance in page.claims:
-        st.page_link(common.PAGES["claim"], label=f"{short} ({stance})", query_params={"claim": cid})
+        st.page_link(common.PAGES["claim"], label=common.plain(f"{short} ({stance})"), query_params={"claim": cid})
 st.download_button("Download this record (JSON)", page.record_json, common.stamped_name(study_id, dataset, "json"),
                    "application/json", on_click="ignore")
 common.footer(dataset)
