@@ -181,3 +181,44 @@ def test_a_control_character_is_reported_with_its_line(minimal: Path, character)
     line = next(n for n, text in enumerate((minimal / "studies.yaml").read_text(encoding="utf-8").splitlines(), 1)
                 if "journal:" in text)
     assert err.startswith(f"data/studies.yaml:{line}:") and "unacceptable character" in err, err
+
+
+@pytest.mark.parametrize("breaks", ["\u2028", "\u2029\u2028", "\x85"])
+def test_a_line_is_counted_as_an_editor_counts_it_after_a_unicode_line_separator(minimal: Path, breaks):
+    """YAML 1.1 breaks lines at U+2028, U+2029 and NEL; editors do not, so errors had pointed lines too low."""
+    edit(minimal / "studies.yaml", 'journal: "Test J"', f'journal: "Test{breaks}J"')
+    edit(minimal / "studies.yaml", "population: TRD", "population: nobody")
+    (err,) = errors_of(minimal)
+    text = (minimal / "studies.yaml").read_text(encoding="utf-8")
+    line = next(n for n, row in enumerate(text.split("\n"), 1) if "population: nobody" in row)
+    assert err.startswith(f"data/studies.yaml:{line}:"), err
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JaVaScRiPt:alert(2)", "data:text/html,x", "//host/x",
+                                 "/relative/page", "https://", "http:///path", "ftp://host/x", "https://a b/",
+                                 "https://host:99999/"])
+def test_a_url_that_is_not_absolute_http_is_refused_with_its_line(minimal: Path, url):
+    """Pages put URLs in href: javascript: would run in the reader's browser, a relative one stays on the site."""
+    edit(minimal / "sources.yaml", '  title: "A page"\n', f'  title: "A page"\n  url: "{url}"\n')
+    (err,) = errors_of(minimal)
+    assert err.startswith("data/sources.yaml:5: page_a url: "), err
+    assert "\n" not in err and ("http:// or https://" in err or "no spaces" in err or "well-formed" in err), err
+
+
+@pytest.mark.parametrize(("file", "old", "new", "where"), [
+    ("studies.yaml", '  pmid: "1"\n', '  pmid: "1"\n  url: javascript:alert(4)\n',
+     "data/studies.yaml:7: alpha2001_test url"),
+    ("studies.yaml", 'quote: "dissociation (17%)"}', 'quote: "dissociation (17%)", secondary: true, url: "data:,x"}',
+     "alpha2001_test adverse_events[0].source.url"),
+])
+def test_every_url_field_must_be_absolute_http(minimal: Path, file, old, new, where):
+    edit(minimal / file, old, new)
+    (err,) = errors_of(minimal)
+    assert where in err and "http:// or https://" in err, err
+
+
+@pytest.mark.parametrize("url", ["https://pmc.ncbi.nlm.nih.gov/articles/PMC1/table/T4",
+                                 "HTTP://47.251.13.51:8081/32861217", "https://en.example.org/wiki/A_(b)?q=%22x%22"])
+def test_absolute_http_urls_are_accepted(minimal: Path, url):
+    edit(minimal / "sources.yaml", '  title: "A page"\n', f'  title: "A page"\n  url: "{url}"\n')
+    assert load_dataset(minimal).sources[0].url == url

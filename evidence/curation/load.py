@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from evidence.curation import parse_cache
 from evidence.curation.parse_cache import cache_dir as cache_dir  # re-exported: the bench reads it here
 from evidence.curation.schema import Claim, Source, Study
-from evidence.curation.yaml_reader import LineMap, line_map, parse_data
+from evidence.curation.yaml_reader import LineMap, editor_line, line_map, parse_data
 from evidence.user_files import InputFileError, MiB, read_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -256,7 +256,7 @@ def _load_file(path: Path, label: str, kind: str):
         lines = _LazyLines(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
+        line = editor_line(text, mark) if mark is not None else None
         if line is None and isinstance(getattr(exc, "position", None), int):  # a control character (ReaderError)
             line = text.count("\n", 0, exc.position) + 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

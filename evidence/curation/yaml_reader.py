@@ -12,6 +12,7 @@ also refuses duplicate keys).  Line maps are built from the same stream and neve
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import Any
 
 import yaml
@@ -187,6 +188,18 @@ def parse_data(text: str) -> Any:
         loader.dispose()
 
 
+# YAML 1.1 also breaks lines at NEL, LS and PS (U+0085, U+2028, U+2029); an editor does not, so a mark's own line
+# number would point below the record after one of them ("sources.yaml:12" for line 10).
+_OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def editor_line(text: str, mark: Any) -> int:
+    """The 1-based line of a YAML mark as an editor counts lines (by "\n" only)."""
+    if not _OTHER_BREAKS.search(text):
+        return mark.line + 1
+    return text.count("\n", 0, mark.index) + 1
+
+
 def line_map(text: str) -> LineMap:
     """Key path -> line number for every node, from the event stream (aliases are not followed).
 
@@ -194,12 +207,13 @@ def line_map(text: str) -> LineMap:
     errors, so it is built after :func:`parse_data` accepted the text.
     """
     lines: LineMap = {}
+    newlines = [i for i, c in enumerate(text) if c == "\n"] if _OTHER_BREAKS.search(text) else None
     stack: list[list[Any]] = []  # [path, is_mapping, expecting_key, key or next index]
     for event in _events(text):
         kind = type(event)
         if kind is yaml.ScalarEvent or kind is yaml.AliasEvent or kind is yaml.SequenceStartEvent \
                 or kind is yaml.MappingStartEvent:
-            line = event.start_mark.line + 1
+            line = event.start_mark.line + 1 if newlines is None else bisect_left(newlines, event.start_mark.index) + 1
             if not stack:
                 path: tuple[Any, ...] = ()
             else:
