@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,7 @@ import requests
 import responses
 from responses import matchers
 
+from evidence.sources import sources_api
 from evidence.sources.sources_api import (
     BadResponse,
     ClinicalTrialsClient,
@@ -193,6 +198,9 @@ def test_html_error_page_is_bad_response(mocked, pubmed):
     {"result": {"uids": ["16894061"]}},
     {"result": {"uids": ["16894061"], "16894061": {"uid": "16894061", "title": 5}}},
     {"error": "API rate limit exceeded"},
+    {"result": {"uids": ["16894061"], "16894061": {"uid": "16894061", "title": "T", "pubtype": 5}}},
+    {"result": {"uids": ["16894061"], "16894061": {"uid": "16894061", "title": "T", "references": 7}}},
+    {"result": {"uids": ["16894061"], "16894061": {"uid": "99999999", "title": "T"}}},  # another record
 ])
 def test_unexpected_shapes_are_bad_response(mocked, pubmed, payload):
     mocked.get(ESUMMARY, json=payload)
@@ -209,6 +217,28 @@ def test_no_email_no_mailto_and_api_key_raises_rate(mocked):
     assert "email" not in request.params and request.params["api_key"] == "k"
     assert PubMedClient(HttpConfig(ncbi_api_key="k")).limiter.rate == 10
     assert PubMedClient(HttpConfig()).limiter.rate == 3
+
+
+def test_pubmed_summary_of_another_pmid_is_bad_response_not_not_found(mocked, pubmed):
+    mocked.get(ESUMMARY, json={"result": {"uids": ["99999999"], "99999999": {"uid": "99999999", "title": "T"}}})
+    with pytest.raises(BadResponse, match="answered for PMID 99999999, not 16894061"):
+        pubmed.summary("16894061")
+
+
+ESEARCH = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/esearch.fcgi"
+
+
+@pytest.mark.parametrize("count", ["\u00b2", "1" * 5000, "-1", True, None])
+def test_esearch_count_int_cannot_convert_is_bad_response(mocked, pubmed, count):
+    mocked.get(ESEARCH, json={"esearchresult": {"count": count, "idlist": []}})
+    with pytest.raises(BadResponse, match="count' is not a number"):
+        pubmed.search("ketamine")
+
+
+def test_deeply_nested_json_is_bad_response(mocked, pubmed):
+    mocked.get(ESUMMARY, body="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    with pytest.raises(BadResponse, match="nested too deeply"):
+        pubmed.summaries(["16894061"])
 
 
 # --------------------------------------------------------------------------- Crossref
@@ -253,6 +283,26 @@ def test_crossref_message_without_doi_is_bad_response(mocked):
         client.work("10.5555/x")
 
 
+def test_crossref_author_not_a_list_is_bad_response(mocked):
+    client = CrossrefClient(config(), limiter=no_wait())
+    work = fixture("crossref_work.json")
+    work["message"]["author"] = 5
+    mocked.get(CROSSREF + "10.1001%2Farchpsyc.63.8.856", json=work)
+    with pytest.raises(BadResponse, match="'author' is not a list"):
+        client.work("10.1001/archpsyc.63.8.856")
+
+
+@pytest.mark.parametrize("year", ["\u00b2", "1" * 5000])
+def test_crossref_year_int_cannot_convert_is_no_year(mocked, year):
+    client = CrossrefClient(config(), limiter=no_wait())
+    work = fixture("crossref_work.json")
+    for key in ("issued", "published-print", "published-online", "published"):
+        work["message"][key] = {"date-parts": [[year]]}
+    mocked.get(CROSSREF + "10.1001%2Farchpsyc.63.8.856", json=work)
+    rec = client.work("10.1001/archpsyc.63.8.856")
+    assert rec.year is None and rec.other_years == ()
+
+
 # --------------------------------------------------------------------------- ClinicalTrials.gov
 
 
@@ -275,6 +325,123 @@ def test_clinicaltrials_404_and_shape(mocked):
     mocked.get(CTGOV + "NCT00000001", json={"studies": []})
     with pytest.raises(BadResponse):
         client.study("NCT00000001")
+
+
+def test_clinicaltrials_next_page_token_not_a_string_is_bad_response(mocked):
+    client = ClinicalTrialsClient(config(), limiter=no_wait())
+    mocked.get(CTGOV.rstrip("/"), json={"studies": [], "nextPageToken": 5})
+    with pytest.raises(BadResponse, match="'nextPageToken' is not a string"):
+        client.search({"query.intr": "ketamine"})
+
+
+# --------------------------------------------------------------------------- size and time limits
+
+
+def test_reply_over_the_size_cap_is_bad_response(mocked, pubmed, monkeypatch):
+    monkeypatch.setattr(sources_api, "MAX_REPLY_BYTES", 1000)
+    mocked.get(ESUMMARY, body='{"pad": "' + "x" * 5000 + '"}', content_type="application/json")  # no Content-Length
+    with pytest.raises(BadResponse, match="reply larger than 1000 bytes"):
+        pubmed.summaries(["16894061"])
+    mocked.get(ESUMMARY, body="{}", headers={"Content-Length": "50000000"}, content_type="application/json")
+    with pytest.raises(BadResponse, match="reply larger than 1000 bytes"):  # refused before reading it
+        pubmed.summaries(["16894061"])
+
+
+@pytest.fixture
+def loopback() -> Iterator[Callable[[Callable[[BaseHTTPRequestHandler], None]], str]]:
+    """A real HTTP server on 127.0.0.1 (for what `responses` cannot fake: slow bodies, urllib3's own retry
+    sleeps).  Call it with a handler function; it returns the base URL."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(handle: Callable[[BaseHTTPRequestHandler], None]) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                handle(self)
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def local_client(base_url: str) -> PubMedClient:
+    # timeouts generous for a loaded machine: no test here waits for one (a 2 s read timeout had made the 429
+    # tests flaky under load: a slow answer was retried, and counted as a second hit)
+    client = PubMedClient(config(timeout=(5.0, 10.0)), limiter=no_wait(), base_url=base_url)
+    client.session.trust_env = False  # no proxy from the environment: loopback only
+    return client
+
+
+def test_a_dripping_reply_hits_the_overall_deadline(loopback, monkeypatch):
+    def drip(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", "400")
+        h.end_headers()
+        try:
+            for _ in range(400):  # a byte every 25 ms: never a read timeout, 10 s in all
+                h.wfile.write(b" ")
+                h.wfile.flush()
+                time.sleep(0.025)
+        except OSError:  # the client gave up
+            pass
+
+    monkeypatch.setattr(sources_api, "REPLY_DEADLINE", 0.5)
+    client = local_client(loopback(drip))
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable, match=r"reply still incomplete after 0\.5 s"):
+        client.summaries(["16894061"])
+    assert time.monotonic() - started < 8  # the drip takes 10 s in all: well under it, the deadline cut it off
+    client.close()
+
+
+def _answer_429(retry_after: str, hits: list[str], times: int) -> Callable[[BaseHTTPRequestHandler], None]:
+    """429 with ``Retry-After`` for the first ``times`` requests, then the record."""
+    def handle(h: BaseHTTPRequestHandler) -> None:
+        hits.append(h.path)
+        busy = len(hits) <= times
+        body = b"slow down" if busy else json.dumps(fixture("esummary_single.json")).encode()
+        h.send_response(429 if busy else 200)
+        h.send_header("Retry-After", retry_after)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+    return handle
+
+
+@pytest.mark.parametrize("retry_after", ["99999", "Wed, 21 Oct 2099 07:28:00 GMT"])
+def test_a_retry_after_beyond_the_cap_gives_up_at_once(loopback, monkeypatch, retry_after, capsys):
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)  # urllib3's Retry sleeps with time.sleep
+    hits: list[str] = []
+    client = local_client(loopback(_answer_429(retry_after, hits, times=10)))
+    with pytest.raises(ServiceUnavailable, match=r"HTTP 429: asked to retry after \d+ s"):
+        client.summaries(["16894061"])
+    assert slept == [] and len(hits) == 1
+    assert capsys.readouterr().err == ""
+    client.close()
+
+
+def test_a_short_retry_after_is_waited_for_and_announced(loopback, monkeypatch, capsys):
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    hits: list[str] = []
+    client = local_client(loopback(_answer_429("5", hits, times=1)))
+    assert client.summary("16894061").pmid == "16894061"
+    assert slept == [5] and len(hits) == 2
+    assert capsys.readouterr().err == "waiting 5 s for pubmed…\n"
+    client.close()
 
 
 # --------------------------------------------------------------------------- session, limiter, config

@@ -374,3 +374,33 @@ def test_misconfigured_cache_is_a_user_error(tmp_path, capsys, monkeypatch):
                         lambda: Clients.create(HttpConfig(cache_path=str(tmp_path / "nope" / "c.sqlite"))))
     code, _, err = run(capsys, "--data", str(d), "verify")
     assert code == 2 and "EVIDENCE_HTTP_CACHE" in err
+
+
+def test_scaffold_refuses_a_crossref_record_for_another_doi(tmp_path, mocked, capsys):
+    d = write_data(tmp_path, [ZARATE])
+    work = fixture("crossref_work.json")
+    work["message"]["DOI"] = "10.9999/something.else"
+    mocked.get(CROSSREF + "10.1001%2Farchpsyc.63.8.856", json=work)
+    code, out, err = run(capsys, "--data", str(d), "scaffold", "--doi", "10.1001/archpsyc.63.8.856")
+    assert code == 3 and out == ""
+    assert err == "crossref: bad response (Crossref answered with another DOI: 10.9999/something.else)\n"
+
+
+def test_scaffold_accepts_crossref_doi_in_other_case(tmp_path, mocked, capsys):
+    d = write_data(tmp_path, [])
+    work = fixture("crossref_work.json")
+    work["message"]["DOI"] = "10.1001/ARCHPSYC.63.8.856"
+    mocked.get(CROSSREF + "10.1001%2Farchpsyc.63.8.856", json=work)
+    code, out, _ = run(capsys, "--data", str(d), "scaffold", "--doi", "10.1001/archpsyc.63.8.856")
+    assert code == 0 and "10.1001/ARCHPSYC.63.8.856" in out
+
+
+def test_scaffold_refuses_an_esummary_record_for_another_pmid(tmp_path, mocked, capsys):
+    d = write_data(tmp_path, [ZARATE])
+    body = fixture("esummary_single.json")
+    entry = body["result"].pop("16894061")
+    body["result"].update({"uids": ["99999999"], "99999999": {**entry, "uid": "99999999"}})
+    mocked.get(ESUMMARY, json=body)
+    code, out, err = run(capsys, "--data", str(d), "scaffold", "--pmid", "16894061")
+    assert code == 3 and out == ""
+    assert err == "pubmed: bad response (unexpected shape: answered for PMID 99999999, not 16894061)\n"

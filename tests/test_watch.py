@@ -20,7 +20,14 @@ from evidence.curation import last_search
 from evidence.curation.load import load_dataset
 from evidence.publishing import stamp
 from evidence.sources import watch
-from evidence.sources.sources_api import ClinicalTrialsClient, HttpConfig, PubMedClient, PubRecord, RateLimiter
+from evidence.sources.sources_api import (
+    ClinicalTrialsClient,
+    HttpConfig,
+    PubMedClient,
+    PubRecord,
+    RateLimiter,
+    TrialRecord,
+)
 from tests.conftest import REPO
 
 FIXTURES = Path(__file__).parent / "fixtures" / "watch"
@@ -338,3 +345,40 @@ def test_suggested_kind(pubtypes, title, kind, reason):
 def test_retracted_is_flagged():
     assert watch.suggest_pub_kind(pub(["Randomized Controlled Trial"], retracted=True)) == ("other",
                                                                                            "retracted (PubMed)")
+
+
+# --------------------------------------------------------------------------- odd dates and cells
+
+def test_results_posted_as_month_and_year_gives_the_year():
+    trial = TrialRecord(nct="NCT09000009", title="A trial", status="COMPLETED", enrollment=None, start_date=None,
+                        results_first_posted="May 2023")
+    assert [c.year for c in watch.triage([], [trial], [])] == [2023]
+
+
+def test_a_recorded_search_in_the_future_stops_a_default_run(tmp_path, mocked, capsys):
+    d = write_data(tmp_path, [BY_DOI])
+    (d / "last_search.json").write_text(json.dumps(
+        {"searched": "2099-01-01", "since": None, "candidates": 0, "in_data": 0, "not_curated": 0,
+         "searches": [{"service": "pubmed", "query": "q", "hits": 0}]}), encoding="utf-8")
+    code, _, err = run(capsys, "--data", str(d), "watch")
+    assert code == 2 and len(mocked.calls) == 0
+    assert err.strip() == (f"error: {d / 'last_search.json'}: the last search date 2099-01-01 is in the future; "
+                           "fix it or give --since")
+
+
+@pytest.mark.parametrize("since", ["20250101", "2025W011", "2024-01-01T00:00", "\uff11\uff19\uff19\uff19-01-01"])
+def test_since_must_be_yyyy_mm_dd(tmp_path, mocked, capsys, since):
+    d = write_data(tmp_path, [BY_DOI])
+    code, _, err = run(capsys, "--data", str(d), "watch", "--since", since)
+    assert code == 2 and "expected YYYY-MM-DD" in err and len(mocked.calls) == 0
+
+
+def test_entrez_dates_have_four_digit_years():
+    assert watch.pubmed_filters(date(1, 1, 1), TODAY)["mindate"] == "0001/01/01"
+
+
+def test_csv_guards_cells_that_start_with_tab_or_cr():
+    rows = [watch.Candidate(found_in="pubmed", title="\t=1+1", pmid="1"),
+            watch.Candidate(found_in="pubmed", title="\r=1+1", pmid="2")]
+    titles = [r["title"] for r in csv.DictReader(io.StringIO(watch.to_csv(rows)))]
+    assert titles == ["'\t=1+1", "'\r=1+1"]

@@ -26,6 +26,7 @@ from evidence.curation.load import REPO_ROOT, data_dir, validate
 from evidence.curation.schema import Study
 from evidence.sources.sources_api import (
     ApiError,
+    BadResponse,
     Clients,
     CrossrefRecord,
     NotFound,
@@ -342,6 +343,8 @@ def run_scaffold(args) -> int:
         else:
             assert doi is not None
             work = clients.crossref.work(doi)
+            if normalise_doi(work.doi) != normalise_doi(doi):  # else the draft would carry the other paper's DOI
+                raise BadResponse("crossref", f"Crossref answered with another DOI: {work.doi[:80]}")
             title = plain_text(work.title) + (f": {plain_text(work.subtitle)}" if work.subtitle else "")
             fields = {"origin": f"Crossref DOI {work.doi}", "authors": work.authors, "year": work.year,
                       "title": title, "journal": work.journal or "",

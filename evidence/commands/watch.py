@@ -9,6 +9,7 @@ recording, as ``verify`` does; the other service's hits are still listed.
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -46,11 +47,17 @@ def register(sub) -> None:
     p.set_defaults(func=run_watch)
 
 
-def _since(args, recorded: last_search.LastSearch | None, now: date) -> date | None:
+def _since(args, recorded: last_search.LastSearch | None, now: date, record_file: Path) -> date | None:
     if args.since is None:
+        if recorded and recorded.searched > now:  # else we would search an empty window and report nothing new
+            raise UserError(f"{record_file}: the last search date {recorded.searched.isoformat()} is in the future; "
+                            "fix it or give --since")
         return recorded.searched if recorded else None
-    try:
-        since = date.fromisoformat(args.since.strip())
+    text = args.since.strip()
+    try:  # fromisoformat alone also takes 20250101 and 2025W011; the help promises YYYY-MM-DD
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            raise ValueError(text)
+        since = date.fromisoformat(text)
     except ValueError as exc:
         raise UserError(f"--since: not a date: {args.since!r} (expected YYYY-MM-DD)") from exc
     if since > now:
@@ -96,7 +103,7 @@ def run_watch(args) -> int:
     if error and args.since is None:
         raise UserError(f"{error}; fix it or give --since")
     now = today()
-    since = _since(args, recorded if recorded and recorded.searched else None, now)
+    since = _since(args, recorded if recorded and recorded.searched else None, now, last_search.path_in(data))
     out = _out_target(args.out, data)
     record_to = _record_target(args.record, data)
     try:

@@ -6,8 +6,9 @@
 * ClinicalTrials.gov API v2 ``/studies/{nct}``, and ``/studies`` searches (``pageToken`` paging).
 
 Each client owns one :class:`requests.Session` built by :func:`make_session`:
-urllib3 ``Retry`` (GET only; 429/500/502/503/504; ``Retry-After`` honoured;
-exponential backoff), a default ``(connect, read)`` timeout, a User-Agent that
+urllib3 ``Retry`` (GET only; 429/500/502/503/504; ``Retry-After`` honoured up to 60 s, and
+announced on stderr; a longer one is given up at once; exponential backoff), a default
+``(connect, read)`` timeout plus a deadline and a size cap for each reply's body, a User-Agent that
 names the project (with a ``mailto:`` only when a contact e-mail is configured),
 and, when ``$EVIDENCE_HTTP_CACHE`` names a file, an on-disk requests-cache.  A
 small client-side :class:`RateLimiter` keeps us under the services' published
@@ -25,8 +26,11 @@ and :class:`NotFound`.  No Streamlit here: the CLI and the dashboard both use it
 
 from __future__ import annotations
 
+import email.utils
+import math
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -37,6 +41,8 @@ from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import DecodeError, MaxRetryError, ResponseError
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
 PROJECT = "ketamine-evidence-tracker"
@@ -48,6 +54,11 @@ ENV_CACHE = "EVIDENCE_HTTP_CACHE"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 RETRY_WAIT_MAX = 60  # seconds: the longest backoff or Retry-After we will sleep between attempts
+# The read timeout is per socket read, so a server dripping a byte a second would never trip it:
+# the whole body must arrive within REPLY_DEADLINE, and be no larger than MAX_REPLY_BYTES.
+REPLY_DEADLINE = 60.0  # seconds
+MAX_REPLY_BYTES = 20 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
 CACHE_EXPIRE_SECONDS = 24 * 3600  # retractions appear over time: do not cache for long
 # Never part of a cache key nor stored with a cached response (requests-cache redacts these
 # query parameters and headers; the User-Agent carries the contact e-mail).
@@ -61,7 +72,8 @@ ESEARCH_PAGE = 500
 ESEARCH_LIMIT = 10_000  # esearch returns only the first 10,000 UIDs of a PubMed search
 CTGOV_PAGE = 100
 CTGOV_MAX_PAGES = 200
-_PMID = re.compile(r"^\d{1,9}$")
+_PMID = re.compile(r"[0-9]{1,9}\Z")  # ASCII only: \d is any script's digit, and $ allows a final newline
+_NUMBER = re.compile(r"[0-9]{1,9}")  # what int() may safely convert ("²".isdigit() is True; 5000 digits overflow)
 _NCT = re.compile(r"^NCT\d{8}$")
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|2100)(?!\d)")
 
@@ -148,7 +160,46 @@ class _TimeoutAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def make_retry(retries: int = 3, backoff_factor: float = 0.5) -> Retry:
+def retry_after_seconds(value: str | None) -> float | None:
+    """The wait a ``Retry-After`` header asks for (seconds or an HTTP date), uncapped; None if absent or unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if re.fullmatch(r"[0-9]{1,15}", value):
+        return float(value)
+    parsed = email.utils.parsedate_tz(value)
+    return None if parsed is None else max(0.0, email.utils.mktime_tz(parsed) - time.time())
+
+
+class _Retry(Retry):
+    """urllib3's ``Retry``, except that a server asking for a longer wait than ``RETRY_WAIT_MAX`` is not retried
+    at all (capping its wait would only spend minutes getting the same answer), and every wait it asks for is
+    announced on stderr so that a slow run is never silent."""
+
+    label = "the service"  # names the service in the "waiting" line; carried over by new()
+
+    def new(self, **kw: Any) -> _Retry:
+        retry = super().new(**kw)
+        retry.label = self.label
+        return retry
+
+    def increment(self, method=None, url=None, response=None, error=None,  # type: ignore[override]
+                  _pool=None, _stacktrace=None):
+        wait = retry_after_seconds(response.headers.get("Retry-After")) if response is not None else None
+        if wait is not None and wait > RETRY_WAIT_MAX:  # give up now; _get_json names the wait asked for
+            raise MaxRetryError(_pool, url or "", ResponseError(f"asked to retry after {wait:.0f} s"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def sleep_for_retry(self, response) -> bool:  # type: ignore[override]
+        seconds = self.get_retry_after(response)
+        if seconds:
+            print(f"waiting {math.ceil(seconds)} s for {self.label}…", file=sys.stderr)
+            time.sleep(seconds)
+            return True
+        return False
+
+
+def make_retry(retries: int = 3, backoff_factor: float = 0.5, label: str | None = None) -> Retry:
     settings: dict[str, Any] = {
         "total": retries,
         "connect": retries,
@@ -161,9 +212,12 @@ def make_retry(retries: int = 3, backoff_factor: float = 0.5) -> Retry:
         "raise_on_status": False,  # we turn the final 429/5xx into ServiceUnavailable ourselves
     }
     try:  # urllib3 >= 2.x: never sleep for long on a server's say-so (the default cap is 6 hours)
-        return Retry(**settings, backoff_max=RETRY_WAIT_MAX, retry_after_max=RETRY_WAIT_MAX)
+        retry = _Retry(**settings, backoff_max=RETRY_WAIT_MAX, retry_after_max=RETRY_WAIT_MAX)
     except TypeError:  # an older urllib3 without these parameters
-        return Retry(**settings)
+        retry = _Retry(**settings)
+    if label:
+        retry.label = label
+    return retry
 
 
 def _check_cache_file(path: Path) -> None:
@@ -187,8 +241,10 @@ def _check_cache_file(path: Path) -> None:
         raise ValueError(f"${ENV_CACHE}: {path} is not a SQLite cache; remove it or choose another file")
 
 
-def make_session(config: HttpConfig | None = None) -> requests.Session:
-    """One session: retries, default timeouts, our User-Agent, and the optional disk cache."""
+def make_session(config: HttpConfig | None = None, label: str | None = None) -> requests.Session:
+    """One session: retries, default timeouts, our User-Agent, and the optional disk cache.
+
+    ``label`` names the service in the line printed while waiting for a retry."""
     config = config or HttpConfig.from_env()
     session: requests.Session
     if config.cache_path:
@@ -209,7 +265,8 @@ def make_session(config: HttpConfig | None = None) -> requests.Session:
         )
     else:
         session = requests.Session()
-    adapter = _TimeoutAdapter(max_retries=make_retry(config.retries, config.backoff_factor), timeout=config.timeout)
+    adapter = _TimeoutAdapter(max_retries=make_retry(config.retries, config.backoff_factor, label),
+                              timeout=config.timeout)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = user_agent(config.email)
@@ -330,7 +387,7 @@ class _Client:
     def __init__(self, config: HttpConfig | None = None, *, session: requests.Session | None = None,
                  limiter: RateLimiter | None = None, base_url: str | None = None):
         self.config = config or HttpConfig.from_env()
-        self.session = session or make_session(self.config)
+        self.session = session or make_session(self.config, self.service)
         self.limiter = limiter or RateLimiter(self.default_rate())
         self.base_url = (base_url or self.default_base_url).rstrip("/")
 
@@ -340,34 +397,83 @@ class _Client:
     def _get_json(self, url: str, params: Mapping[str, str] | None = None) -> Any:
         self.limiter.wait()
         try:
-            resp = self.session.get(url, params=dict(params or {}), timeout=self.config.timeout)
+            resp = self.session.get(url, params=dict(params or {}), timeout=self.config.timeout, stream=True)
         except requests.exceptions.RetryError as exc:
             raise ServiceUnavailable(self.service, f"retries exhausted: {describe(exc)}") from exc
         except requests.exceptions.RequestException as exc:
             # ConnectionError, ConnectTimeout, ReadTimeout, SSLError, ChunkedEncodingError, …
             raise ServiceUnavailable(self.service, describe(exc)) from exc
-        code = resp.status_code
-        if code == 404:
-            raise NotFound(self.service, "HTTP 404")
-        if code in RETRY_STATUSES:
-            raise ServiceUnavailable(self.service, f"HTTP {code} after {self.config.retries} retries")
-        if code >= 400:
-            raise BadResponse(self.service, f"HTTP {code}")
+        try:
+            code = resp.status_code
+            if code == 404:
+                raise NotFound(self.service, "HTTP 404")
+            if code in RETRY_STATUSES:
+                wait = retry_after_seconds(resp.headers.get("Retry-After"))
+                if wait is not None and wait > RETRY_WAIT_MAX:
+                    raise ServiceUnavailable(self.service, f"HTTP {code}: asked to retry after {wait:.0f} s")
+                raise ServiceUnavailable(self.service, f"HTTP {code} after {self.config.retries} retries")
+            if code >= 400:
+                raise BadResponse(self.service, f"HTTP {code}")
+            resp._content = self._read_body(resp)  # what resp.json() and resp.text then decode
+            resp._content_consumed = True
+        finally:
+            resp.close()
         try:
             return resp.json()
+        except RecursionError as exc:  # "[[[[…": the stdlib parser recurses once per level
+            raise BadResponse(self.service, "malformed JSON: nested too deeply") from exc
         except ValueError as exc:  # JSONDecodeError (requests' and the stdlib's) are ValueErrors
             snippet = resp.text[:60].replace("\n", " ")
             raise BadResponse(self.service, f"malformed JSON: {snippet!r}") from exc
 
+    def _read_body(self, resp: requests.Response) -> bytes:
+        """The body, refused past ``MAX_REPLY_BYTES`` or when it has not all arrived after ``REPLY_DEADLINE``."""
+        too_big = f"reply larger than {MAX_REPLY_BYTES} bytes"
+        length = (resp.headers.get("Content-Length") or "").strip()
+        if re.fullmatch(r"[0-9]{1,30}", length) and int(length) > MAX_REPLY_BYTES:
+            raise BadResponse(self.service, too_big)
+        if getattr(resp, "_content_consumed", False):  # already read (e.g. by requests-cache)
+            if len(resp.content) > MAX_REPLY_BYTES:
+                raise BadResponse(self.service, too_big)
+            return resp.content
+        deadline = time.monotonic() + REPLY_DEADLINE
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in _body_chunks(resp):
+                size += len(chunk)
+                if size > MAX_REPLY_BYTES:
+                    raise BadResponse(self.service, too_big)
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise ServiceUnavailable(self.service, f"reply still incomplete after {REPLY_DEADLINE:g} s")
+        except DecodeError as exc:  # a body that does not match its Content-Encoding
+            raise BadResponse(self.service, describe(exc)) from exc
+        except (requests.exceptions.RequestException, Urllib3Error, OSError) as exc:  # read timeout, reset, …
+            raise ServiceUnavailable(self.service, describe(exc)) from exc
+        return b"".join(chunks)
+
     def close(self) -> None:
         self.session.close()
+
+
+def _body_chunks(resp: requests.Response) -> Iterable[bytes]:
+    """The (decoded) body as it arrives.  ``read1`` returns after one socket read, where ``iter_content`` blocks
+    until a whole chunk is in; that lets the deadline be checked while a slow server drips bytes."""
+    read1 = getattr(resp.raw, "read1", None)  # urllib3 >= 2.3
+    if not callable(read1):
+        yield from resp.iter_content(_READ_CHUNK)
+        return
+    while chunk := read1(_READ_CHUNK, decode_content=True):
+        yield chunk
 
 
 def _bad(service: str, reason: str) -> BadResponse:
     return BadResponse(service, f"unexpected shape: {reason}")
 
 
-def _year(value: Any) -> int | None:
+def parse_year(value: Any) -> int | None:
+    """The first plausible year in a date string ("2006 Aug", "May 2023", "2019-05-21"), else None."""
     if not isinstance(value, str):
         return None
     m = _YEAR.search(value)
@@ -411,7 +517,11 @@ class PubMedClient(_Client):
         return records
 
     def summary(self, pmid: str | int) -> PubRecord:
-        record = self.summaries([pmid]).get(str(pmid).strip())
+        pmid = str(pmid).strip()
+        records = self.summaries([pmid])
+        record = records.get(pmid)
+        if record is None and records:  # another PMID's record must not pass for "no record"
+            raise _bad(self.service, f"answered for PMID {next(iter(records))[:20]}, not {pmid}")
         if record is None:
             raise NotFound(self.service, f"PMID {pmid}")
         return record
@@ -465,6 +575,8 @@ def parse_esummary(data: Any, service: str = "pubmed") -> dict[str, PubRecord]:
             raise _bad(service, f"no entry for uid {uid}")
         if "error" in entry:  # {"uid": "…", "error": "cannot get document summary"}
             continue
+        if str(entry.get("uid", uid)) != uid:
+            raise _bad(service, f"the entry for uid {uid} is for uid {str(entry.get('uid'))[:20]}")
         records[uid] = _pub_record(uid, entry, service)
     return records
 
@@ -481,13 +593,18 @@ def _pub_record(uid: str, entry: dict[str, Any], service: str) -> PubRecord:
     if not isinstance(ids, list):
         raise _bad(service, f"uid {uid}: 'articleids' is not a list")
     doi = next((_str(i.get("value")) for i in ids if isinstance(i, dict) and i.get("idtype") == "doi"), None)
-    pubtypes = [p for p in entry.get("pubtype", []) or [] if isinstance(p, str)]
-    reftypes = {r.get("reftype") for r in entry.get("references", []) or [] if isinstance(r, dict)}
+    pubtypes_raw, references = entry.get("pubtype") or [], entry.get("references") or []
+    if not isinstance(pubtypes_raw, list):
+        raise _bad(service, f"uid {uid}: 'pubtype' is not a list")
+    if not isinstance(references, list):
+        raise _bad(service, f"uid {uid}: 'references' is not a list")
+    pubtypes = [p for p in pubtypes_raw if isinstance(p, str)]
+    reftypes = {r.get("reftype") for r in references if isinstance(r, dict)}
     return PubRecord(
         pmid=uid,
         title=title.strip(),
         journal=(_str(entry.get("source")) or ""),
-        year=_year(entry.get("pubdate")) or _year(entry.get("sortpubdate")),
+        year=parse_year(entry.get("pubdate")) or parse_year(entry.get("sortpubdate")),
         authors=authors,
         doi=doi,
         pubtypes=pubtypes,
@@ -495,7 +612,7 @@ def _pub_record(uid: str, entry: dict[str, Any], service: str) -> PubRecord:
         retraction_notice="Retraction of Publication" in pubtypes,
         erratum="Published Erratum" in pubtypes or bool(reftypes & {"Erratum in", "Corrected and republished in"}),
         journal_full=_str(entry.get("fulljournalname")),
-        epub_year=_year(entry.get("epubdate")),
+        epub_year=parse_year(entry.get("epubdate")),
         pmcid=next((_str(i.get("value")) for i in ids if isinstance(i, dict) and i.get("idtype") == "pmc"), None),
     )
 
@@ -512,7 +629,7 @@ def parse_esearch(data: Any, service: str = "pubmed") -> tuple[int, list[str]]:
     if "ERROR" in result:  # e.g. {"ERROR": "Invalid query"}
         raise BadResponse(service, f"esearch error: {str(result['ERROR'])[:100]}")
     count, ids = result.get("count"), result.get("idlist")
-    if not (isinstance(count, str | int) and str(count).isdigit()):
+    if not (isinstance(count, str | int) and not isinstance(count, bool) and _NUMBER.fullmatch(str(count))):
         raise _bad(service, "'esearchresult.count' is not a number")
     if not isinstance(ids, list) or not all(isinstance(i, str) and _PMID.match(i) for i in ids):
         raise _bad(service, "'esearchresult.idlist' is not a list of PMIDs")
@@ -548,9 +665,9 @@ def _date_year(obj: Any) -> int | None:
     parts = obj.get("date-parts")
     if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
         y = parts[0][0]
-        if isinstance(y, int):
+        if isinstance(y, int) and not isinstance(y, bool):
             return y
-        if isinstance(y, str) and y.isdigit():
+        if isinstance(y, str) and _NUMBER.fullmatch(y.strip()):
             return int(y)
     return None
 
@@ -591,6 +708,9 @@ def parse_crossref_work(data: Any, service: str = "crossref") -> CrossrefRecord:
     titles = msg.get("title") or []
     if not isinstance(titles, list):
         raise _bad(service, "'title' is not a list")
+    authors = msg.get("author") or []
+    if not isinstance(authors, list):
+        raise _bad(service, "'author' is not a list")
     subtitles = msg.get("subtitle") or []
     containers = msg.get("container-title") or []
     shorts = msg.get("short-container-title") or []
@@ -603,7 +723,7 @@ def parse_crossref_work(data: Any, service: str = "crossref") -> CrossrefRecord:
         title=" ".join(t.strip() for t in titles[:1] if isinstance(t, str)),
         journal=_str(containers[0]) if isinstance(containers, list) and containers else None,
         year=_date_year(msg.get("issued")) or (others[0] if others else None),
-        authors=[n for n in (_crossref_author(a) for a in msg.get("author") or []) if n],
+        authors=[n for n in (_crossref_author(a) for a in authors) if n],
         type=_str(msg.get("type")),
         retracted=bool(set(updated_by) & RETRACTION_TYPES),
         retraction_notice=bool(set(update_to) & RETRACTION_TYPES),
@@ -653,6 +773,8 @@ class ClinicalTrialsClient(_Client):
             if total is None and isinstance(data.get("totalCount"), int):
                 total = data["totalCount"]
             studies += [parse_ct_study(s, self.service) for s in data.get("studies", [])]
+            if not isinstance(data.get("nextPageToken"), str | None):  # not a silent end of the paging
+                raise _bad(self.service, "'nextPageToken' is not a string")
             token = _str(data.get("nextPageToken"))
             if token is None:
                 return total, studies

@@ -19,6 +19,7 @@ from datetime import date
 
 from evidence.curation.last_search import LastSearch, ServiceSearch
 from evidence.curation.schema import Study
+from evidence.publishing.exports import csv_safe
 from evidence.sources.sources_api import (
     CTGOV_PAGE,
     ESEARCH_PAGE,
@@ -27,6 +28,7 @@ from evidence.sources.sources_api import (
     PubMedClient,
     PubRecord,
     TrialRecord,
+    parse_year,
 )
 from evidence.sources.verification import normalise_doi
 
@@ -118,7 +120,12 @@ def pubmed_filters(since: date | None, today: date) -> dict[str, str]:
     """Entrez date (when the record entered PubMed), so that a monthly run sees each record once."""
     if since is None:
         return {}
-    return {"datetype": "edat", "mindate": since.strftime("%Y/%m/%d"), "maxdate": today.strftime("%Y/%m/%d")}
+    return {"datetype": "edat", "mindate": _entrez_date(since), "maxdate": _entrez_date(today)}
+
+
+def _entrez_date(day: date) -> str:
+    """YYYY/MM/DD with a four-digit year: ``strftime("%Y")`` writes year 1 as "1"."""
+    return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
 
 
 def ctgov_params(since: date | None) -> dict[str, str]:
@@ -232,7 +239,7 @@ def _from_pub(rec: PubRecord) -> Candidate:
 
 def _from_trial(rec: TrialRecord) -> Candidate:
     kind, reason = suggest_trial_kind(rec)
-    year = int(rec.results_first_posted[:4]) if rec.results_first_posted else None
+    year = parse_year(rec.results_first_posted)  # usually "2023-05-17", but "May 2023" occurs
     return Candidate(found_in="clinicaltrials", title=rec.title or rec.official_title or "", nct=rec.nct, year=year,
                      registry_status=rec.status, results_posted=rec.has_results, suggested_kind=kind, reason=reason,
                      result_pmids=rec.result_pmids)
@@ -266,16 +273,12 @@ def _cells(c: Candidate) -> dict[str, str]:
     return {k: "" if values[k] is None else str(values[k]) for k in COLUMNS}
 
 
-def _csv_safe(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def to_csv(candidates: list[Candidate]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for c in candidates:
-        writer.writerow({k: _csv_safe(v) for k, v in _cells(c).items()})
+        writer.writerow({k: csv_safe(v) for k, v in _cells(c).items()})
     return out.getvalue()
 
 
