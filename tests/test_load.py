@@ -222,3 +222,76 @@ def test_every_url_field_must_be_absolute_http(minimal: Path, file, old, new, wh
 def test_absolute_http_urls_are_accepted(minimal: Path, url):
     edit(minimal / "sources.yaml", '  title: "A page"\n', f'  title: "A page"\n  url: "{url}"\n')
     assert load_dataset(minimal).sources[0].url == url
+
+
+# --------------------------------------------------------------------------- sweep of odd data (2026-12-04)
+
+def test_a_number_as_a_top_level_key_is_an_error_line_not_a_traceback(minimal: Path):
+    (minimal / "sources.yaml").write_text((minimal / "sources.yaml").read_text() + "1: a\nzz: b\n")
+    errs = errors_of(minimal)
+    assert errs == ["data/sources.yaml:7: 1: unknown top-level key", "data/sources.yaml:8: zz: unknown top-level key"]
+
+
+def test_every_inconsistency_in_a_study_is_listed_at_once(minimal: Path):
+    edit(minimal / "studies.yaml", "- {arm: ketamine, events: 12,", "- {arm: ketamin, events: 12,")
+    edit(minimal / "studies.yaml", "results: [{arm: ketamine, percent: 17}]", "results: [{arm: ketamnie, percent: 17}]")
+    edit(minimal / "studies.yaml", "- {measure: time_to_relapse,", "- {arm: nobody, measure: time_to_relapse,")
+    (err,) = errors_of(minimal)
+    assert "unknown arm 'ketamin'" in err and "unknown arm 'ketamnie'" in err and "unknown arm 'nobody'" in err, err
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ('  pmid: "1"\n', '  pmid: "1"\n  reanalysis_of: [no_such_study]\n', "alpha2001_test reanalysis_of[0]"),
+    ("ci_high: 9.8, p: 0.02}", "ci_high: 9.8, p: 0.02, includes: [no_such_trial]}",
+     "alpha2001_test outcomes[0].effect.includes[0]"),
+])
+def test_a_study_named_by_another_must_exist(minimal: Path, old, new, field):
+    """reanalysis_of and includes keep pools from counting participants twice: an unknown id had passed."""
+    edit(minimal / "studies.yaml", old, new)
+    (err,) = errors_of(minimal)
+    line = next(n for n, row in enumerate((minimal / "studies.yaml").read_text().split("\n"), 1)
+                if ("reanalysis_of" in row or "includes" in row))
+    assert err.startswith(f"data/studies.yaml:{line}: {field}: unknown study 'no_such"), err
+
+
+def test_a_study_cannot_reanalyse_itself(minimal: Path):
+    edit(minimal / "studies.yaml", '  pmid: "1"\n', '  pmid: "1"\n  reanalysis_of: [alpha2001_test]\n')
+    (err,) = errors_of(minimal)
+    assert "cannot re-analyse itself" in err
+
+
+def test_a_duplicated_claim_id_does_not_move_the_first_claims_errors(minimal: Path):
+    text = (minimal / "claims.yaml").read_text()
+    record = text.split("claims:\n", 1)[1]
+    (minimal / "claims.yaml").write_text(text.replace("study: alpha2001_test", "study: missing_study") + record)
+    errs = errors_of(minimal)
+    line = next(n for n, row in enumerate((minimal / "claims.yaml").read_text().split("\n"), 1)
+                if "missing_study" in row)
+    where = f"data/claims.yaml:{line}: fast_relief evidence[0].study: unknown study"
+    assert any(e.startswith(where) for e in errs), errs
+    assert any("duplicate id" in e for e in errs), errs
+
+
+@pytest.mark.parametrize("content", ["", "# only a comment\n", "- a list\n", "just text\n"])
+def test_a_badly_shaped_file_is_one_error_not_one_per_reference(minimal: Path, content):
+    (minimal / "sources.yaml").write_text(content)
+    errs = errors_of(minimal)
+    assert len(errs) == 1 and errs[0].startswith("data/sources.yaml:1: sources: the file must be a mapping"), errs
+
+
+def test_a_long_wrong_value_is_not_echoed_whole(minimal: Path):
+    edit(minimal / "studies.yaml", "population: TRD", "population: " + "x" * 100_000)
+    (err,) = errors_of(minimal)
+    assert len(err) < 400 and "100,002 characters" in err, err[:400]
+
+
+def test_running_out_of_memory_while_parsing_is_an_error_line(minimal: Path, monkeypatch):
+    """Millions of tiny nodes fit under the size limit and not in memory: a MemoryError had been a traceback."""
+    from evidence.curation import load as load_module
+
+    def exhausted(raw, directory):
+        raise MemoryError
+
+    monkeypatch.setattr(load_module, "parse_cached", exhausted)
+    errs = errors_of(minimal)
+    assert errs and all("too large to read in the memory available" in e for e in errs), errs

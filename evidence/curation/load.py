@@ -265,11 +265,15 @@ def _load_file(path: Path, label: str, kind: str):
         return [], [], None, [DataError(label, line, None, "", f"invalid YAML: {problem}")]
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # a value PyYAML cannot build
         return [], [], None, [DataError(label, None, None, "", f"invalid YAML: {exc}")]
+    except MemoryError:  # a file under the size limit can still hold millions of tiny nodes ("[1,1,1,...]")
+        return [], [], None, [DataError(label, None, None, "", "too large to read in the memory available "
+                                        f"({len(raw) / MiB:.1f} MiB); split it or remove what it repeats")]
     if not isinstance(data, dict) or not isinstance(data.get(kind), list):
         message = f"the file must be a mapping with a list under '{kind}:'"
-        return [], [], lines, [DataError(label, 1, None, kind, message)]
-    extra = sorted(set(data) - {kind})
-    errors = [DataError(label, _line_for(lines, (k,)), None, k, "unknown top-level key") for k in extra]
+        # no records: references into the file are not checked (they had each been "unknown", 105 lines more)
+        return [], [], None, [DataError(label, 1, None, kind, message)]
+    extra = sorted(set(data) - {kind}, key=str)  # a key YAML reads as a number ("1:") sorts with the others
+    errors = [DataError(label, _line_for(lines, (str(k),)), None, str(k), "unknown top-level key") for k in extra]
     models, raws = [], []
     records = data[kind]
     for i, raw in enumerate(records):
@@ -279,6 +283,7 @@ def _load_file(path: Path, label: str, kind: str):
         raws.append({"id": record_id} if isinstance(record_id, str) else {})  # cross-references need only ids
         try:
             models.append(model.model_validate(raw))
+            raws[-1]["position"] = i  # where a valid record is: the models are only the valid ones
         except ValidationError as exc:
             for err in exc.errors():
                 loc = (kind, i, *err["loc"])
@@ -319,7 +324,8 @@ def _message(err: dict[str, Any]) -> str:
     elif err["type"] == "extra_forbidden":
         msg = "unknown field (not in the schema; check the spelling)"
     elif err["type"] in ("literal_error", "enum"):
-        msg += f"; got {given!r}"
+        shown = repr(given)
+        msg += f"; got {shown}" if len(shown) <= 80 else f"; got {shown[:80]}… ({len(shown):,} characters)"
     return msg
 
 
@@ -348,10 +354,13 @@ def _cross_references(records, raws, line_maps, dirname, broken) -> list[DataErr
     study_ids = {r.get("id") for r in raws["studies"]}
     outcomes = {s.id: {o.id for o in s.outcomes} for s in records["studies"]}
     source_ids = {r.get("id") for r in raws["sources"]}
+    if "studies" not in broken:
+        errors.extend(_study_references(records["studies"], raws["studies"], line_maps["studies"],
+                                        f"{dirname}/{FILES['studies']}", study_ids))
     label = f"{dirname}/{FILES['claims']}"
-    claim_index = {raw.get("id"): i for i, raw in enumerate(raws["claims"])}
-    for claim in records["claims"]:
-        i = claim_index[claim.id]
+    # each valid claim with its own record's position (by id, a duplicated id had named the later record's line)
+    positions = [r["position"] for r in raws["claims"] if "position" in r]
+    for claim, i in zip(records["claims"], positions, strict=True):
 
         def err(loc: tuple[Any, ...], field_path: str, message: str, i: int = i, cid: str = claim.id) -> None:
             line = _line_for(line_maps["claims"], ("claims", i, *loc))
@@ -370,6 +379,25 @@ def _cross_references(records, raws, line_maps, dirname, broken) -> list[DataErr
                 if link.study in outcomes and outcome not in outcomes[link.study]:
                     err(("evidence", j, "outcomes"), f"evidence[{j}].outcomes",
                         f"study {link.study!r} has no outcome {outcome!r}")
+    return errors
+
+
+def _study_references(studies, raws, lines, label, study_ids) -> list[DataError]:
+    """``reanalysis_of`` and a synthesis's ``includes`` name studies in the file: an unknown one would let a pool
+    count the same participants twice without a word."""
+    errors: list[DataError] = []
+    positions = [r["position"] for r in raws if "position" in r]
+    for study, i in zip(studies, positions, strict=True):
+        for j, other in enumerate(study.reanalysis_of):
+            if other not in study_ids:
+                errors.append(DataError(label, _line_for(lines, ("studies", i, "reanalysis_of", j)), study.id,
+                                        f"reanalysis_of[{j}]", f"unknown study {other!r}"))
+        for k, outcome in enumerate(study.outcomes):
+            for j, other in enumerate(outcome.effect.includes if outcome.effect else []):
+                if other not in study_ids:
+                    loc = ("studies", i, "outcomes", k, "effect", "includes", j)
+                    errors.append(DataError(label, _line_for(lines, loc), study.id,
+                                            f"outcomes[{k}].effect.includes[{j}]", f"unknown study {other!r}"))
     return errors
 
 

@@ -421,50 +421,54 @@ class Study(Model):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Study:
+        """Every inconsistency within the record, in one error (the validator had stopped at the first, so fixing
+        one arm's name only revealed the next)."""
+        problems: list[str] = []
         if not (self.pmid or self.doi or (self.kind in ("regulatory", "label") and self.url)):
-            raise ValueError("a study needs a pmid or a doi (regulatory documents: a url)")
+            problems.append("a study needs a pmid or a doi (regulatory documents: a url)")
         arm_ids = [a.id for a in self.arms]
-        _unique(arm_ids, "arm id")
-        _unique([o.id for o in self.outcomes], "outcome id")
+        problems += _duplicates(arm_ids, "arm id") + _duplicates([o.id for o in self.outcomes], "outcome id")
         by_id = {a.id: a for a in self.arms}
         known = by_id.keys()
         for o in self.outcomes:
             for r in o.results:
                 if r.arm not in known:
-                    raise ValueError(f"outcome {o.id}: unknown arm {r.arm!r} (arms: {sorted(known)})")
+                    problems.append(f"outcome {o.id}: unknown arm {r.arm!r} (arms: {sorted(known)})")
+                    continue
                 arm = by_id[r.arm]
                 size = r.total if r.total is not None else r.n
                 if arm.n_randomized and size and size > arm.n_randomized and self.design != "RCT crossover":
-                    raise ValueError(
-                        f"outcome {o.id}: arm {r.arm} total {size} exceeds its n_randomized {arm.n_randomized}"
-                    )
+                    problems.append(f"outcome {o.id}: arm {r.arm} total {size} exceeds its n_randomized "
+                                    f"{arm.n_randomized}")
         for ae in self.adverse_events:
-            for r in ae.results:
-                if r.arm not in known:
-                    raise ValueError(f"adverse event {ae.event!r}: unknown arm {r.arm!r}")
-        for d in self.durability:
-            if d.arm is not None and d.arm not in known:
-                raise ValueError(f"durability: unknown arm {d.arm!r}")
+            problems += [f"adverse event {ae.event!r}: unknown arm {r.arm!r}" for r in ae.results if r.arm not in known]
+        problems += [f"durability: unknown arm {d.arm!r}" for d in self.durability
+                     if d.arm is not None and d.arm not in known]
         arm_ns = [a.n_randomized for a in self.arms]
         total = self.sample.n_randomized if self.sample else None
         parallel = self.design in ("RCT parallel", "randomized withdrawal")
         if total and arm_ns and all(arm_ns) and parallel and sum(arm_ns) != total:
-            raise ValueError(f"arms' n_randomized add up to {sum(arm_ns)}, not the study's {total}")
+            problems.append(f"arms' n_randomized add up to {sum(arm_ns)}, not the study's {total}")
         if total and self.design == "RCT crossover":
-            for a in self.arms:
-                if a.n_randomized and a.n_randomized > total:
-                    raise ValueError(f"crossover arm {a.id} has more participants than the study")
+            problems += [f"crossover arm {a.id} has more participants than the study" for a in self.arms
+                         if a.n_randomized and a.n_randomized > total]
+        if self.id in self.reanalysis_of:
+            problems.append("reanalysis_of: a study cannot re-analyse itself")
+        problems += [f"outcome {o.id}: effect.includes names the study itself" for o in self.outcomes
+                     if o.effect is not None and self.id in o.effect.includes]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
-def _unique(values: list[str], what: str) -> None:
-    if len(set(values)) == len(values):
-        return
+def _duplicates(values: list[str], what: str) -> list[str]:
     seen: set[str] = set()
+    out = []
     for v in values:
         if v in seen:
-            raise ValueError(f"duplicate {what} {v!r}")
+            out.append(f"duplicate {what} {v!r}")
         seen.add(v)
+    return out
 
 
 # --------------------------------------------------------------------------- sources and claims
