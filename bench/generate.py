@@ -99,6 +99,11 @@ def synthetic_study(real: Study, copy: int, serial: int, rng: random.Random) -> 
     s.doi = f"10.5555/synthetic.{serial}" if real.doi else None
     s.nct = f"NCT{90_000_000 + serial:08d}" if real.nct else None
     s.citation.title = f"{real.citation.title} [synthetic copy {copy}]"
+    # the studies it re-analyses or pools are this copy's (the validator resolves them within the file)
+    s.reanalysis_of = [f"{other}_x{copy}" for other in real.reanalysis_of]
+    for o in s.outcomes:
+        if o.effect is not None:
+            o.effect.includes = [f"{other}_x{copy}" for other in o.effect.includes]
     factor = rng.uniform(0.6, 1.6)
     for arm in s.arms:
         arm.n_randomized = _count(arm.n_randomized, factor)
