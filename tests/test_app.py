@@ -195,7 +195,47 @@ def test_study_page_shows_curated_free_text_and_urls_as_written(minimal: Path, m
     ("https://x.example/a)(<c>\\", "[document](https://x.example/a%29%28%3Cc%3E%5C)"),
 ])
 def test_markdown_links_only_to_web_urls_with_the_target_encoded(url, expected):
-    from evidence.ui.common import md_link, study_links
+    from evidence.ui.common import md_link
 
     assert md_link("document", url) == expected
-    assert study_links({"url": url}) == (expected if url else "")
+
+
+def test_study_tables_link_only_the_ids_a_study_has():
+    """A missing PMID, DOI or NCT is NaN in the tables, and NaN is truthy: 194 links to ".../study/nan" and
+    "pubmed.../nan/" had been drawn on the claim pages and 78 in the explorer."""
+    import math
+
+    from evidence.curation.tables import build_tables
+    from evidence.ui.common import link_columns
+
+    studies = build_tables(DATASET).studies
+    linked = link_columns(studies)
+    for column in ("pubmed", "doi_link", "registry"):
+        values = [v for v in linked[column] if v is not None and not (isinstance(v, float) and math.isnan(v))]
+        assert values and not any("nan" in v.rsplit("/", 2)[-2:] for v in values), column
+    assert linked["registry"].notna().sum() == studies["nct"].map(lambda n: isinstance(n, str) and n != "").sum()
+    at = run("claim", {"claim": "onset_24_hours"})
+    cells = [str(v) for df in at.dataframe for v in df.value.to_numpy().ravel()]
+    assert not [c for c in cells if c.endswith(("/nan", "/nan/"))], "no link to a missing id"
+
+
+@pytest.mark.parametrize("chart", ["Forest plot", "Response over time", "How long it lasts", "Open-label vs blinded",
+                                   "Harms", "Risk of bias", "Evidence map"])
+def test_explorer_views_say_what_the_static_site_says(chart):
+    """The app's explorer had written its own captions ("14 studies" beside the site's "k = 14 studies, 3629
+    participants", and "1 studies" under a filter): it now renders the page model the site publishes."""
+    from evidence.curation.tables import build_tables
+    from evidence.pages import explorer as explorer_pages
+
+    tables = build_tables(DATASET)
+    views = [v for v in explorer_pages.standard_views(tables) if v.app_params.get("chart") == chart]
+    model = next(v for v in views if v.app_params.get("outcome") in (None, "response")
+                 and v.app_params.get("window", "24 hours (12–36 h)") == "24 hours (12–36 h)"
+                 and v.app_params.get("control", "any") == "any")
+    at = run("explorer", {k: v for k, v in model.app_params.items() if k != "method"})
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [c.value for c in at.caption]
+    for c in model.charts:
+        assert any(cap.startswith(c.caption) and c.summary in cap for cap in captions), (c.caption, captions)
+    one = run("explorer", {"chart": chart, "kind": "label"})
+    assert not one.exception and not any("1 studies" in c.value for c in one.caption)

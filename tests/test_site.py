@@ -27,7 +27,7 @@ import pytest
 from evidence.curation.load import load_dataset
 from evidence.curation.tables import build_tables
 from evidence.pages import claim as claim_pages
-from evidence.publishing.site import MARKER, SiteError, build_site, data_date
+from evidence.publishing.site import MARKER, SiteError, build_site
 from evidence.synthesis.claim_evidence import arm_participants
 from tests.conftest import REPO
 
@@ -274,7 +274,7 @@ def test_sitemap_lists_every_page(site, dataset):
     locs = set(re.findall(r"<loc>([^<]+)</loc>", text))
     pages = html_pages(site)
     assert {f"{BASE}/{p.relative_to(site).as_posix()}" for p in pages} == locs
-    assert f"<lastmod>{data_date(dataset)}</lastmod>" in text
+    assert f"<lastmod>{dataset.modified}</lastmod>" in text
 
 
 def test_each_chart_has_its_data_and_a_text_summary(site, dataset, tables):
@@ -479,7 +479,7 @@ def test_bundle_is_deterministic_for_a_date(dataset, tables):
 
     from evidence.publishing import bundle
 
-    day = date.fromisoformat(data_date(dataset))
+    day = date.fromisoformat(dataset.modified)
     first = bundle.bundle("onset_24_hours", dataset, tables, images=False, today=day)
     assert first == bundle.bundle("onset_24_hours", dataset, tables, images=False, today=day)
 

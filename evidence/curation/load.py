@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -237,9 +237,25 @@ def _validate_uncached(directory: Path, version: str) -> tuple[Dataset | None, l
     errors.extend(_cross_references(records, raws, line_maps, directory.name, broken))
     if errors:
         return None, errors
-    mtimes = [(directory / n).stat().st_mtime for n in FILES.values()]
-    modified = datetime.fromtimestamp(max(mtimes), tz=UTC).date().isoformat()
+    modified = _data_date(records["claims"], directory)
     return Dataset(records["studies"], records["sources"], records["claims"], version, directory, modified), []
+
+
+_DATE_HEADING = re.compile(r"^#+\s*(\d{4}-\d{2}-\d{2})\b", re.MULTILINE)
+
+
+def _data_date(claims: list[Any], directory: Path) -> str:
+    """The data's own latest date: the claims' changelogs and the dated headings of data/CHANGELOG.md.  Not the
+    files' times, which a fresh checkout sets to the day of the checkout (the app had said "last changed" today
+    while the site, built from the same version, gave the changelog's date); those only when nothing is dated."""
+    dates = [e.date.isoformat() for c in claims for e in c.changelog]
+    changelog = directory / "CHANGELOG.md"
+    with suppress(OSError, UnicodeDecodeError):
+        dates += _DATE_HEADING.findall(changelog.read_text(encoding="utf-8"))
+    if dates:
+        return max(dates)
+    mtimes = [(directory / n).stat().st_mtime for n in FILES.values()]
+    return datetime.fromtimestamp(max(mtimes), tz=UTC).date().isoformat()
 
 
 def _load_file(path: Path, label: str, kind: str):

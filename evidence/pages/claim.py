@@ -193,6 +193,6 @@ def quote_paragraph(page: ClaimPage, dataset: Dataset, tables: Tables, *, base: 
     if claim.checkable_if:
         parts.append(f"What would make it checkable: {claim.checkable_if}")
     parts.append(f"(Source: {PROJECT}, {url or claim_url(claim.id, base)}, data version {dataset.version}, "
-                 f"data files last changed {dataset.modified}, retrieved {(today or date.today()).isoformat()}; "
+                 f"data last changed {dataset.modified}, retrieved {(today or date.today()).isoformat()}; "
                  f"{LICENCE}.)")
     return " ".join(p if p.rstrip().endswith((".", ")", "”", "?", "!")) else p + "." for p in parts)

@@ -57,7 +57,9 @@ def forest_view(tables: Tables, outcome: str, window: str, control: str, v=None)
                                         for r in v.rows.itertuples()))
     name = f"forest-{outcome}-{slug(window)}-{control}"
     out = [Chart(name, v.title, fig, v.rows.reset_index(drop=True),
-                 v.caption + " † a value derived by an exact rule from quoted figures.", spoken.rstrip(";") + ".")]
+                 v.caption + " † a value derived by an exact rule from quoted figures. Risk of bias beside each "
+                 "study: L low, S some concerns, U unclear, H high, – not assessed (domains by their initials; hover "
+                 "for names).", spoken.rstrip(";") + ".")]
     if len(v.syntheses.rows):
         rows = v.syntheses.rows
         out.append(Chart(f"{name}-syntheses", "What the meta-analyses found", charts.syntheses_forest(v.syntheses),
@@ -145,11 +147,13 @@ def map_view(tables: Tables) -> ExplorerView:
     charts_ = [
         Chart("evidence-map", title, charts.evidence_map(s, title=title), s.reset_index(drop=True),
               "Bubble size: participants; label: number of studies.",
-              f"{title}: {len(s)} studies; most: " + "; ".join(f"{p} × {d}: {c}" for (p, d), c in cells.items())
-              + "."),
+              f"{title}: {len(s)} {_studies(len(s))}; most: "
+              + "; ".join(f"{p} × {d}: {c}" for (p, d), c in cells.items()) + "."),
         Chart("studies-by-year", "Studies by year", charts.studies_over_time(s, title="Studies by year"),
               s[["id", "year", "kind"]].reset_index(drop=True), "Curated studies by publication year and kind.",
-              f"Studies by year: {len(s)} studies published from {s['year'].min()} to {s['year'].max()}."
+              f"Studies by year: {len(s)} {_studies(len(s))} published "
+              + (f"in {s['year'].min()}." if s['year'].min() == s['year'].max()
+                 else f"from {s['year'].min()} to {s['year'].max()}.")
               if len(s) else "Studies by year: none."),
     ]
     return ExplorerView("evidence-map", title, "Other views", charts_, {"chart": "Evidence map"})

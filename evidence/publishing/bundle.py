@@ -212,7 +212,7 @@ def _readme(claim: Claim, dataset: Dataset, files: list[str], image_note: str, b
         f"Claim:          {claim.short}",
         f"Verdict:        {claim.verdict}" + (f" (certainty: {claim.certainty})" if claim.certainty else ""),
         f"Claim page:     {url or claim_url(claim.id, base)}",
-        f"Data version:   {s['data_version']} (data files last changed {s['data_modified']})",
+        f"Data version:   {s['data_version']} (data last changed {s['data_modified']})",
         f"Exported:       {s['exported']}",
         f"Licence:        {s['licence']}",
         f"How to cite:    {s['how_to_cite']}",

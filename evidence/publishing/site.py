@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import shutil
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,6 @@ CARTESIAN_TRACES = {"scatter", "bar", "box", "heatmap", "histogram", "histogram2
                     "image", "pie", "violin"}
 MARKER = ".evidence-site"  # a directory holding this file was built here and may be rebuilt
 STATIC = Path(__file__).parent / "templates" / "static"
-_DATE_HEADING = re.compile(r"^#+\s*(\d{4}-\d{2}-\d{2})\b", re.MULTILINE)
 
 
 class SiteError(ValueError):
@@ -66,20 +64,11 @@ class SiteReport:
     seconds: float
 
 
-def data_date(dataset: Dataset) -> str:
-    """The data's own latest date: the claims' changelogs and the dated headings of data/CHANGELOG.md."""
-    dates = [e.date.isoformat() for c in dataset.claims for e in c.changelog]
-    changelog = dataset.data_dir / "CHANGELOG.md"
-    if changelog.is_file():
-        dates += _DATE_HEADING.findall(changelog.read_text(encoding="utf-8"))
-    return max(dates) if dates else (dataset.modified or "1970-01-01")
-
-
 # --------------------------------------------------------------------------- the site
 
 class _Site:
     def __init__(self, dataset: Dataset, tables: Tables, base: str, app_base: str | None) -> None:
-        self.ds = replace(dataset, modified=data_date(dataset))
+        self.ds = dataset  # its date is the data's own (changelogs), the same in the app and every export
         self.tables = tables
         self.today = date.fromisoformat(self.ds.modified)
         self.base = base

@@ -38,7 +38,7 @@ def search_statement(dataset: Dataset) -> str:
 
 def how_to_cite(dataset: Dataset, *, today: date | None = None, base: str | None = None) -> str:
     today = today or date.today()
-    return (f"{PROJECT}. {TITLE}. Data version {dataset.version} (data files last changed "
+    return (f"{PROJECT}. {TITLE}. Data version {dataset.version} (data last changed "
             f"{dataset.modified or 'unknown'}; {search_statement(dataset)}). {resolve_base_url(base)} "
             f"(accessed {today.isoformat()}). {LICENCE}.")
 

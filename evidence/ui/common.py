@@ -24,7 +24,6 @@ if TYPE_CHECKING:  # pandas, plotly and the tables are imported only by the page
 
     from evidence.curation.tables import Tables
 
-LICENCE = "Data: CC BY 4.0 · Code: MIT"
 PAGES = {
     "claims": "evidence/ui/claims.py", "claim": "evidence/ui/claim.py", "explorer": "evidence/ui/explorer.py",
     "study": "evidence/ui/study.py", "check": "evidence/ui/check.py", "methods": "evidence/ui/methods.py",
@@ -335,25 +334,17 @@ def chart_block(fig: go.Figure, frame: pd.DataFrame, *, caption: str, name: str,
     download_table(frame, label="This chart's data", name=name, dataset=dataset)
 
 
-def study_links(row: pd.Series) -> str:
-    links = []
-    if row.get("pmid"):
-        links.append(f"[PubMed](https://pubmed.ncbi.nlm.nih.gov/{row['pmid']}/)")
-    if row.get("doi"):
-        links.append(f"[DOI](https://doi.org/{row['doi']})")
-    if row.get("nct"):
-        links.append(f"[ClinicalTrials.gov](https://clinicaltrials.gov/study/{row['nct']})")
-    if row.get("url") and not links:
-        links.append(md_link("document", row["url"]))
-    return " · ".join(links)
-
-
 def link_columns(studies: pd.DataFrame) -> pd.DataFrame:
     """Studies with URL columns the dataframe renders as links."""
+    from evidence.publishing.exports import doi_url, pubmed_url
+
+    def present(value: object) -> bool:  # a missing id is NaN in the tables, and NaN is truthy ("/study/nan")
+        return isinstance(value, str) and bool(value.strip())
+
     return studies.assign(
-        pubmed=studies["pmid"].map(lambda p: f"https://pubmed.ncbi.nlm.nih.gov/{p}/" if p else None),
-        doi_link=studies["doi"].map(lambda d: f"https://doi.org/{d}" if d else None),
-        registry=studies["nct"].map(lambda n: f"https://clinicaltrials.gov/study/{n}" if n else None),
+        pubmed=studies["pmid"].map(lambda p: pubmed_url(p) if present(p) else None),
+        doi_link=studies["doi"].map(lambda d: doi_url(d) if present(d) else None),
+        registry=studies["nct"].map(lambda n: f"https://clinicaltrials.gov/study/{n}" if present(n) else None),
     )
 
 
@@ -367,8 +358,8 @@ LINK_CONFIG = {
 def footer(dataset: Dataset) -> None:
     st.divider()
     st.caption(
-        f"Data version `{dataset.version}` (files last changed {dataset.modified}) · "
+        f"Data version `{dataset.version}` (data last changed {dataset.modified}) · "
         f"{len(dataset.studies)} studies, {len(dataset.claims)} claims, {len(dataset.sources)} pages · "
         f"{stamp.SOURCE} · "
-        f"{LICENCE} · See *Methods and data* for how to cite."
+        f"{stamp.LICENCE} · See *Methods and data* for how to cite."
     )

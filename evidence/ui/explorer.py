@@ -1,21 +1,13 @@
 """Evidence explorer: filter the studies; every table and chart follows the filters."""
 
+from collections.abc import Callable
+
 import streamlit as st
 
+from evidence.pages import explorer as explorer_pages
 from evidence.pages.paths import static_twin
-from evidence.publishing import charts, exports
-from evidence.synthesis.explore import (
-    AXIS_TITLES,
-    FOREST_WINDOWS,
-    OUTCOMES,
-    default_view,
-    design_rates,
-    duration_items,
-    effect_view,
-    harm_items,
-    risk_of_bias_items,
-    time_points,
-)
+from evidence.publishing import exports
+from evidence.synthesis.explore import FOREST_WINDOWS, OUTCOMES, default_view, effect_view
 from evidence.ui import common
 
 dataset, tables = common.data()
@@ -108,69 +100,32 @@ def forest_view() -> None:
         st.caption(f"The explorer's default view. {why}")
     if not v.summary.pooled_ok:
         st.info(f"{v.headline} No pooled estimate is drawn from fewer than two studies.")
-    fig = charts.forest(v.rows, v.pooled, measure=AXIS_TITLES[v.measure], title=v.title, log=v.log, rob=v.rob)
-    common.chart_block(fig, v.rows, name="forest", dataset=dataset,
-                       caption=v.caption + " † a value derived by an exact rule from quoted figures. Risk of bias "
-                       "beside each study: L low, S some concerns, U unclear, H high, – not assessed (domains by "
-                       "their initials; hover for names).")
+    model = explorer_pages.forest_view(view, outcome, window, control, v)
+    forest, *published = model.charts
+    _show(forest)
     st.subheader("What the meta-analyses found")
-    common.chart_block(charts.syntheses_forest(v.syntheses), v.syntheses.rows, name="syntheses", dataset=dataset,
-                       caption=f"{v.syntheses.caption} Each estimate on the measure it was reported on; shown "
-                               "whatever the study filters.")
+    if published:
+        _show(published[0], note=" Shown whatever the study filters." if filtered else "")
+    else:
+        st.info(f"No published meta-analysis in the data reports {OUTCOMES[outcome][2].lower()} at {window}.")
 
 
-def over_time_view() -> None:
-    points = time_points(view)
-    common.chart_block(charts.response_over_time(points, title="Response rate by time since the dose"), points,
-                       name="response_over_time", dataset=dataset,
-                       caption=f"Observed response per arm on depression scales (not pooled), "
-                               f"{points['study_id'].nunique()} studies. Control arms in grey (saline) and orange "
-                               "(midazolam).")
+def _show(chart, note: str = "") -> None:
+    """A page model's chart, as the static site shows it: the same figure, rows, caption and text summary."""
+    common.chart_block(chart.figure, chart.data, name=chart.name, dataset=dataset,
+                       caption=f"{chart.caption}{note} Chart summary: {chart.summary}")
 
 
-def durations_view() -> None:
-    items = duration_items(view)
-    common.chart_block(charts.durations(items, title="Durations of effect and times to relapse"), items,
-                       name="durations", dataset=dataset,
-                       caption=f"As reported by {items['study_id'].nunique()} studies, in days (median time to "
-                               "relapse, last time point with a difference, etc.); control arms are marked.")
-
-
-def design_view() -> None:
-    rates = design_rates(view)
-    common.chart_block(charts.design_comparison(rates, title="Response: open-label vs blinded, ketamine vs control"),
-                       rates, name="design_comparison", dataset=dataset,
-                       caption="One point per study arm (all time points). Expectation inflates open-label rates; "
-                               "a dissociative drug is hard to blind.")
-
-
-def harms_view() -> None:
-    harms = harm_items(view)
-    common.chart_block(charts.harms(harms, title="Adverse events by arm"), harms, name="harms", dataset=dataset,
-                       caption=f"Crude proportions per study arm, {harms['study_id'].nunique()} studies; peak "
-                               "incidence where several timings are reported.")
-
-
-def rob_view() -> None:
-    rob = risk_of_bias_items(view)
-    common.chart_block(charts.risk_of_bias_grid(rob, title="Risk of bias by domain"), rob, name="risk_of_bias",
-                       dataset=dataset,
-                       caption=f"{rob['study_id'].nunique()} studies with a risk-of-bias judgement (L low, S some "
-                               "concerns, U unclear, H high), as judged by the source named in the data.")
-
-
-def map_view() -> None:
-    common.chart_block(charts.evidence_map(view.studies, title="Evidence map: population × design"),
-                       view.studies, name="evidence_map", dataset=dataset,
-                       caption="Bubble size: participants; label: number of studies.")
-    common.chart_block(charts.studies_over_time(view.studies, title="Studies by year"),
-                       view.studies[["id", "year", "kind"]], name="studies_by_year", dataset=dataset,
-                       caption="Curated studies by publication year and kind.")
+def _show_view(build) -> Callable[[], None]:
+    """A view of the selected studies, built by the page model the site publishes for all of them."""
+    return lambda: [_show(chart) for chart in build(view).charts]
 
 
 VIEWS = {
-    "Forest plot": forest_view, "Response over time": over_time_view, "How long it lasts": durations_view,
-    "Open-label vs blinded": design_view, "Harms": harms_view, "Risk of bias": rob_view, "Evidence map": map_view,
+    "Forest plot": forest_view, "Response over time": _show_view(explorer_pages.over_time_view),
+    "How long it lasts": _show_view(explorer_pages.durations_view),
+    "Open-label vs blinded": _show_view(explorer_pages.design_view), "Harms": _show_view(explorer_pages.harms_view),
+    "Risk of bias": _show_view(explorer_pages.rob_view), "Evidence map": _show_view(explorer_pages.map_view),
 }
 VIEWS[common.bound_choice("Chart", "chart", list(VIEWS))]()
 common.footer(dataset)
