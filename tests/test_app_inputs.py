@@ -292,11 +292,17 @@ def test_a_filtered_explorer_blames_its_filters_not_the_data():
     studies = build_tables(DATASET).studies
     labels = studies[studies["kind"] == "label"]
     assert len(labels) >= 1
-    if labels["n_randomized"].isna().any():
+    if labels["n_randomized"].isna().all():
+        assert "studies**; no sample size reported" in text and "0 participants in" not in text
+    elif labels["n_randomized"].isna().any():
         assert "participants not reported for" in text
-        assert f"{int(labels['n_randomized'].sum()):,} participants in total" in text
     default = run("explorer")
     assert "The explorer's default view" in shown(default)
+    # syntheses pool the trials' participants: named apart, never added to the primary studies' total
+    primary = studies[~studies["kind"].isin(["meta_analysis", "systematic_review"])
+                      & ~studies["design"].str.contains("meta-analysis")]
+    assert f"{int(primary['n_randomized'].sum()):,} participants in" in shown(default)
+    assert "so not added" in shown(default) and "participants in total" not in shown(default)
 
 
 def test_a_claim_citing_no_study_says_so_instead_of_an_empty_chart_and_table():

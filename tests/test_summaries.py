@@ -339,3 +339,66 @@ def test_intervals_read_as_written(low, high, text):
     from evidence.synthesis.explore import interval_text
 
     assert interval_text(low, high) == text
+
+
+# --------------------------------------------------------------------------- the explorer's words (2026-12-04 sweep)
+
+@pytest.fixture(scope="module")
+def real_tables() -> Tables:
+    from evidence.curation.load import load_dataset
+    from evidence.curation.tables import build_tables
+    from tests.conftest import REPO
+
+    return build_tables(load_dataset(REPO / "data"))
+
+
+def _all_views(tables, method="REML"):
+    from evidence.synthesis.explore import FOREST_WINDOWS, OUTCOMES, effect_view
+
+    for o in OUTCOMES:
+        for hours in FOREST_WINDOWS.values():
+            for c in ("any", "saline", "midazolam", "active"):
+                yield effect_view(tables, o, hours, c, method)
+
+
+def test_the_forest_points_to_meta_analyses_only_where_one_reports_the_view(real_tables):
+    views = [v for v in _all_views(real_tables) if not v.summary.pooled_ok]
+    with_syntheses = [v for v in views if len(v.syntheses.rows)]
+    without = [v for v in views if not len(v.syntheses.rows)]
+    assert with_syntheses and without
+    assert all("see what the published meta-analyses found" in v.headline for v in with_syntheses)
+    assert all("no published meta-analysis in the data reports it either" in v.headline
+               and "see what" not in v.headline for v in without)
+
+
+def test_a_single_study_is_named_as_drawn_not_by_its_id(real_tables):
+    singles = [v for v in _all_views(real_tables) if v.summary.k == 1]
+    assert singles
+    for v in singles:
+        assert v.headline.startswith(f"{v.rows['label'].iloc[0]}: single study"), v.headline
+    assert any(v.rows["label"].iloc[0] != v.summary.studies[0] for v in singles), "labels are not ids"
+
+
+def test_an_empty_forest_blames_the_data_unfiltered_and_the_selection_filtered(real_tables):
+    from evidence.publishing import charts
+
+    empty = next(v for v in _all_views(real_tables) if v.summary.k == 0)
+    fig = charts.forest(empty.rows, empty.pooled, measure="x", title="t", empty_note=empty.empty_note)
+    assert fig.layout.annotations[0].text == "No study in the data has an effect for this view."
+    assert "Method" not in empty.caption and "REML" not in empty.caption
+    from dataclasses import replace
+
+    filtered = replace(empty, selected=3)
+    assert filtered.empty_note == "No selected study has an effect for this view."
+
+
+def test_a_fixed_effect_headline_does_not_print_an_estimated_tau2(real_tables):
+    pooled = [v for v in _all_views(real_tables, "FE") if v.summary.pooled_ok]
+    assert pooled and all("τ² =" not in v.headline and "fixed effect assumes no τ²" in v.headline for v in pooled)
+
+
+def test_continuous_effects_from_arm_means_are_not_called_counts(real_tables):
+    continuous = [v for v in _all_views(real_tables) if v.summary.k and not v.log
+                  and "counts" in set(v.rows["effect_source"])]
+    assert continuous
+    assert all("per-arm means and SDs" in v.caption and " counts" not in v.caption for v in continuous)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from evidence.curation.tables import Tables
+import pandas as pd
+
+from evidence.curation.tables import SYNTHESIS_DESIGNS, SYNTHESIS_KINDS, Tables
 from evidence.pages import syntheses
 from evidence.pages.figure import Chart
 from evidence.pages.paths import slug
@@ -45,12 +47,34 @@ def _studies(k: int) -> str:
     return "study" if k == 1 else "studies"
 
 
+def selection_summary(studies: pd.DataFrame, total: int) -> str:
+    """The explorer's line over its table: how many studies are selected and how many people they hold.  Primary
+    studies' participants are added up; a synthesis pools trials that are mostly in the table already, so its
+    participants are named apart, not added (a total of 21,722 had counted the same trials' people twice)."""
+    synthesis = studies["kind"].isin(SYNTHESIS_KINDS) | studies["design"].isin(SYNTHESIS_DESIGNS)
+    known = studies["n_randomized"].notna()
+    primary, pooled = studies[~synthesis & known], studies[synthesis & known]
+    unknown = int((~known).sum())
+    parts = [f"**{len(studies)} of {total} studies**"]
+    if len(primary):
+        parts.append(f"{int(primary['n_randomized'].sum()):,} participants in {len(primary)} primary "
+                     f"{_studies(len(primary))}")
+    if len(pooled):
+        parts.append(f"{len(pooled)} {'synthesis pools' if len(pooled) == 1 else 'syntheses pool'} "
+                     f"{int(pooled['n_randomized'].sum()):,} (largely the same trials' participants, so not added)")
+    if unknown:
+        parts.append(f"{'no' if unknown == len(studies) else 'participants not reported for'} "
+                     + ("sample size reported" if unknown == len(studies) else f"{unknown} {_studies(unknown)}"))
+    return "; ".join(parts) + "."
+
+
 def forest_view(tables: Tables, outcome: str, window: str, control: str, v=None) -> ExplorerView:
     """The explorer's forest (``explore.effect_view``: pool or the reason there is none, rows, caption) and the
     syntheses beside it, as the app draws them.  ``v``: the effect view, if the caller has it."""
     v = v if v is not None else effect_view(tables, outcome, FOREST_WINDOWS[window], control, METHOD)
     s = v.summary
-    fig = charts.forest(v.rows, v.pooled, measure=AXIS_TITLES[v.measure], title=v.title, log=v.log, rob=v.rob)
+    fig = charts.forest(v.rows, v.pooled, measure=AXIS_TITLES[v.measure], title=v.title, log=v.log, rob=v.rob,
+                        empty_note=v.empty_note)
     what = OUTCOMES[outcome][2]
     spoken = (f"{what} at {window} against {control} control: {s.k} {_studies(s.k)}, {s.n} participants; "
               f"{v.headline}" + "".join(f" {r.label}: {r.estimate:.2f} ({r.ci_low:.2f} to {r.ci_high:.2f});"
@@ -59,7 +83,7 @@ def forest_view(tables: Tables, outcome: str, window: str, control: str, v=None)
     out = [Chart(name, v.title, fig, v.rows.reset_index(drop=True),
                  v.caption + " † a value derived by an exact rule from quoted figures. Risk of bias beside each "
                  "study: L low, S some concerns, U unclear, H high, – not assessed (domains by their initials; hover "
-                 "for names).", spoken.rstrip(";") + ".")]
+                 "for names).", spoken.rstrip(";.") + ".")]
     if len(v.syntheses.rows):
         rows = v.syntheses.rows
         out.append(Chart(f"{name}-syntheses", "What the meta-analyses found", charts.syntheses_forest(v.syntheses),
@@ -101,13 +125,15 @@ def durations_view(tables: Tables) -> ExplorerView:
 
 def design_view(tables: Tables) -> ExplorerView:
     rates = design_rates(tables)
+    k = rates["study_id"].nunique()
     title = "Response: open-label vs blinded, ketamine vs control"
     medians = rates.groupby("setting")["rate"].median() if not rates.empty else {}
-    spoken = "; ".join(f"{setting}: median {100 * m:.0f}% of {int((rates['setting'] == setting).sum())} arm rates"
-                       for setting, m in dict(medians).items())
+    counts = rates["setting"].value_counts() if not rates.empty else {}
+    spoken = "; ".join(f"{setting}: median {100 * m:.0f}% of {counts[setting]} arm "
+                       f"{'rate' if counts[setting] == 1 else 'rates'}" for setting, m in dict(medians).items())
     chart = Chart("open-label-vs-blinded", title, charts.design_comparison(rates, title=title),
                   rates.reset_index(drop=True),
-                  f"One point per study arm (all time points), {rates['study_id'].nunique()} studies. Expectation "
+                  f"One point per study arm (all time points), {k} {_studies(k)}. Expectation "
                   "inflates open-label rates; a dissociative drug is hard to blind.",
                   f"{title}: {spoken or 'no rates'}.")
     return ExplorerView(chart.name, title, "Other views", [chart], {"chart": "Open-label vs blinded"})

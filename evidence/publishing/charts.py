@@ -77,15 +77,17 @@ def _forest_labels(rows: pd.DataFrame) -> list[str]:
 
 
 def forest(effects: pd.DataFrame, pooled: dict | None, *, measure: str, title: str, log: bool = True,
-           null: float | None = None, rob: pd.DataFrame | None = None) -> go.Figure:
+           null: float | None = None, rob: pd.DataFrame | None = None,
+           empty_note: str = "No study has an effect for this view.") -> go.Figure:
     """Forest plot. ``effects``: label, estimate, ci_low, ci_high (ratio scale if log), optionally effect_source
     (marked on the label), derived_rule and rob_overall; ``pooled``: estimate, ci_low, ci_high, label (and optional
     pi_low, pi_high, k).  No diamond is drawn for fewer than two studies, whatever the caller passes.
 
     With a ``rob_overall`` column, a risk-of-bias column is drawn beside each study row: the overall judgement,
-    and the domains where ``rob`` (label, domain, judgement) records them."""
+    and the domains where ``rob`` (label, domain, judgement) records them.  ``empty_note``: what an empty figure
+    says (the view knows whether filters or the data left it empty)."""
     if effects.empty:
-        return empty(title)
+        return empty(title, empty_note)
     rows = effects.iloc[::-1].reset_index(drop=True)
     labels = _forest_labels(rows)
     if pooled and (pooled.get("k", len(effects)) < 2 or len(effects) < 2):

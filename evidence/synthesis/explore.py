@@ -121,26 +121,38 @@ class ForestView:
         s, name = self.summary, MEASURE_NAMES.get(self.measure, self.measure)
         if s.pooled_ok:
             p = s.pooled
-            return (f"Pooled {name} {estimate_text(s.estimate)} (95% CI {interval_text(s.ci_low, s.ci_high)}); "
-                    f"τ² = {p.tau2:.3f}, "
-                    f"I² = {p.i2:.0f}%.")
+            spread = (f"I² = {p.i2:.0f}% (a fixed effect assumes no τ²)." if self.method == "FE"
+                      else f"τ² = {p.tau2:.3f}, I² = {p.i2:.0f}%.")
+            return f"Pooled {name} {estimate_text(s.estimate)} (95% CI {interval_text(s.ci_low, s.ci_high)}); {spread}"
+        # what the meta-analyses say is pointed to only when one reports this view (58 views had pointed at none)
+        elsewhere = (" — see what the published meta-analyses found." if len(self.syntheses.rows)
+                     else "; no published meta-analysis in the data reports it either.")
         if s.k == 1:
-            return (f"{s.studies[0]}: single study, too few studies to pool — see what the meta-analyses found "
-                    "(beside).")
+            label = self.rows["label"].iloc[0] if len(self.rows) else s.studies[0]  # "Murrough 2013", as drawn
+            return f"{label}: single study, too few studies to pool{elsewhere}"
         said = {None: "No study in the data has", 0: "No study is selected, so none has",
                 1: "The one selected study has no"}.get(self.selected, f"None of the {self.selected} selected "
                                                                         "studies has")
-        if self.selected == 1:
-            return f"{said} effect for this view — see what the meta-analyses found (beside)."
-        return f"{said} an effect for this view — see what the meta-analyses found (beside)."
+        return f"{said}{'' if self.selected == 1 else ' an'} effect for this view{elsewhere}"
+
+    @property
+    def empty_note(self) -> str:
+        """What the empty figure says: the reader's filters, or the data, whichever left it empty."""
+        if self.selected is None:
+            return "No study in the data has an effect for this view."
+        return "No selected study has an effect for this view."
 
     @property
     def caption(self) -> str:
         s = self.summary
         k = s.k
+        if not k:
+            return f"{self.headline} k = 0 studies." + "".join(f" {n[0].upper()}{n[1:]}." for n in s.notes)
+        arm_data = "per-arm counts" if self.log else "per-arm means and SDs"
+        sources = {"counts": arm_data, "reported": "reported", "derived": "derived"}
         return (f"{self.headline} k = {k} {'study' if k == 1 else 'studies'}, n = {s.n} participants. "
-                f"Method: {s.method}. Effects: " + (", ".join(f"{n} {src}" for src, n in self.rows[
-                    "effect_source"].value_counts().sort_index().items()) if k else "none")
+                f"Method: {s.method}. Effects: " + ", ".join(f"{n} {sources.get(src, src)}" for src, n in self.rows[
+                    "effect_source"].value_counts().sort_index().items())
                 + ". " + " ".join(f"{note[0].upper()}{note[1:]}." for note in s.notes))
 
     def as_json(self) -> dict:

@@ -44,12 +44,7 @@ if rob:
     mask &= s["rob_overall"].fillna("not assessed").isin(rob)
 view = tables.subset(s.loc[mask, "id"])
 filtered = len(view.studies) < len(s)
-unknown_n = int(view.studies["n_randomized"].isna().sum())
-st.markdown(f"**{len(view.studies)} of {len(s)} studies**, "
-            f"{int(view.studies['n_randomized'].sum()):,} participants in total (syntheses count their "
-            "pooled participants)"
-            + (f"; participants not reported for {unknown_n} {'study' if unknown_n == 1 else 'studies'}."
-               if unknown_n else "."))
+st.markdown(explorer_pages.selection_summary(view.studies, len(s)))
 st.dataframe(
     common.link_columns(view.studies)[["id", "first_author", "year", "kind", "design", "blinding", "drug", "route",
                                        "population", "comparator", "n_randomized", "rob_overall", "pubmed",
@@ -107,7 +102,8 @@ def forest_view() -> None:
     if published:
         _show(published[0], note=" Shown whatever the study filters." if filtered else "")
     else:
-        st.info(f"No published meta-analysis in the data reports {OUTCOMES[outcome][2].lower()} at {window}.")
+        against = "" if control == "any" else f" against {control} control"  # another control's may exist
+        st.info(f"No published meta-analysis in the data reports {OUTCOMES[outcome][2].lower()} at {window}{against}.")
 
 
 def _show(chart, note: str = "") -> None:
