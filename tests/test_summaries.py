@@ -402,3 +402,30 @@ def test_continuous_effects_from_arm_means_are_not_called_counts(real_tables):
                   and "counts" in set(v.rows["effect_source"])]
     assert continuous
     assert all("per-arm means and SDs" in v.caption and " counts" not in v.caption for v in continuous)
+
+
+def test_a_sensitivity_row_of_one_study_gives_the_figure_its_panel_gives():
+    """The 80%-responders claim's second panel read "42% (95% CI 23% to 64%)" beside a sensitivity table whose
+    one-study rows were blank: the rows now carry that study's figure, marked as not pooled."""
+    from evidence.curation.load import load_dataset
+    from evidence.curation.tables import build_tables
+    from evidence.pages import claim as claim_pages
+    from tests.conftest import REPO
+
+    dataset = load_dataset(REPO / "data")
+    tables = build_tables(dataset)
+    singles = 0
+    for claim in dataset.claims:
+        for panel in claim_pages.build(claim, dataset, tables).panels:
+            sens = panel.sensitivity
+            if sens is None:
+                continue
+            assert set(sens["basis"]) <= {"pooled", "single study, not pooled", "no study"}
+            main = sens.iloc[0]
+            assert main["k"] == panel.k
+            if panel.k == 1:
+                singles += 1
+                assert main["basis"] == "single study, not pooled"
+                assert main["estimate"] == pytest.approx(panel.estimate)
+                assert (main["ci_low"], main["ci_high"]) == pytest.approx((panel.ci_low, panel.ci_high))
+    assert singles, "the curated claims have a one-study panel"

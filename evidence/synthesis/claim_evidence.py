@@ -177,7 +177,7 @@ def _response_rate(spec, claim, tables, f) -> Panel:
                                      title=title, pooled=pooled if s.k else None)
     headline = (f"{what}: {_pct(est)} (95% CI {_pct(low)} to {_pct(high)})" if s.k
                 else "No study in the data reports response counts for this scope.")
-    sens = sensitivity(tables, f, pooled_response_rate, main=s).table()
+    sens = sensitivity(tables, f, pooled_response_rate, main=s).table(lambda x: _estimate(x, "rate"))
     summary = (f"{title}: {s.k} {_studies(s.k)} with counts, {s.n} participants in ketamine arms; {headline}; "
                f"{len(rates)} arm rates drawn" + (f"; the claim says {claimed:g}%." if claimed else "."))
     return Panel(spec, title, headline, _basis(s.k, s.n, s.k, s.method), fig, rates, s.studies, s.k, s.n,
@@ -219,7 +219,7 @@ def _odds_ratio(spec, claim, tables, f) -> Panel:
     headline = (f"{what}: {estimate_text(est)} (95% CI {interval_text(low, high)})"
                 + (f"; τ² {s.pooled.tau2:.3f}, I² {s.pooled.i2:.0f}%" if s.k > 1 else "") if s.k
                 else "No study in the data has counts for both arms here.")
-    sens = sensitivity(tables, f, _pooled_or, main=s).table()
+    sens = sensitivity(tables, f, _pooled_or, main=s).table(lambda x: _estimate(x, "ratio"))
     summary = f"{title}: {s.k} {_studies(s.k)}, {s.n} participants; {headline}."
     return Panel(spec, title, headline, _basis(s.k, s.n, s.k, s.method), fig, data, s.studies, s.k, s.n,
                  est, low, high, sens, summary)

@@ -147,7 +147,8 @@ class ForestView:
         s = self.summary
         k = s.k
         if not k:
-            return f"{self.headline} k = 0 studies." + "".join(f" {n[0].upper()}{n[1:]}." for n in s.notes)
+            return (f"{self.headline} k = 0 studies, n = 0 participants."
+                    + "".join(f" {n[0].upper()}{n[1:]}." for n in s.notes))
         arm_data = "per-arm counts" if self.log else "per-arm means and SDs"
         sources = {"counts": arm_data, "reported": "reported", "derived": "derived"}
         return (f"{self.headline} k = {k} {'study' if k == 1 else 'studies'}, n = {s.n} participants. "

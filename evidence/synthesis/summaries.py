@@ -180,12 +180,18 @@ class Sensitivity:
     blinded_rcts: Any
     excluding_high_rob: Any
 
-    def table(self) -> pd.DataFrame:
+    def table(self, estimate: Callable[[Any], tuple[float, float, float]] | None = None) -> pd.DataFrame:
+        """One row per analysis.  ``estimate``: how the caller's panel states a summary, so that a single study
+        shows the figure the panel's headline gives for it, marked as not pooled (the row had been blank beside a
+        headline of "42% (95% CI 23% to 64%)")."""
         out = []
         for label, s in (("as filtered", self.main), ("blinded RCTs only", self.blinded_rcts),
                          ("excluding high risk of bias", self.excluding_high_rob)):
-            out.append({"analysis": label, "k": s.k, "n": s.n, **{
-                name: getattr(s, name, math.nan) for name in ("estimate", "ci_low", "ci_high")}})
+            values = (estimate(s) if estimate is not None and s.k
+                      else tuple(getattr(s, name, math.nan) for name in ("estimate", "ci_low", "ci_high")))
+            basis = "pooled" if s.k > 1 else "single study, not pooled" if s.k == 1 else "no study"
+            out.append({"analysis": label, "k": s.k, "n": s.n, "basis": basis,
+                        **dict(zip(("estimate", "ci_low", "ci_high"), values, strict=True))})
         return pd.DataFrame(out)
 
 
