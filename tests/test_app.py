@@ -239,3 +239,19 @@ def test_explorer_views_say_what_the_static_site_says(chart):
         assert any(cap.startswith(c.caption) and c.summary in cap for cap in captions), (c.caption, captions)
     one = run("explorer", {"chart": chart, "kind": "label"})
     assert not one.exception and not any("1 studies" in c.value for c in one.caption)
+
+
+def test_the_app_and_the_site_give_the_data_one_date():
+    """The app had said "files last changed" on the checkout's day (file times) and the site the changelog's date:
+    the loader now sets the data's own date, which every renderer shows."""
+    import re as re_module
+
+    dates = [e.date.isoformat() for c in DATASET.claims for e in c.changelog]
+    dates += re_module.findall(r"^#+\s*(\d{4}-\d{2}-\d{2})\b", (REPO / "data" / "CHANGELOG.md").read_text(),
+                               re_module.MULTILINE)
+    assert DATASET.modified == max(dates)
+    at = run("methods")
+    assert any(f"(data last changed {DATASET.modified})" in c.value for c in at.caption)
+    from evidence.publishing.stamp import LICENCE
+
+    assert any(LICENCE in c.value for c in at.caption), "the site's licence line, word for word"

@@ -574,3 +574,20 @@ def test_the_rationale_is_shown_as_written_like_in_the_app(minimal, tmp_path):
     page = (out / "claim" / f"{ds.claims[0].id}.html").read_text(encoding="utf-8")
     assert "A &amp;amp; B, *not emphasis*, [a link](https://x.example)." in page
     assert "<em>not emphasis" not in page and 'href="https://x.example"' not in page
+
+
+@pytest.mark.parametrize("page", ["index.html", "explorer/index.html", "methods.html"])
+def test_every_page_has_a_machine_readable_twin_that_exists(site, dataset, page):
+    """Claim, study and chart pages linked their data; the claims list, the explorer and the methods had not."""
+    import json as json_module
+
+    for tree in (site, site / "v" / dataset.version):
+        html = (tree / page).read_text(encoding="utf-8")
+        targets = re.findall(r'href="([^"#]+\.json(?:ld)?)"', html)
+        assert targets, f"{page} links no JSON"
+        for target in targets:
+            path = (tree / page).parent / target
+            assert path.is_file(), f"{page} links {target}, not in the build"
+            json_module.loads(path.read_text(encoding="utf-8"))
+    doc = json_module.loads((site / "methods.json").read_text(encoding="utf-8"))
+    assert dataset.version in doc["summary"] and len(doc["verdicts"]) >= 5 and doc["changelog"]

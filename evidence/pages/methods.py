@@ -69,6 +69,19 @@ class MethodsPage:
     documents: list[tuple[str, str, str | None]]  # (title, Markdown, why not shown): the gaps, the data changelog
     citation: str
 
+    def as_json(self) -> dict:
+        """The page as data (the static site's ``methods.json``, its machine-readable twin): the same texts."""
+        return {
+            "summary": self.summary,
+            "verdicts": [{"verdict": v, "rule": rule, "rating": rating} for v, rule, rating in self.verdicts],
+            "certainty": [{"level": level, "meaning": meaning, "wording": wording}
+                          for level, meaning, wording in self.certainty],
+            "reason_tags": [{"tag": tag, "meaning": text} for tag, text in self.reason_tags],
+            "sections": [{"heading": heading, "markdown": text} for heading, text in self.sections],
+            "changelog": self.changelog,
+            "citation": self.citation,
+        }
+
 
 def build(dataset: Dataset) -> MethodsPage:
     primary, secondary = count_figures(dataset.studies)

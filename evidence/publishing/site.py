@@ -181,6 +181,8 @@ class _Site:
                 out[f"claim/{cid}-bundle.zip"] = bundle.bundle(
                     cid, ds, tables, base_url=self.base, images=False, today=today, page=page,
                     url=self.url(path, versioned=True))
+            if isinstance(context.get("page"), methods_pages.MethodsPage):
+                out["methods.json"] = _dumps(context["page"].as_json())
             if "page" in context and isinstance(context["page"], study_pages.StudyPage):
                 out[f"study/{context['page'].id}.json"] = (context["page"].record_json + "\n").encode("utf-8")
         data: dict[str, bytes] = {}
