@@ -609,3 +609,17 @@ def test_citation_exports_drop_urls_that_are_not_web_urls(ds, url):
     for text in (ex.bibtex([doc, label]), ex.ris([doc, label]), json.dumps(ex.csl_json([doc, label]))):
         assert url.lower() not in text.lower(), text
     assert "UR  - https://pubmed.ncbi.nlm.nih.gov/1/" in ex.ris([doc])
+
+
+def test_csl_json_says_when_an_author_list_was_cut():
+    """CSL has no "et al." marker: citeproc printed a cut list as if it were whole; the note says so, as RIS's
+    N1 does."""
+    from tests.conftest import REPO
+
+    ds = load_dataset(REPO / "data")
+    cut = [s for s in ds.studies if any(a.strip().lower().startswith("et al") for a in s.citation.authors)]
+    whole = [s for s in ds.studies if s not in cut]
+    items = {i["id"]: i for i in ex.csl_json(ds.studies)}
+    assert cut and whole
+    assert all("Author list truncated (et al.)" in items[s.id].get("note", "") for s in cut)
+    assert not any("truncated" in items[s.id].get("note", "") for s in whole)

@@ -591,3 +591,36 @@ def test_every_page_has_a_machine_readable_twin_that_exists(site, dataset, page)
             json_module.loads(path.read_text(encoding="utf-8"))
     doc = json_module.loads((site / "methods.json").read_text(encoding="utf-8"))
     assert dataset.version in doc["summary"] and len(doc["verdicts"]) >= 5 and doc["changelog"]
+
+
+def test_a_bundle_cites_every_study_its_numbers_rest_on(site, dataset, tables):
+    """The onset bundles quoted Daly 2018's 55% vs 18% as their key number and left Daly 2018 out of the
+    citations: the citations now hold every study a panel's number rests on."""
+    import io
+    import zipfile
+
+    from evidence.pages import claim as claim_pages
+    from evidence.publishing import bundle
+
+    checked = 0
+    for claim in dataset.claims:
+        page = claim_pages.build(claim, dataset, tables)
+        behind = {sid for p in page.panels for sid in (p.studies or [])}
+        if not behind - {e.study for e in claim.evidence}:
+            continue
+        checked += 1
+        files = zipfile.ZipFile(io.BytesIO(bundle.bundle(claim.id, dataset, tables, images=False, page=page)))
+        bib = next(files.read(n).decode() for n in files.namelist() if n.endswith(".bib"))
+        keys = set(re.findall(r"@\w+\{([^,]+),", bib))
+        assert behind <= keys, (claim.id, behind - keys)
+        assert behind <= set(re.findall(r"@\w+\{([^,]+),", (site / "claim" / f"{claim.id}.bib").read_text()))
+    assert checked, "some claim's numbers rest on studies it does not link"
+
+
+def test_the_claim_review_beside_a_page_names_the_same_author_as_the_page(site, dataset):
+    claim = dataset.claims[0]
+    embedded = json.loads(parse(site / "claim" / f"{claim.id}.html").jsonld[0])
+    beside = json.loads((site / "claim" / f"{claim.id}.claimreview.jsonld").read_text(encoding="utf-8"))
+    everyone = json.loads((site / "data" / "claimreviews.jsonld").read_text(encoding="utf-8"))
+    assert embedded["author"] == beside["author"] == everyone[0]["author"]
+    assert beside["url"] == f"{BASE}/v/{dataset.version}/claim/{claim.id}.html" == everyone[0]["url"]

@@ -14,7 +14,7 @@ from datetime import date
 import pandas as pd
 
 from evidence.curation.load import Dataset
-from evidence.curation.schema import Claim
+from evidence.curation.schema import Claim, Study
 from evidence.curation.tables import Tables
 from evidence.curation.verdicts import CERTAINTY, CERTAINTY_MEANING, REASON_TAGS_HELP, VERDICTS
 from evidence.pages import syntheses
@@ -61,6 +61,15 @@ class ClaimPage:
     @property
     def title(self) -> str:
         return self.claim.short
+
+    def cited(self, dataset: Dataset) -> list[Study]:
+        """The studies to cite for this page: the claim's evidence links, then every study a panel's number rests on.
+        A key number computed from the topic's data can name a study the claim does not link (the bundle had
+        quoted Daly 2018's 55% vs 18% and left Daly 2018 out of its citations)."""
+        known = {s.id: s for s in dataset.studies}
+        ids = [s.id for s in exports.claim_studies(self.claim, dataset)]
+        ids += [sid for p in self.panels for sid in (p.studies or []) if sid in known]
+        return [known[sid] for sid in dict.fromkeys(ids)]
 
     @property
     def chart(self) -> Chart:

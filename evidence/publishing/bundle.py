@@ -32,7 +32,6 @@ from evidence.publishing.exports import (
     bibtex,
     claim_evidence_rows,
     claim_review,
-    claim_studies,
     csl_json,
     is_web_url,
     ris,
@@ -242,8 +241,8 @@ def bundle(claim_id: str, dataset: Dataset, tables: Tables, *, base_url: str | N
     today = today or date.today()
     base = resolve_base_url(base_url)
     claim = _find_claim(dataset, claim_id)
-    studies = claim_studies(claim, dataset)
     model = _page(claim, dataset, tables, page)
+    studies = model.cited(dataset)
     paragraph = claim_pages.quote_paragraph(model, dataset, tables, base=base, today=today, url=url)
     contents: dict[str, bytes] = {"paragraph.txt": (paragraph + "\n").encode("utf-8")}
     if images:

@@ -280,7 +280,7 @@ def csl_json(studies: Iterable[Study]) -> list[dict[str, Any]]:
     """CSL-JSON items (id = study id) for Zotero, Pandoc and citeproc."""
     items = []
     for s in _unique_studies(studies):
-        authors, _ = _authors(s)
+        authors, truncated = _authors(s)
         regulatory = s.kind in REGULATORY_KINDS
         item: dict[str, Any] = {
             "id": s.id,
@@ -296,8 +296,12 @@ def csl_json(studies: Iterable[Study]) -> list[dict[str, Any]]:
             item["PMID"] = s.pmid
         if is_web_url(s.url):
             item["URL"] = s.url
-        if s.nct:
-            item["note"] = f"ClinicalTrials.gov {s.nct}"
+        # CSL has no "et al." marker: say so in the note, as RIS does in N1 (citeproc had printed Dean 2021 as if
+        # Dean were its only author)
+        notes = ([f"ClinicalTrials.gov {s.nct}"] if s.nct else []) + (["Author list truncated (et al.)"]
+                                                                      if truncated else [])
+        if notes:
+            item["note"] = "; ".join(notes)
         items.append(item)
     return items
 

@@ -136,6 +136,14 @@ class _Site:
     def url(self, path: str, *, versioned: bool) -> str:
         return f"{self.base}/{f'v/{self.version}/' if versioned else ''}{path}"
 
+    def review(self, claim, url: str) -> dict[str, Any]:
+        """A claim's ClaimReview as the site publishes it, in the page and in the files beside it alike (the two
+        had named the author's site with and without its final "/")."""
+        review = exports.claim_review(claim, self.ds, self.base)
+        review["url"] = url
+        review["author"]["url"] = f"{self.base}/"
+        return review
+
     def render(self, path: str, template: str, section: str, context: dict[str, Any],
                app: tuple[str, dict[str, str]] | None, charts: list[Chart], *, versioned: bool) -> bytes:
         rel = "../" * path.count("/")
@@ -143,10 +151,8 @@ class _Site:
         canonical = self.url(path, versioned=versioned)
         extra: dict[str, Any] = {}
         if template == "claim.html":
-            review = exports.claim_review(context["page"].claim, self.ds, self.base)
-            review["url"] = canonical
-            review["author"]["url"] = f"{self.base}/"
-            extra["jsonld"] = json_script(review)
+            # the review on a page names that page (Google reads ClaimReview from the page it describes)
+            extra["jsonld"] = json_script(self.review(context["page"].claim, canonical))
             extra["page"] = _ClaimView(context["page"])
         html = self.renderer.render(template,
             **{**context, **extra}, site=self.site, rel=rel, assets=assets, canonical=canonical, section=section,
@@ -170,10 +176,9 @@ class _Site:
                 out[f"{folder}{chart.name}.json"] = table(chart.name, chart.data, "json")
             if "page" in context and isinstance(context["page"], claim_pages.ClaimPage):
                 page = context["page"]
-                cid, studies = page.id, exports.claim_studies(page.claim, ds)
-                review = exports.claim_review(page.claim, ds, self.base)
-                review["url"] = self.url(path, versioned=True)
-                out[f"claim/{cid}.claimreview.jsonld"] = _dumps(review)
+                cid, studies = page.id, page.cited(ds)
+                # beside both trees' pages: the fixed copy's address, the one to cite
+                out[f"claim/{cid}.claimreview.jsonld"] = _dumps(self.review(page.claim, self.url(path, versioned=True)))
                 out[f"claim/{cid}.bib"] = exports.bibtex(studies).encode("utf-8")
                 out[f"claim/{cid}.ris"] = exports.ris(studies).encode("utf-8")
                 out[f"claim/{cid}-evidence.csv"] = table("outcomes", exports.claim_evidence_rows(page.claim, tables),
@@ -194,9 +199,7 @@ class _Site:
         data["citations.csl.json"] = _dumps(exports.csl_json(ds.studies))
         reviews = []
         for claim in ds.claims:
-            review = exports.claim_review(claim, ds, self.base)
-            review["url"] = self.url(site_path("claim", claim=claim.id), versioned=True)
-            reviews.append(review)
+            reviews.append(self.review(claim, self.url(site_path("claim", claim=claim.id), versioned=True)))
         data["claimreviews.jsonld"] = _dumps(reviews)
         data[self.zip_name] = _zip(data, today)
         out.update({f"data/{name}": payload for name, payload in data.items()})

@@ -79,7 +79,7 @@ for sid in page.studies["study_id"]:
     st.page_link(common.PAGES["study"], label=f"Study record: {sid}", query_params={"study": sid})
 
 st.header("Take it away")
-cited = exports.claim_studies(claim, dataset)
+cited = page.cited(dataset)
 st.text_area("Quote-ready paragraph", claim_pages.quote_paragraph(page, dataset, tables), height=160)
 c1, c2, c3, c4 = st.columns(4)
 c1.download_button("ClaimReview (JSON-LD)", lambda: json.dumps(exports.claim_review(claim, dataset), indent=2),
