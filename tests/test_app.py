@@ -255,3 +255,16 @@ def test_the_app_and_the_site_give_the_data_one_date():
     from evidence.publishing.stamp import LICENCE
 
     assert any(LICENCE in c.value for c in at.caption), "the site's licence line, word for word"
+
+
+def test_app_tables_show_four_significant_digits_as_the_site_does():
+    """The app had shown "23.18159858" where the site shows "23.18" (the downloads keep every digit)."""
+    from evidence.pages.cells import SIGNIFICANT
+
+    claim = next(c for c in DATASET.claims if c.summaries)
+    at = run("claim", {"claim": claim.id})
+    assert not at.exception, [e.value for e in at.exception]
+    floats = [v for df in at.dataframe for col in df.value.columns if df.value[col].dtype.kind == "f"
+              for v in df.value[col].dropna()]
+    assert floats, "the claim page shows numbers"
+    assert all(len(f"{abs(v):.12g}".replace(".", "").lstrip("0").rstrip("0")) <= SIGNIFICANT for v in floats), floats

@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from plotly.utils import PlotlyJSONEncoder
 
+from evidence.pages.cells import shown_text
 from evidence.pages.figure import Chart
 from evidence.pages.paths import site_path
 from evidence.publishing import exports
@@ -35,7 +36,7 @@ def text(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         if math.isnan(value):
             return ""
-        return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+        return shown_text(value)
     if isinstance(value, (list, tuple)):
         return "; ".join(text(v) for v in value)
     return str(value)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from evidence.curation.verdicts import certainty_badge, verdict_badge
 from evidence.pages import claim as claim_pages
+from evidence.pages.cells import shown_frame
 from evidence.pages.paths import static_twin
 from evidence.publishing import bundle, exports
 from evidence.ui import common
@@ -62,7 +63,7 @@ for panel, chart in page.shown:
                        name=chart.name, dataset=dataset)
     if panel.sensitivity is not None:
         with st.expander("Does it hold in blinded RCTs only, or without high risk of bias?"):
-            st.dataframe(panel.sensitivity, hide_index=True)
+            st.dataframe(shown_frame(panel.sensitivity), hide_index=True)
 if page.syntheses is not None:
     st.header("What the meta-analyses found")
     common.chart_block(page.syntheses.figure, page.syntheses.data,
@@ -73,8 +74,8 @@ st.header("Studies behind the verdict")
 if page.studies.empty:
     st.info("No study is cited for this claim.")
 else:
-    st.dataframe(common.link_columns(page.studies).drop(columns=["pmid", "doi", "nct"]), hide_index=True,
-                 column_config=common.LINK_CONFIG)
+    st.dataframe(shown_frame(common.link_columns(page.studies)).drop(columns=["pmid", "doi", "nct"]),
+                 hide_index=True, column_config=common.LINK_CONFIG)
 for sid in page.studies["study_id"]:
     st.page_link(common.PAGES["study"], label=f"Study record: {sid}", query_params={"study": sid})
 

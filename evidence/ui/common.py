@@ -330,7 +330,9 @@ def chart_block(fig: go.Figure, frame: pd.DataFrame, *, caption: str, name: str,
     st.plotly_chart(fig, key=f"chart_{name}", config={"displaylogo": False})
     st.caption(caption)
     if st.toggle("Show the data as a table", key=f"show_{name}"):
-        st.dataframe(frame, hide_index=True)
+        from evidence.pages.cells import shown_frame
+
+        st.dataframe(shown_frame(frame), hide_index=True)
     download_table(frame, label="This chart's data", name=name, dataset=dataset)
 
 

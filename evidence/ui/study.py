@@ -3,6 +3,7 @@
 import streamlit as st
 
 from evidence.pages import study as study_pages
+from evidence.pages.cells import shown_frame
 from evidence.pages.paths import static_twin
 from evidence.ui import common
 
@@ -32,7 +33,7 @@ if page.risk_of_bias:
     st.caption(common.plain(f"{page.rob_chart.caption} Chart summary: {page.rob_chart.summary}"))
 for section in page.sections:
     st.header(section.title)
-    st.dataframe(section.rows, hide_index=True)
+    st.dataframe(shown_frame(section.rows), hide_index=True)
 if page.secondary:
     st.warning(f"{page.secondary} figure(s) in this record rest on a secondary page (marked in the data with "
                "its URL); they are less certain than figures from the paper or its abstract.")
