@@ -689,6 +689,8 @@ def test_main_text_keeps_headings_and_list_items():
 
 @pytest.mark.parametrize(("sentence", "expected"), [
     ("⅔ of patients respond", [q("share", 66.7, 66.7, "percent")]),
+    ("½% of patients had a seizure", [q("share", 0.5, 0.5, "percent")]),  # half a per cent, not half of them
+    ("fewer than ¼ percent of patients", [q("share", 0.25, 0.25, "percent", "up to")]),
     ("one-third of patients improve", [q("share", 33.3, 33.3, "percent")]),
     ("one in three people respond", [q("share", 33.33, 33.33, "percent")]),
     ("4 out of 5 patients feel better", [q("share", 80, 80, "percent")]),

@@ -542,6 +542,9 @@ def _fractions(toks: list[_Tok]) -> list[tuple[_Atom, float]]:
         if w in VULGAR:
             if (i >= 1 and toks[i - 1].is_num) or nxt in TIME_UNITS:
                 continue  # "1 ½ hours", "½ hour": part of a time
+            if nxt in ("%", "percent"):  # "½%" is half of one per cent, not half of the patients
+                out.append((_Atom(i, i + 2, VULGAR[w] / 100, VULGAR[w] / 100), VULGAR[w] / 100))
+                continue
             out.append((_Atom(i, i + 1, VULGAR[w], VULGAR[w]), VULGAR[w]))
             continue
         if (t.is_num and nxt == "/" and i + 2 < len(toks) and toks[i + 2].is_num and _adjacent(t, toks[i + 1])
