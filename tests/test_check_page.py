@@ -76,6 +76,18 @@ def test_url_box_fetches_through_the_guard_and_is_a_permalink(monkeypatch):
     assert "flagged sentence(s)" in "\n".join(m.value for m in at.markdown)
 
 
+@responses.activate
+def test_a_checked_url_without_readable_text_says_so(monkeypatch):
+    """An empty or scripts-only page had been answered with "Nothing to check yet." under its own address."""
+    monkeypatch.setattr(fetch, "resolve", lambda host, port: ["93.184.215.14"])
+    responses.get("https://clinic.example/scripts", content_type="text/html",
+                  body="<html><head><script>var share = '80%';</script></head><body></body></html>")
+    at = run_check(params={"url": "https://clinic.example/scripts"})
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("No readable text in" in i.value and "clinic.example/scripts" in i.value for i in at.info)
+    assert not any("Nothing to check yet" in i.value for i in at.info)
+
+
 def test_url_box_refuses_loopback():
     at = run_check(params={"url": "http://127.0.0.1:8501/"})
     assert not at.exception

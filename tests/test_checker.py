@@ -1106,7 +1106,7 @@ def test_words_for_an_amount_are_quoted_not_presented_as_a_claimed_figure():
           "claimed": checker._claimed(hours, hours.high, "hours")}
     assert describe_evidence(ev).startswith("“within hours”, read as 23.0 hours vs")
     ev["claimed"] = checker._claimed(stated, stated.high, "hours")
-    assert describe_evidence(ev).startswith("claimed 24.0 hours vs")
+    assert describe_evidence(ev).startswith("claimed up to 24.0 hours vs")  # the framing, as the page put it
 
 
 def test_a_sentence_that_says_only_what_ketamine_is_for_is_marked_as_use(real_data):
@@ -1232,3 +1232,38 @@ def test_labelled_sentences_of_claims_a_data_set_lacks_still_teach_the_no_topic_
     assert index.no_topic(sparse.csr_matrix(row), frozenset())[0] < checker.NO_TOPIC_THRESHOLD
     real = matching.ClaimIndex(load_dataset().claims)  # the curated claims: every example is one of theirs
     assert real._orphans == []
+
+
+def test_the_onset_evidence_counts_effects_reported_for_a_whole_study(real_data):
+    """An effect stored without an arm (Ionescu 2021's MD at 4 h, Zarate 2012's d at 40 minutes) had been dropped,
+    so every onset finding said the earliest significant difference was at 24 h."""
+    _, tables = real_data
+    onset = checker._onset_summary(tables)
+    whole = tables.outcomes[tables.outcomes["arm"].isna()]
+    expected = {(r.study_id, r.outcome_id) for r in whole.itertuples()
+                if checker._significant(whole.loc[r.Index]) and r.kind in ("effect_size", "mean_change", "response")}
+    found = {(s["study"], s["outcome"]) for s in onset["significant"]}
+    assert ("ionescu2021_ijnp", "madrs_change_4h") in found
+    assert onset["significant"][0]["hours"] < 24
+    assert expected & found
+
+
+def test_the_findings_table_names_every_claim_a_sentence_makes_in_words_a_reader_knows(real_data):
+    """A sentence making two claims showed only the first (the 80% claim, Overstated, was only in the JSON);
+    the table showed stems ("surgeri"), study ids, "(certainty None)" and a rule's figure without its verdict."""
+    from evidence.checking.table import findings_table
+
+    dataset, tables = real_data
+    claims = {c.id: c for c in dataset.claims}
+    findings = check_text("More than 80% of patients respond to ketamine within 24 hours. "
+                          "Ketamine is an anesthetic used in surgery for decades. "
+                          "Patients often feel better within an hour.", dataset, tables, html=False)
+    rows = findings_table(findings, claims)
+    two = rows[0]
+    others = [claims[o["claim_id"]] for o in findings[0].other_claims]
+    assert others and all(f"“{o.short}” ({o.verdict})" in two["claim"] for o in others), two["claim"]
+    assert "by rule (" in two["evidence"] and "certainty None" not in " ".join(r["evidence"] for r in rows)
+    why = rows[1]["why"]
+    assert "surgery" in why and "surgeri" not in why and "anesthet," not in why, why
+    onset = next(r for r in rows if "earliest significant difference" in r["evidence"])
+    assert "_" not in onset["evidence"].split("earliest significant difference")[1], onset["evidence"]

@@ -177,11 +177,15 @@ def _pooled_rate(tables: Any, kind: str) -> dict[str, Any] | None:
 
 
 def _ketamine_outcomes(tables: Any):
+    """Ketamine arms' outcomes, and effects reported for a ketamine study as a whole (no arm: Ionescu 2021's
+    significant difference at 4 h had been dropped, so the earliest significant difference read 24 h)."""
     from evidence.synthesis.summaries import KETAMINE_DRUGS, SECONDARY_KINDS
 
     out = tables.outcomes
     studies = tables.studies.set_index("id")
-    out = out[out["arm_drug"].isin(KETAMINE_DRUGS) & (out["arm_role"] == "intervention")].copy()
+    arm = out["arm_drug"].isin(KETAMINE_DRUGS) & (out["arm_role"] == "intervention")
+    whole = out["arm"].isna() & out["study_id"].map(studies["drug"]).isin(KETAMINE_DRUGS)
+    out = out[arm | whole].copy()
     out["blinded"] = out["study_id"].map(studies["blinded"]).fillna(False).astype(bool)
     out["design"] = out["study_id"].map(studies["design"])
     return out[~out["study_id"].map(studies["kind"]).isin(SECONDARY_KINDS)]
@@ -215,10 +219,12 @@ def _onset_summary(tables: Any) -> dict[str, Any] | None:
     rct = outcomes[outcomes["blinded"] & outcomes["design"].isin(RCT_DESIGNS)]
     sig = [(float(r["timepoint_hours"]), r["study_id"], r["outcome_id"]) for _, r in rct.iterrows() if _significant(r)]
     sig.sort()
+    labels = dict(zip(rct["study_id"], tables.labels(rct["study_id"]), strict=True)) if len(rct) else {}
     return {
         "earliest_measured_hours": round(float(earliest["timepoint_hours"]), 3),
         "earliest_measured": f"{earliest['study_id']}/{earliest['outcome_id']}",
-        "significant": [{"hours": round(h, 3), "study": s, "outcome": o} for h, s, o in sig],
+        "significant": [{"hours": round(h, 3), "study": s, "label": labels.get(s, s), "outcome": o}
+                        for h, s, o in sig],
     }
 
 
@@ -591,12 +597,12 @@ def check_sentence(s: Sentence, index: ClaimIndex | None, summary: dict[str, Any
 def _why(sentence: str, candidate: Any, quantities: list[Quantity]) -> str:
     if candidate.verbatim:
         return "the curated quote itself"
-    from evidence.checking.matching import word_terms
+    from evidence.checking.matching import terms_as_written, word_terms
 
     shared = sorted(set(word_terms(sentence)) & set(candidate.reference.terms))
     parts = []
     if shared:
-        parts.append("shared terms: " + ", ".join(t.replace("_", " ") for t in shared[:6]))
+        parts.append("shared terms: " + ", ".join(dict.fromkeys(terms_as_written(sentence, shared[:6]))))
     if candidate.features.get("figure_agree"):
         parts.append("the same figure")
     if candidate.features.get("topic"):

@@ -218,6 +218,18 @@ def _word_terms(text: str) -> tuple[str, ...]:
                  + re.findall(r"\b[a-z]+_[a-z_]+\b", low))
 
 
+def terms_as_written(text: str, terms: Iterable[str]) -> list[str]:
+    """Each term as the sentence wrote it ("surgeri" -> "surgery", "anesthet" -> "anesthetic"): what a reader is
+    shown as "shared terms" (the stems themselves had been shown); a phrase term reads with spaces."""
+    wanted = set(terms)
+    written: dict[str, str] = {}
+    for word in _WORDS.findall(normalise(text[:MAX_MATCH_CHARS])):
+        term = _term(word)
+        if term in wanted and term not in written:
+            written[term] = word
+    return [written.get(t, t.replace("_", " ")) for t in terms]
+
+
 def doc_terms(text: str, figures: Iterable[Quantity]) -> list[str]:
     """What the word TF-IDF model sees: word terms and figure terms (pairs of neighbouring terms were tried and
     lowered cross-validated recall on the development half)."""

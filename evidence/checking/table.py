@@ -17,11 +17,10 @@ def findings_table(findings: Iterable[Finding], claims: dict[str, Any] | None = 
     how sure the match is, the verdict, the evidence number it was set against, and why it matched."""
     rows = []
     for f in findings:
-        claim = (claims or {}).get(f.claim_id) if f.claim_id else None
         rows.append({
             "sentence": f.sentence,
             "topics": ", ".join(f.topics),
-            "claim": (getattr(claim, "short", None) or f.claim_id or "") if f.claim_id else "",
+            "claim": _claims_text(f, claims or {}),
             "match": f"{MATCH_LABELS[f.strength]} (score {f.similarity:g})" if f.claim_id and f.strength else "",
             "verdict": f.verdict or ("no comparable evidence" if (f.evidence or {}).get("rule_id") == "no_comparable"
                                      else ""),
@@ -39,6 +38,22 @@ def findings_csv(rows: list[dict[str, str]], dataset: Any) -> bytes:
     from evidence.publishing.exports import table_export
 
     return table_export(pd.DataFrame(rows, columns=TABLE_COLUMNS), "csv", dataset=dataset, table_name="findings")
+
+
+def _claims_text(f: Finding, claims: dict[str, Any]) -> str:
+    """The matched claim, and every other curated claim the sentence also matches with its verdict: "More than
+    80% of patients respond within 24 hours" makes the 24-hour claim (Partly supported) and the 80% one
+    (Overstated), and the second had been shown nowhere but in the JSON."""
+    if not f.claim_id:
+        return ""
+    claim = claims.get(f.claim_id)
+    text = getattr(claim, "short", None) or f.claim_id
+    also = []
+    for other in f.other_claims or []:
+        o = claims.get(other["claim_id"])
+        also.append(f"“{getattr(o, 'short', None) or other['claim_id']}”"
+                    + (f" ({o.verdict})" if getattr(o, "verdict", None) else ""))
+    return text + (f"; also matches {', '.join(also)}" if also else "")
 
 
 def _unmatched_text(f: Finding, claims: dict[str, Any]) -> str:
@@ -62,12 +77,17 @@ def describe_evidence(ev: dict[str, Any] | None) -> str:
     rule = ev.get("rule_id", "")
     if rule == "curated":
         suggested = ev.get("suggested")
-        text = f"curated claim, reviewed verdict {ev.get('curated_verdict')} (certainty {ev.get('certainty')})"
-        return text + (f"; by rule: {describe_evidence(suggested)}" if suggested else "")
+        text = (f"curated claim, reviewed verdict {ev.get('curated_verdict')} "
+                f"(certainty {ev.get('certainty') or 'not graded'})")
+        if not suggested:
+            return text
+        said = f"by rule ({suggested['verdict']})" if suggested.get("verdict") else "by rule"
+        return f"{text}; {said}: {describe_evidence(suggested)}"
     if rule == "same_assertion":
         return f"same assertion as the curated claim “{ev.get('claim_short')}” ({ev.get('curated_verdict')})"
     claimed = ev.get("claimed") or {}
-    said = f"claimed {claimed.get('compared', '')} {claimed.get('unit', '')}".strip()
+    framing = claimed.get("framing") if claimed.get("framing") not in (None, "none", "range") else ""
+    said = " ".join(x for x in ("claimed", framing, f"{claimed.get('compared', '')}", claimed.get("unit", "")) if x)
     if claimed.get("vague"):  # words for an amount: say what was read into them, not that it was claimed
         said = f"“{claimed.get('text')}”, read as {claimed.get('compared', '')} {claimed.get('unit', '')}".strip()
     if rule == "no_comparable":
@@ -78,7 +98,7 @@ def describe_evidence(ev: dict[str, Any] | None) -> str:
                 f"k={p.get('k')}, n={p.get('n')}, blinded RCTs at ~24 h")
     if rule.startswith("onset"):
         sig = ev.get("significant") or []
-        first = f"{sig[0]['hours']:g} h ({sig[0]['study']})" if sig else "none"
+        first = f"{sig[0]['hours']:g} h ({sig[0].get('label') or sig[0]['study']})" if sig else "none"
         earliest = ev.get("earliest_measured_hours")
         return (f"{said} vs earliest significant difference from control {first} (blinded RCTs)"
                 + (f"; earliest time point measured {earliest:g} h" if earliest is not None else ""))

@@ -72,6 +72,10 @@ elif url.strip():
         st.stop()
     text, is_html, source = fetched or "", False, final
     st.caption(f"Checked the main text of {common.plain(final)}. " + "Permalink: this page's address holds the URL.")
+    if not text.strip():  # an empty page, or one of scripts only: not "nothing to check yet"
+        st.info(f"No readable text in {common.plain(final)}: the page has no main text to check.")
+        common.footer(dataset)
+        st.stop()
 if len(text.encode("utf-8", errors="replace")) > MAX_PAGE_BYTES:
     st.error(f"The pasted text is larger than {MAX_PAGE_BYTES // 2**20} MiB, the limit; check a shorter part of it.")
     common.footer(dataset)
@@ -136,7 +140,9 @@ for r in rows[:MAX_SHOWN]:
                                  for v in cells) + "</tr>")
 st.html(f"<table style='border-collapse:collapse;font-size:0.9em'><tr>{head}</tr>{''.join(body)}</table>")
 
-matched = list(dict.fromkeys(f.claim_id for f in findings if f.claim_id))
+# every curated claim a sentence matches, the further ones too (a sentence can make two claims)
+matched = list(dict.fromkeys(cid for f in findings for cid in (f.claim_id, *(o["claim_id"] for o in f.other_claims
+                                                                               or [])) if cid))
 if matched:
     st.markdown("**Curated claims found** (open one for its quotes, studies and verdict):")
     for cid in matched[:50]:
