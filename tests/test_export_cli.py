@@ -129,7 +129,7 @@ def test_bundle_command(minimal, tmp_path, capsys):
     names = zipfile.ZipFile(out).namelist()
     assert names == ["paragraph.txt", "evidence.csv", "citations.bib", "citations.ris", "citations.csl.json",
                      "claimreview.jsonld", "README.txt"]
-    assert "images skipped" in capsys.readouterr().out
+    assert "images skipped" in capsys.readouterr().err  # what was written: on stderr, stdout may carry the file
 
 
 def test_report_command(minimal, tmp_path, capsys):
@@ -137,7 +137,7 @@ def test_report_command(minimal, tmp_path, capsys):
     assert run(minimal, "report", "--out", str(out), "--no-charts") == 0
     text = out.read_text(encoding="utf-8")
     assert "Ketamine works within 24 hours" in text and "<script" not in text
-    assert "1 claims, 1 studies" in capsys.readouterr().out
+    assert "1 claims, 1 studies" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [
@@ -173,3 +173,35 @@ def test_an_overlong_claim_id_is_not_echoed_whole(minimal, capsys):
     assert main(["--data", str(minimal), "export", "--format", "csv", "--claim", "x" * 100_000]) == 2
     err = capsys.readouterr().err
     assert "unknown claim" in err and len(err) < 2_000
+
+
+def test_out_dash_is_standard_output(minimal, tmp_path, capsysbinary, monkeypatch):
+    """"--out -" had written a file named "-"."""
+    monkeypatch.chdir(tmp_path)
+    assert run(minimal, "export", "--format", "csv", "--out", "-") == 0
+    assert capsysbinary.readouterr().out.startswith("\ufeffid,".encode()) and not (tmp_path / "-").exists()
+
+
+def test_out_through_a_symbolic_link_keeps_the_link(minimal, tmp_path):
+    """Writing a link's own path had replaced the link ("--out /dev/stdout" left a file in /dev)."""
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    assert run(minimal, "export", "--format", "csv", "--out", str(link)) == 0
+    assert link.is_symlink() and real.read_bytes().startswith("\ufeffid,".encode())
+
+
+def test_a_symlink_loop_is_a_one_line_error(minimal, tmp_path, capsys):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for command in (["export", "--format", "csv"], ["report", "--no-charts"], ["site"]):
+        assert run(minimal, *command, "--out", str(tmp_path / "a")) == 2
+        err = capsys.readouterr().err
+        assert "cannot follow its symbolic links" in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_base_url_reaches_a_table_export(minimal, capsysbinary):
+    """--base-url had been accepted and ignored for csv/json (the JSON still named localhost)."""
+    assert run(minimal, "export", "--format", "json", "--base-url", "https://news.example.org") == 0
+    assert json.loads(capsysbinary.readouterr().out)["url"] == "https://news.example.org"

@@ -72,17 +72,22 @@ def _protected(directory: Path) -> list[Path]:
 
 
 def _target(out: Path | None, default_name: str, directory: Path) -> Path | None:
-    """Where to write: ``out`` (a directory gets ``default_name``); refuses the data directory."""
-    if out is None:
+    """Where to write: ``out`` (a directory gets ``default_name``; "-" is standard output); refuses the data
+    directory.  A symbolic link is written through, to the file it names: writing the link's own path had replaced
+    the link ("--out /dev/stdout" left a 21 kB file in /dev and nothing on standard output)."""
+    if out is None or str(out) == "-":
         return None
     target = out / default_name if out.is_dir() else out
-    resolved = target.resolve()
+    try:
+        resolved = target.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11)
+        raise UserError(f"--out {target}: cannot follow its symbolic links ({exc})") from None
     for protected in _protected(directory):
         if resolved == protected or resolved.is_relative_to(protected):
             raise UserError(f"refusing to write inside the data directory ({protected}); choose another --out")
     if not resolved.parent.is_dir():
         raise UserError(f"the folder for --out does not exist: {resolved.parent}")
-    return target
+    return resolved if target.is_symlink() else target
 
 
 def _write(target: Path, payload: bytes) -> None:
@@ -99,6 +104,12 @@ def _emit(payload: bytes, target: Path | None, what: str) -> None:
     else:
         _write(target, payload)
         print(f"wrote {target} ({what})", file=sys.stderr)
+
+
+def _cited(claim, dataset: Dataset, tables: Tables):
+    from evidence.pages import claim as claim_pages
+
+    return claim_pages.build(claim, dataset, tables).cited(dataset)
 
 
 def _claim_rows(table: str, frame, dataset: Dataset, claim_id: str):
@@ -126,7 +137,8 @@ def run_export(args) -> int:
             frame = _claim_rows(table, frame, dataset, claim.id)
             filters["claim"] = claim.id
         target = _target(args.out, stamp.export_filename(table, dataset, fmt), directory)
-        payload = exports.table_export(frame, fmt, dataset=dataset, table_name=table, filters=filters)
+        payload = exports.table_export(frame, fmt, dataset=dataset, table_name=table, filters=filters,
+                                       base=args.base_url)
         _emit(payload, target, f"{len(frame)} rows of {table}, data version {dataset.version}")
         return 0
     if args.table:
@@ -140,7 +152,8 @@ def run_export(args) -> int:
         payload = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
         _emit(payload, target, f"{count} ClaimReview(s), data version {dataset.version}")
         return 0
-    studies = exports.claim_studies(claim, dataset) if claim is not None else dataset.studies
+    # a claim's citations are its page's: every study a number on the page rests on (as the app and the site cite)
+    studies = _cited(claim, dataset, tables) if claim is not None else dataset.studies
     if fmt == "bibtex":
         payload = exports.bibtex(studies).encode("utf-8")
     elif fmt == "ris":
@@ -157,12 +170,11 @@ def run_bundle(args) -> int:
     dataset, tables, directory = _load(args)
     claim = _claim(dataset, args.claim)
     default = stamp.export_filename(f"{claim.id}_bundle", dataset, "zip")
-    target = _target(args.out or Path.cwd(), default, directory) or Path(default)
+    target = _target(args.out or Path.cwd(), default, directory)
     payload = bundle.bundle(claim.id, dataset, tables, base_url=args.base_url, images=not args.no_images)
-    _write(target, payload)
     names = zipfile.ZipFile(io.BytesIO(payload)).namelist()
     skipped = "" if "chart.png" in names else " (images skipped: see README.txt)"
-    print(f"wrote {target}: {', '.join(names)}{skipped}")
+    _emit(payload, target, f"{', '.join(names)}{skipped}")
     return 0
 
 
@@ -171,9 +183,8 @@ def run_report(args) -> int:
 
     dataset, tables, directory = _load(args)
     default = stamp.export_filename("report", dataset, "html")
-    target = _target(args.out or Path.cwd(), default, directory) or Path(default)
+    target = _target(args.out or Path.cwd(), default, directory)
     text = bundle.report_html(dataset, tables, base_url=args.base_url, include_charts=not args.no_charts)
-    _write(target, text.encode("utf-8"))
-    print(f"wrote {target}: {len(dataset.claims)} claims, {len(dataset.studies)} studies, "
-          f"{len(text.encode('utf-8')) / 1e6:.1f} MB")
+    _emit(text.encode("utf-8"), target, f"{len(dataset.claims)} claims, {len(dataset.studies)} studies, "
+                                        f"{len(text.encode('utf-8')) / 1e6:.1f} MB")
     return 0

@@ -26,7 +26,10 @@ def run(args: argparse.Namespace) -> int:
     from evidence.publishing.site import SiteError, build_site
 
     dataset = command_dataset(args)
-    out = Path(args.out).resolve()
+    try:
+        out = Path(args.out).resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11)
+        raise UserError(f"--out {args.out}: cannot follow its symbolic links ({exc})") from None
     for protected in _protected(dataset.data_dir):
         if out == protected or out.is_relative_to(protected):
             raise UserError(f"refusing to build the site inside the data directory ({protected}); choose another "

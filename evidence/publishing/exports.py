@@ -80,7 +80,7 @@ def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def table_export(df: pd.DataFrame, fmt: str, *, dataset: Dataset, table_name: str,
-                 filters: dict[str, Any] | None = None, today: date | None = None) -> bytes:
+                 filters: dict[str, Any] | None = None, today: date | None = None, base: str | None = None) -> bytes:
     """A table as CSV or JSON bytes.
 
     CSV: UTF-8 with a byte-order mark (so Excel shows ≥ and µ correctly), one header row with
@@ -94,7 +94,7 @@ def table_export(df: pd.DataFrame, fmt: str, *, dataset: Dataset, table_name: st
         text = df.map(csv_safe).to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         return text.encode("utf-8-sig")
     if fmt == "json":
-        s = stamp(dataset, today=today)
+        s = stamp(dataset, today=today, base=base)
         doc = {"data_version": s["data_version"], "data_modified": s["data_modified"], "exported": s["exported"],
                "table": table_name, "filters": _jsonable(filters or {}), "licence": s["licence"],
                "source": s["source"], "url": s["url"], "how_to_cite": s["how_to_cite"],
