@@ -169,9 +169,15 @@ def test_rebuild_keeps_other_versions_and_refuses_foreign_directories(minimal, t
     old.parent.mkdir(parents=True)
     old.write_text("an earlier version", encoding="utf-8")
     (out / "stale.html").write_text("left from an earlier build", encoding="utf-8")
+    marker = out / MARKER
+    marker.write_text(marker.read_text(encoding="utf-8") + "stale.html\n", encoding="utf-8")  # it made that one
+    (out / "CNAME").write_text("evidence.example.org\n", encoding="utf-8")  # the publisher's, not the build's
+    (out / ".git").mkdir()
     build_site(dataset, tables, out, base_url=BASE)
     assert old.read_text(encoding="utf-8") == "an earlier version"
     assert not (out / "stale.html").exists() and (out / MARKER).is_file()
+    assert (out / "CNAME").read_text(encoding="utf-8") == "evidence.example.org\n" and (out / ".git").is_dir()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")], "no staging or backup left"
     foreign = tmp_path / "home"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine", encoding="utf-8")
@@ -624,3 +630,32 @@ def test_the_claim_review_beside_a_page_names_the_same_author_as_the_page(site, 
     everyone = json.loads((site / "data" / "claimreviews.jsonld").read_text(encoding="utf-8"))
     assert embedded["author"] == beside["author"] == everyone[0]["author"]
     assert beside["url"] == f"{BASE}/v/{dataset.version}/claim/{claim.id}.html" == everyone[0]["url"]
+
+
+def test_a_rebuild_that_fails_half_way_leaves_the_earlier_build_whole(minimal, tmp_path, monkeypatch):
+    """A full disk during a rebuild had emptied the earlier build (379 of 1,512 files left, no index.html), and a
+    failed first build left a truncated plotly.js under its final name."""
+    dataset = load_dataset(minimal)
+    tables = build_tables(dataset)
+    out = tmp_path / "site"
+    build_site(dataset, tables, out, base_url=BASE)
+    before = tree_digest(out)
+    real = Path.write_bytes
+    calls = {"n": 0}
+
+    def full_disk(self, data):
+        calls["n"] += 1
+        if calls["n"] > 40:
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(SiteError, match="the earlier build, if any, is unchanged"):
+        build_site(dataset, tables, out, base_url=BASE)
+    assert tree_digest(out) == before
+    calls["n"] = 0
+    fresh = tmp_path / "fresh"
+    with pytest.raises(SiteError):
+        build_site(dataset, tables, fresh, base_url=BASE)
+    assert not fresh.exists(), "nothing under the final name"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith((".site.", ".fresh."))], "no staging left"

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable
@@ -272,20 +274,59 @@ def check_out(out: Path) -> None:
 
 
 def _prepare(out: Path, version: str) -> None:
-    """Empty the top level and ``v/VERSION`` of a previous build; keep the other versions.  Everything that would
-    stop the emptying half-way is checked first, so a refused rebuild leaves the earlier build whole."""
+    """Check, before anything is written, what would stop a rebuild half-way: a symbolic link at the top level or
+    at ``v/VERSION`` (which no build makes)."""
     check_out(out)
-    out.mkdir(parents=True, exist_ok=True)
-    children = sorted(out.iterdir())
-    for child in [*children, out / "v" / version]:
+    if not out.is_dir():
+        return
+    for child in [*sorted(out.iterdir()), out / "v" / version]:
         if child.is_symlink():
             raise SiteError(f"{child} is a symbolic link, which no site build makes: remove it or choose another "
                             "directory (nothing was deleted)")
-    for child in children:
-        if child.name == "v":
-            continue
-        shutil.rmtree(child) if child.is_dir() else child.unlink()
-    shutil.rmtree(out / "v" / version, ignore_errors=True)
+
+
+_MANIFEST = "top-level entries this build made:"
+
+
+def _made_by_last_build(out: Path) -> set[str] | None:
+    """The top-level names the earlier build wrote (listed in its marker), or None for a marker without a list."""
+    try:
+        lines = (out / MARKER).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return set(lines[lines.index(_MANIFEST) + 1:]) if _MANIFEST in lines else None
+
+
+def _install(stage: Path, out: Path, version: str, made_now: set[str]) -> None:
+    """Put the staged build in place of ``out``, carrying over what the new build does not make: the other data
+    versions under ``v/`` and the files an earlier build did not make (a ``.git``, a ``CNAME``).  The earlier
+    build is only replaced once the new one is whole; if a step fails, everything moved is moved back."""
+    moves: list[tuple[Path, Path]] = []
+    if out.is_dir():
+        made_then = _made_by_last_build(out)
+        for child in sorted(out.iterdir()):
+            if child.name == "v":
+                moves += [(old, stage / "v" / old.name) for old in sorted(child.iterdir()) if old.name != version]
+            elif (made_then is not None and child.name not in made_then and child.name not in made_now
+                  and child.name != MARKER):
+                moves.append((child, stage / child.name))
+    done: list[tuple[Path, Path]] = []
+    backup = out.with_name(f".{out.name}.previous-{stage.name.rsplit('-', 1)[-1]}")
+    try:
+        for src, dst in moves:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            src.rename(dst)
+            done.append((src, dst))
+        if out.exists():
+            out.rename(backup)
+        stage.rename(out)
+    except OSError:
+        if backup.exists() and not out.exists():
+            backup.rename(out)
+        for src, dst in reversed(done):
+            dst.rename(src)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
 
 
 def build_site(dataset: Dataset, tables: Tables, out: Path, *, base_url: str | None = None,
@@ -312,18 +353,33 @@ def build_site(dataset: Dataset, tables: Tables, out: Path, *, base_url: str | N
     try:
         _prepare(out, site.version)
     except OSError as exc:
-        raise SiteError(f"cannot empty the earlier build in {out}: {os_reason(exc)}") from None
-    written = 0
+        raise SiteError(f"cannot read the earlier build in {out}: {os_reason(exc)}") from None
     everything = {**trees[False], **{f"v/{site.version}/{p}": b for p, b in trees[True].items()},
                   **site.assets(), "sitemap.xml": site.sitemap([p[0] for p in pages]),
-                  "robots.txt": f"User-agent: *\nAllow: /\nSitemap: {site.base}/sitemap.xml\n".encode(),
-                  MARKER: f"{PROJECT} static site, data version {site.version}\n".encode()}
-    for rel_path in sorted(everything):
-        target = out / rel_path
-        try:
+                  "robots.txt": f"User-agent: *\nAllow: /\nSitemap: {site.base}/sitemap.xml\n".encode()}
+    made_now = {p.split("/", 1)[0] for p in everything} | {MARKER}
+    everything[MARKER] = "\n".join([f"{PROJECT} static site, data version {site.version}", _MANIFEST,
+                                     *sorted(made_now)]).encode() + b"\n"
+    # built beside the output and moved into place whole: a full disk had left half a site, or emptied the last
+    # good one, and a rebuild had deleted a .git or CNAME it did not make
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
+    except OSError as exc:
+        raise SiteError(f"cannot build beside {out}: {os_reason(exc)}") from None
+    target = stage
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        stage.chmod(0o777 & ~umask)  # mkdtemp makes 0700; a web server must read the site
+        for rel_path in sorted(everything, key=lambda p: p == MARKER):  # the marker last: a whole build
+            target = stage / rel_path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(everything[rel_path])
-        except OSError as exc:
-            raise SiteError(f"cannot write {target}: {os_reason(exc)}") from None
-        written += 1
-    return SiteReport(out, site.version, 2 * len(pages), written, time.perf_counter() - started)
+        target = out
+        _install(stage, out, site.version, made_now)
+    except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        shown = out / target.relative_to(stage) if target.is_relative_to(stage) else target
+        raise SiteError(f"cannot write {shown}: {os_reason(exc)} (the earlier build, if any, is unchanged)") from None
+    return SiteReport(out, site.version, 2 * len(pages), len(everything), time.perf_counter() - started)
