@@ -36,9 +36,16 @@ def test_guard_refuses_non_public_addresses(url):
         check_url(url)  # real resolution: literals and localhost resolve without the network
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x", "javascript:alert(1)", "//x/y", ""])
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x", "javascript:alert(1)"])
 def test_guard_refuses_other_schemes(url):
     with pytest.raises(FetchError, match="only http and https"):
+        check_url(url)
+
+
+@pytest.mark.parametrize("url", ["//x/y", "", "clinic.example/page"])
+def test_an_address_without_a_scheme_is_asked_for_whole(url):
+    """It had said "only http and https URLs can be checked, not no scheme: clinic.example/page"."""
+    with pytest.raises(FetchError, match=r"give the whole address, starting with https://"):
         check_url(url)
 
 

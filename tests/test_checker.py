@@ -1267,3 +1267,17 @@ def test_the_findings_table_names_every_claim_a_sentence_makes_in_words_a_reader
     assert "surgery" in why and "surgeri" not in why and "anesthet," not in why, why
     onset = next(r for r in rows if "earliest significant difference" in r["evidence"])
     assert "_" not in onset["evidence"].split("earliest significant difference")[1], onset["evidence"]
+
+
+def test_a_sentence_naming_the_course_keeps_the_floor_for_how_long_benefits_last(real_data):
+    """"after a single series" had made the sentence a regimen and taken away the curated claim's floor, so
+    "Benefits can last for up to a year after a single series." got "no comparable evidence", kinder than the
+    six-months claim's Partly supported."""
+    from evidence.checking.checker import SEVERITY
+
+    dataset, tables = real_data
+    six = next(c for c in dataset.claims if c.id == "benefits_up_to_six_months")
+    [f] = check_text("Benefits can last for up to a year after a single series.", dataset, tables, html=False)
+    assert f.claim_id is None or f.claim_id == six.id
+    assert f.verdict is not None and SEVERITY[f.verdict] >= SEVERITY[six.verdict], (f.verdict, f.evidence)
+    assert not check_text("The session lasts two hours.", dataset, tables, html=False)[0].verdict

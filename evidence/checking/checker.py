@@ -422,8 +422,13 @@ def rule_verdict(quantities: list[Quantity], topics: list[str], summary: dict[st
                                                                 "depression)"]})
         if result:
             comparisons.append(result)
-        if context is not None and (not context.effect or context.harms or context.regimen):
-            continue  # "avoid driving for 24 hours", "the session lasts two hours": not an effect to judge
+        # "avoid driving for 24 hours", "the session lasts two hours": not an effect to judge; but a sentence on
+        # the effect that names the course ("Benefits can last up to a year after a single series") keeps the
+        # floor for how long, how fast and how many (one word had taken it to "no comparable evidence")
+        about_regimen = context is not None and context.regimen and not (
+            context.effect and q.kind in ("share", "onset", "duration"))
+        if context is not None and (not context.effect or context.harms or about_regimen):
+            continue
         if result is not None or q.kind in ("share", "onset", "duration"):
             floors += [(q, c) for c in same_assertion(q, index, topics)]
     verdict = rule = None

@@ -75,8 +75,10 @@ def check_url(url: str, resolver: Resolver | None = None) -> None:
         host = parts.hostname
     except ValueError as exc:  # "http://[::1": urlsplit's own complaint ("Invalid IPv6 URL")
         raise FetchError(f"not a valid URL ({exc}): {url[:200]}") from exc
+    if not parts.scheme:
+        raise FetchError(f"give the whole address, starting with https:// or http:// (got {url[:200]})")
     if parts.scheme not in ("http", "https"):
-        raise FetchError(f"only http and https URLs can be checked, not {parts.scheme or 'no scheme'}: {url}")
+        raise FetchError(f"only http and https URLs can be checked, not {parts.scheme}: {url[:200]}")
     if not host:
         raise FetchError(f"no host in URL: {url}")
     try:
