@@ -59,6 +59,16 @@ def test_bullets_and_line_breaks_are_boundaries():
                            "next line"]
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Call (555) 010-2340 or book your first infusion online today.",
+     ["Call (555) 010-2340 or book your first infusion online today."]),
+    ("Phone (0161) 496 0000 and ask. Then rest.", ["Phone (0161) 496 0000 and ask.", "Then rest."]),
+])
+def test_a_phone_numbers_area_code_does_not_end_a_sentence(text, expected):
+    """syntok had split "Call (555)" from "010-2340 or book ...", and the table showed the half as a finding."""
+    assert texts(text) == expected
+
+
 def test_mid_line_bullets_split():
     assert texts("Fast • Safe • Lasting") == ["Fast", "Safe", "Lasting"]
 

@@ -215,10 +215,19 @@ def _split_segment(text: str, start: int, end: int, out: list[Sentence]) -> None
     # syntok may skip leading or trailing characters; keep them with the neighbouring sentence
     spans[0] = (0, spans[0][1])
     spans[-1] = (spans[-1][0], len(segment))
+    # a phone number's area code is not a sentence: "Call (555) 010-2340 or book ..." had split after "(555)"
+    merged = [spans[0]]
+    for a, b in spans[1:]:
+        if _AREA_CODE_END.search(segment[merged[-1][0]:a].rstrip()) and segment[a:b].lstrip()[:1].isdigit():
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    spans = merged
     for (a, _), (b, _) in zip(spans, [*spans[1:], (len(segment), 0)], strict=True):
         _emit(text, start + a, start + b, out)
 
 
+_AREA_CODE_END = re.compile(r"\(\d{2,5}\)$")
 # What syntok can split a sentence at: its terminals and opening brackets (syntok/_segmentation_states.py).
 # A segment with none of them before its closing run is one sentence, and syntok (slow) is not asked.
 _SYNTOK_TERMINALS = ".!?;\u203c\u203d\u2047\u2048\u2049\u3002\ufe52\ufe57\uff01\uff0e\uff1f\uff61\u2026"
