@@ -62,6 +62,20 @@ def test_claims_search_ignores_case_spacing_and_hyphens(query):
     assert 'href="claim?claim=onset_24_hours"' in cards, "the same claim '24 hours' finds"
 
 
+def test_the_claims_search_matches_from_the_start_of_a_word():
+    """"ECT" had found 22 claims by "effect", "effective" and "injection", none of them about ECT."""
+    import re as re_module
+
+    at = run("claims", {"q": "ECT"})
+    cards = "\n".join(m.value for m in at.markdown if 'class="claim-card"' in m.value)
+    found = re_module.findall(r'href="claim\?claim=([a-z0-9_]+)"', cards)
+    text = {c.id: (c.short + " " + " ".join(a.quote for a in c.appearances)).lower() for c in DATASET.claims}
+    assert all(re_module.search(r"\bect", text[cid]) for cid in found), found
+    assert not any(cid for cid in found if "effect" in text[cid] and not re_module.search(r"\bect", text[cid]))
+    addict = run("claims", {"q": "addict"})  # a word's start still finds the word
+    assert 'claim?claim=lower_addiction_than_antidepressants' in "\n".join(m.value for m in addict.markdown)
+
+
 def test_a_blank_search_is_no_search():
     at = run("claims", {"topic": ["onset"], "q": "   "})
     onset = sum(c.topic == "onset" for c in DATASET.claims)

@@ -27,6 +27,7 @@ import pytest
 from evidence.curation.load import load_dataset
 from evidence.curation.tables import build_tables
 from evidence.pages import claim as claim_pages
+from evidence.pages import index as index_pages
 from evidence.publishing.site import MARKER, SiteError, build_site
 from evidence.synthesis.claim_evidence import arm_participants
 from tests.conftest import REPO
@@ -428,6 +429,14 @@ def test_index_filters_follow_the_address_bar(tab, served, dataset):
     assert "q=24+hours" in tab.url and "topic=onset" in tab.url
     tab.get_by_label("Search the claims and quotes").fill("24-Hour ")  # the app's rule: case, hyphens, spaces
     assert tab.locator(".claim-card:visible").count() == expected
+    # from the start of a word, as the app: "ECT" had found 22 claims by "effect" and "injection"
+    tab.locator("input[name=topic][value=onset]").uncheck()
+    tab.get_by_label("Search the claims and quotes").fill("ECT")
+    cards = {c.id: c for c in dataset.claims}
+    shown = tab.eval_on_selector_all(".claim-card:not([hidden])", "els => els.map(e => e.id)")
+    assert shown == [cid for cid in cards if index_pages.matches(_card(dataset, cid), query="ECT")]
+    assert all(re.search(r"\bect", (cards[cid].short + " " + " ".join(a.quote for a in cards[cid].appearances))
+                         .lower()) for cid in shown), shown
     tab.keyboard.press("Tab")  # the controls are reachable by keyboard
     assert not tab.problems and not tab.outside
 
@@ -659,3 +668,15 @@ def test_a_rebuild_that_fails_half_way_leaves_the_earlier_build_whole(minimal, t
         build_site(dataset, tables, fresh, base_url=BASE)
     assert not fresh.exists(), "nothing under the final name"
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith((".site.", ".fresh."))], "no staging left"
+
+
+def _card(dataset, claim_id):
+    return next(c for c in index_pages.build(dataset).cards if c.id == claim_id)
+
+
+def test_a_certainty_badge_says_it_is_the_certainty(site, dataset):
+    """Cards had read "Partly supported  Low": "Low" (or "High") could be taken for part of the verdict."""
+    claim = dataset.claims[0]
+    for page in ("index.html", f"claim/{claim.id}.html"):
+        html = (site / page).read_text(encoding="utf-8")
+        assert f">Certainty: {claim.certainty or 'not graded'}</span>" in html, page

@@ -55,13 +55,14 @@ def build(dataset: Dataset) -> ClaimsIndex:
     return ClaimsIndex(cards, sorted({c.topic for c in dataset.claims}), verdicts, titles)
 
 
-_DASHES = re.compile(r"[-\u2010\u2011\u2012\u2013\u2014\s]+")
+_NOT_WORD = re.compile(r"[^\w%]+")  # what separates words for the search ("%" stays: "80%" is searched for)
 
 
 def search_key(text: str) -> str:
-    """Text as the claims search compares it: lower case, hyphens and dashes as spaces, runs of spaces as one, so
-    that "24-hour", "24  hours" and "24 hours " all find "24 hours" (static/filters.js applies the same rule)."""
-    return _DASHES.sub(" ", text.lower()).strip()
+    """Text as the claims search compares it: lower case, punctuation, hyphens and dashes as spaces, runs of
+    spaces as one, so that "24-hour", "24  hours" and "24 hours " all find "24 hours" (static/filters.js applies
+    the same rule)."""
+    return _NOT_WORD.sub(" ", text.lower()).strip()
 
 
 def matches(card: Card, topics=(), verdicts=(), sources=(), query: str = "") -> bool:
@@ -69,7 +70,8 @@ def matches(card: Card, topics=(), verdicts=(), sources=(), query: str = "") -> 
     query = search_key(query or "")
     return ((not topics or card.topic in topics) and (not verdicts or card.verdict in verdicts)
             and (not sources or any(s in sources for s in card.sources))
-            and (not query or query in card.search_text))
+            # from the start of a word: "ECT" had found 22 claims by "effect" and "injection", none about ECT
+            and (not query or f" {query}" in f" {card.search_text}"))
 
 
 def counts(cards: list[Card]) -> str:

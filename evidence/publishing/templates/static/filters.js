@@ -23,14 +23,15 @@
 
   function apply() {
     var topics = checked("topic"), verdicts = checked("verdict"), sources = checked("source");
-    // as evidence/pages/index.py: search_key (hyphens and dashes as spaces, runs of spaces as one)
-    var q = form.q.value.toLowerCase().replace(/[-\u2010-\u2014\s]+/g, " ").trim();
+    // as evidence/pages/index.py: search_key (punctuation, hyphens and dashes as spaces, runs of spaces as one),
+    // matched from the start of a word
+    var q = form.q.value.toLowerCase().replace(/[^\p{L}\p{N}_%]+/gu, " ").trim();
     var shown = [];
     cards.forEach(function (card) {
       var ok = (!topics.length || topics.indexOf(card.dataset.topic) >= 0)
         && (!verdicts.length || verdicts.indexOf(card.dataset.verdict) >= 0)
         && (!sources.length || card.dataset.sources.split(" ").some(function (s) { return sources.indexOf(s) >= 0; }))
-        && (!q || card.dataset.search.indexOf(q) >= 0);
+        && (!q || (" " + card.dataset.search).indexOf(" " + q) >= 0);
       card.hidden = !ok;
       if (ok) { shown.push(card.dataset.verdict); }
     });
