@@ -680,3 +680,15 @@ def test_a_certainty_badge_says_it_is_the_certainty(site, dataset):
     for page in ("index.html", f"claim/{claim.id}.html"):
         html = (site / page).read_text(encoding="utf-8")
         assert f">Certainty: {claim.certainty or 'not graded'}</span>" in html, page
+
+
+def test_the_site_builds_into_the_current_directory(minimal, tmp_path, monkeypatch):
+    """Built beside its folder and moved into place: "--out ." has no name of its own to build beside."""
+    dataset = load_dataset(minimal)
+    tables = build_tables(dataset)
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    build_site(dataset, tables, Path("."), base_url=BASE)
+    build_site(dataset, tables, Path("."), base_url=BASE)  # and rebuilds there
+    assert (here / "index.html").is_file() and (here / MARKER).is_file()

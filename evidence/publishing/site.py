@@ -298,35 +298,38 @@ def _made_by_last_build(out: Path) -> set[str] | None:
 
 
 def _install(stage: Path, out: Path, version: str, made_now: set[str]) -> None:
-    """Put the staged build in place of ``out``, carrying over what the new build does not make: the other data
-    versions under ``v/`` and the files an earlier build did not make (a ``.git``, a ``CNAME``).  The earlier
-    build is only replaced once the new one is whole; if a step fails, everything moved is moved back."""
-    moves: list[tuple[Path, Path]] = []
-    if out.is_dir():
-        made_then = _made_by_last_build(out)
-        for child in sorted(out.iterdir()):
-            if child.name == "v":
-                moves += [(old, stage / "v" / old.name) for old in sorted(child.iterdir()) if old.name != version]
-            elif (made_then is not None and child.name not in made_then and child.name not in made_now
-                  and child.name != MARKER):
-                moves.append((child, stage / child.name))
-    done: list[tuple[Path, Path]] = []
-    backup = out.with_name(f".{out.name}.previous-{stage.name.rsplit('-', 1)[-1]}")
+    """Move the staged build into ``out`` entry by entry, once it is whole.  What the earlier build made (its
+    marker lists it) is set aside first and deleted only at the end; what no build made (a ``.git``, a ``CNAME``)
+    and the other data versions under ``v/`` stay where they are.  ``out`` itself is never renamed, so building
+    into the current directory keeps it.  If a step fails, everything is moved back."""
+    out.mkdir(parents=True, exist_ok=True)
+    made_then = _made_by_last_build(out) if (out / MARKER).is_file() else set()
+    if made_then is None:  # an earlier build's marker without a list: everything but v/ was its
+        made_then = {c.name for c in out.iterdir() if c.name != "v"}
+    old = [out / n for n in sorted((made_then | made_now) - {"v", MARKER}) if (out / n).exists()]
+    old += [p for p in (out / "v" / version, out / MARKER) if p.exists()]
+    new = [(stage / n, out / n) for n in sorted(made_now - {"v", MARKER})]
+    new += [(stage / "v" / version, out / "v" / version), (stage / MARKER, out / MARKER)]  # the marker last
+    aside = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.previous-"))
+    set_aside: list[tuple[Path, Path]] = []
+    placed: list[Path] = []
     try:
-        for src, dst in moves:
+        for i, path in enumerate(old):
+            path.rename(aside / str(i))
+            set_aside.append((path, aside / str(i)))
+        for src, dst in new:
             dst.parent.mkdir(parents=True, exist_ok=True)
             src.rename(dst)
-            done.append((src, dst))
-        if out.exists():
-            out.rename(backup)
-        stage.rename(out)
+            placed.append(dst)
     except OSError:
-        if backup.exists() and not out.exists():
-            backup.rename(out)
-        for src, dst in reversed(done):
-            dst.rename(src)
+        for dst in reversed(placed):
+            shutil.rmtree(dst) if dst.is_dir() and not dst.is_symlink() else dst.unlink(missing_ok=True)
+        for path, kept in reversed(set_aside):
+            kept.rename(path)
+        shutil.rmtree(aside, ignore_errors=True)
         raise
-    shutil.rmtree(backup, ignore_errors=True)
+    shutil.rmtree(aside, ignore_errors=True)
+    shutil.rmtree(stage, ignore_errors=True)
 
 
 def build_site(dataset: Dataset, tables: Tables, out: Path, *, base_url: str | None = None,
@@ -337,6 +340,9 @@ def build_site(dataset: Dataset, tables: Tables, out: Path, *, base_url: str | N
     in canonical links, ClaimReview ``url`` and the sitemap.  ``app_url``: the interactive app's address, to
     link each page to its live twin (none by default)."""
     started = time.perf_counter()
+    out = Path.cwd() / out  # "." has no name to build beside ("here/." is "here"); links are kept, for _prepare
+    if out.name in ("", ".."):
+        out = out.resolve()
     check_out(out)  # before the work, so a wrong directory fails at once
     site = _Site(dataset, tables, site_url(base_url) or DEFAULT_SITE_URL, app_url.rstrip("/") if app_url else None)
     say = progress or (lambda _msg: None)
