@@ -15,8 +15,7 @@ from evidence.publishing import charts
 from evidence.synthesis import summaries
 from evidence.synthesis.explore import estimate_text, interval_text
 
-CAPTION = ("Published meta-analyses share trials, so their estimates are not pooled with each other or with the "
-           "trials.")
+CAPTION = summaries.SYNTHESES_CAPTION  # one wording for the explorer's and the claim pages' syntheses charts
 
 
 def available() -> bool:

@@ -366,7 +366,7 @@ def build_site(dataset: Dataset, tables: Tables, out: Path, *, base_url: str | N
     made_now = {p.split("/", 1)[0] for p in everything} | {MARKER}
     everything[MARKER] = "\n".join([f"{PROJECT} static site, data version {site.version}", _MANIFEST,
                                      *sorted(made_now)]).encode() + b"\n"
-    # built beside the output and moved into place whole: a full disk had left half a site, or emptied the last
+    # built beside the output and moved in only once whole: a full disk had left half a site, or emptied the last
     # good one, and a rebuild had deleted a .git or CNAME it did not make
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,7 @@ RATE_TOLERANCE = 0.01
 SINGLE_DOSE_MAX_HOURS = 216.0  # windows ending by 9 days are single-dose windows: no end-of-course results
 TOO_FEW = "single study, too few studies to pool"
 SYNTHESES_CAPTION = ("Published meta-analyses share trials, so their estimates are not pooled with each other or "
-                     "with the trials.")
+                     "with the trials. Each estimate is on the measure it was reported on.")
 
 
 @dataclass(frozen=True)
